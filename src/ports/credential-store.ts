@@ -1,0 +1,22 @@
+/** Secrets for one registry. Never logged, never put into error messages. */
+export interface Credentials {
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** OAuth2 refresh token (auth.json `identitytoken`, or a helper's `<token>` user). */
+  readonly identityToken?: string | undefined;
+  /** A bearer token to send as is (`--registry-token`). */
+  readonly registryToken?: string | undefined;
+}
+
+/** Whom the credentials are for: the physical registry actually contacted. */
+export interface CredentialTarget {
+  /** `host[:port]` as written in references, e.g. `docker.io`, `localhost:5000`. */
+  readonly registry: string;
+  /** Full repository name, e.g. `quay.io/ns/repo`, for namespace-scoped auth entries. */
+  readonly repository: string;
+}
+
+/** Finds credentials. Composites chain stores; `undefined` means "none here, ask the next". */
+export interface CredentialStore {
+  lookup(target: CredentialTarget, signal?: AbortSignal): Promise<Credentials | undefined>;
+}

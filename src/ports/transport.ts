@@ -1,0 +1,56 @@
+import { type Readable } from 'node:stream';
+import { type Digest } from '../domain/digest.js';
+import { type ImageReference, type TransportName } from '../domain/reference.js';
+
+/** A manifest as the source stores it: exact bytes plus the media type the source declares. */
+export interface RawManifest {
+  readonly bytes: Uint8Array;
+  /** Media type from the source (Content-Type, index descriptor, …); '' when the source has none. */
+  readonly mediaType: string;
+}
+
+/** What a caller knows about a blob it wants: its descriptor from the manifest. */
+export interface BlobRequest {
+  readonly digest: Digest;
+  readonly size?: number | undefined;
+  readonly mediaType?: string | undefined;
+  /** Foreign-layer URLs, tried before the registry. */
+  readonly urls?: readonly string[] | undefined;
+}
+
+export interface BlobBody {
+  /** The raw bytes as stored, unverified: verification happens once, in the use case. */
+  readonly stream: Readable;
+  /** Size the source announced, when it announced one. */
+  readonly size: number | undefined;
+}
+
+/** Per-open settings decided by configuration, not by the adapter (e.g. a mirror marked insecure). */
+export interface OpenOptions {
+  /** Skip TLS verification and allow plain http for this source. */
+  readonly insecure?: boolean | undefined;
+}
+
+/**
+ * One opened image: the raw accessors a transport supplies. Everything else (platform choice,
+ * OCI conversion, digest verification, policy) is derived from these once, in the use cases.
+ */
+export interface ImageSource {
+  /** The physical reference this source reads (a mirror's, for registries). */
+  readonly reference: ImageReference;
+  /**
+   * The manifest the reference names (`instance` undefined), or the instance of a list with that
+   * digest. A by-digest fetch must hash to the digest; adapters may check, the use case always does.
+   */
+  manifest(instance: Digest | undefined, signal?: AbortSignal): Promise<RawManifest>;
+  /** Streams a blob. Rejects with `blob-not-found` when the source does not have it. */
+  blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody>;
+  close(): Promise<void>;
+}
+
+/** A way to reach images: a local layout, a registry, an archive. One adapter per transport name. */
+export interface Transport {
+  readonly name: TransportName;
+  /** Opens the image; rejects with `image-not-found` when it does not exist. */
+  open(reference: ImageReference, options: OpenOptions, signal?: AbortSignal): Promise<ImageSource>;
+}
