@@ -17,7 +17,6 @@ export interface ProxyOptions {
   /** Environment and home directory the configuration adapters resolve default paths from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly homeDir: string;
+  /** The platform to prefer from manifest lists; detected from this host when absent. */
+  readonly hostPlatform?: Platform | undefined;
 }
-
-/** The platform this process runs on, in Go's vocabulary; overridable for tests. */
-export type HostPlatform = Platform;

@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import { type Platform, wantedPlatforms } from '../domain/platform.js';
+import { DirTransport } from '../adapters/dir/dir-transport.js';
+import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
+import { loadPolicy } from '../adapters/policy-json/load-policy.js';
+import { InsecureAcceptAnythingPolicy, PolicyJsonSignaturePolicy } from '../adapters/policy-json/policy-json-signature-policy.js';
+import { NoRegistriesConfig } from '../adapters/registries-conf/no-registries-config.js';
+import { NoCredentials } from '../adapters/credentials/no-credentials.js';
+import { type CredentialStore } from '../ports/credential-store.js';
+import { type ImageApi } from '../ports/image-api.js';
+import { type RegistriesConfig } from '../ports/registries-config.js';
+import { type SignaturePolicy } from '../ports/signature-policy.js';
+import { type Transport } from '../ports/transport.js';
+import { detectHostPlatform } from './host-platform.js';
+import { ImageService } from './image-service.js';
+import { type ProxyOptions } from './options.js';
+import { Tokens } from './tokens.js';
+import { FetchBlob } from './use-cases/fetch-blob.js';
+import { ResolveManifest } from './use-cases/resolve-manifest.js';
+
+/**
+ * Replacements for any port: a test suite serving an alternative registry passes `transports`
+ * (an adapter with the same name replaces the built-in one), a custom credential helper passes
+ * `credentials`, and so on. Anything not given gets the built-in adapter.
+ */
+export interface PortOverrides {
+  readonly transports?: readonly Transport[];
+  readonly credentials?: CredentialStore;
+  readonly registries?: RegistriesConfig;
+  readonly policy?: SignaturePolicy;
+}
+
+/**
+ * The composition root: the only place that knows which adapter implements which port.
+ * Async because the signature policy is read up front — an unreadable or missing policy
+ * must stop the proxy before it serves anything.
+ */
+export async function buildContainer(options: ProxyOptions, overrides: PortOverrides = {}): Promise<Container> {
+  const container = new Container({ defaultScope: 'Singleton' });
+
+  const transports = new Map<string, Transport>();
+  for (const transport of [new OciLayoutTransport(), new DirTransport(), ...(overrides.transports ?? [])]) {
+    transports.set(transport.name, transport);
+  }
+  for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
+
+  container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(overrides.credentials ?? new NoCredentials());
+  container.bind<RegistriesConfig>(Tokens.RegistriesConfig).toConstantValue(overrides.registries ?? new NoRegistriesConfig());
+  container.bind<SignaturePolicy>(Tokens.SignaturePolicy).toConstantValue(overrides.policy ?? (await defaultPolicy(options)));
+  container.bind<readonly Platform[]>(Tokens.WantedPlatforms).toConstantValue(platformsFor(options));
+
+  container
+    .bind(Tokens.ResolveManifest)
+    .toResolvedValue(
+      (all: Transport[], registries: RegistriesConfig, policy: SignaturePolicy, platforms: readonly Platform[]) =>
+        new ResolveManifest({ transports: new Map(all.map((t) => [t.name, t])), registries, policy, platforms }),
+      [{ serviceIdentifier: Tokens.Transport, isMultiple: true }, Tokens.RegistriesConfig, Tokens.SignaturePolicy, Tokens.WantedPlatforms],
+    );
+  container.bind(Tokens.FetchBlob).toResolvedValue(() => new FetchBlob());
+  container
+    .bind<ImageApi>(Tokens.ImageApi)
+    .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
+  return container;
+}
+
+async function defaultPolicy(options: ProxyOptions): Promise<SignaturePolicy> {
+  if (options.insecurePolicy) return new InsecureAcceptAnythingPolicy();
+  return new PolicyJsonSignaturePolicy(await loadPolicy(options.policyPath, options.homeDir));
+}
+
+function platformsFor(options: ProxyOptions): Platform[] {
+  const host = options.hostPlatform ?? detectHostPlatform();
+  return wantedPlatforms(host, options.platform, host.variant);
+}

@@ -1,0 +1,111 @@
+import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
+import { ProxyError } from '../../domain/errors.js';
+import { type Descriptor, parseManifest, type ParsedManifest } from '../../domain/manifest.js';
+import { convertSchema2ToOci } from '../../domain/oci-conversion.js';
+import { chooseInstance, type Platform } from '../../domain/platform.js';
+import { formatImageName, type ImageReference } from '../../domain/reference.js';
+import { type RegistriesConfig } from '../../ports/registries-config.js';
+import { type SignaturePolicy } from '../../ports/signature-policy.js';
+import { type ImageSource, type RawManifest, type Transport } from '../../ports/transport.js';
+import { readVerified } from './read-verified.js';
+import { openFirstSource } from './open-source.js';
+
+/** Configs are small; a larger one is refused like containers/image does. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** One image, resolved for one platform, in OCI form, allowed by policy. */
+export interface ResolvedImage {
+  readonly source: ImageSource;
+  /** Digest of the manifest the reference names (the list's, for a list). */
+  readonly manifestDigest: Digest;
+  /** Digest of the per-platform manifest the OCI body was made from. */
+  readonly instanceDigest: Digest;
+  readonly ociManifest: Uint8Array;
+  readonly ociConfig: Uint8Array;
+  /** Config digest as the OCI manifest states it (differs from the source's after conversion). */
+  readonly configDigest: Digest;
+  /** Layers by digest, with the descriptors used to fetch them from the source. */
+  readonly layers: ReadonlyMap<Digest, Descriptor>;
+}
+
+export interface ResolveManifestDeps {
+  readonly transports: ReadonlyMap<string, Transport>;
+  readonly registries: RegistriesConfig;
+  readonly policy: SignaturePolicy;
+  readonly platforms: readonly Platform[];
+}
+
+/**
+ * Finds the image, picks the instance for the wanted platform, enforces the signature policy,
+ * and produces the OCI manifest and config — all before any byte is served.
+ */
+export class ResolveManifest {
+  constructor(private readonly deps: ResolveManifestDeps) {}
+
+  async execute(reference: ImageReference, signal?: AbortSignal): Promise<ResolvedImage> {
+    const name = formatImageName(reference);
+    const { source, manifest } = await openFirstSource(reference, this.deps.transports, this.deps.registries, signal);
+    try {
+      const top = parse(manifest, name);
+      let instance = { raw: manifest, parsed: top, digest: manifest.digest };
+      let chosenFromList = false;
+      if (top.kind === 'oci-index' || top.kind === 'docker-list') {
+        const descriptor = chooseInstance(top, this.deps.platforms);
+        const raw = await source.manifest(descriptor.digest, signal);
+        const digest = digestOf(raw.bytes, digestAlgorithm(descriptor.digest));
+        if (digest !== descriptor.digest) {
+          throw new ProxyError('digest-mismatch', `${name}: instance manifest ${descriptor.digest} hashes to ${digest}`);
+        }
+        const parsed = parse({ ...raw, mediaType: raw.mediaType || descriptor.mediaType }, name);
+        if (parsed.kind === 'oci-index' || parsed.kind === 'docker-list') {
+          throw new ProxyError('manifest-invalid', `${name}: instance ${descriptor.digest} of the manifest list is itself a list`);
+        }
+        instance = { raw, parsed, digest };
+        chosenFromList = true;
+      }
+
+      await this.deps.policy.check(
+        { reference, source, manifest, instance: chosenFromList ? { ...instance.raw, digest: instance.digest } : undefined },
+        signal,
+      );
+
+      const oci = await toOci(source, instance.raw, instance.parsed, name, signal);
+      return { source, manifestDigest: manifest.digest, instanceDigest: instance.digest, ...oci };
+    } catch (err) {
+      await source.close().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+function parse(raw: RawManifest, name: string): ParsedManifest {
+  const parsed = parseManifest(raw.bytes, raw.mediaType);
+  if (parsed.kind === 'docker-schema1') {
+    throw new ProxyError('manifest-unsupported', `${name}: docker schema1 manifests are not supported; convert the image to schema2 or OCI`);
+  }
+  return parsed;
+}
+
+async function toOci(
+  source: ImageSource,
+  raw: RawManifest,
+  parsed: ParsedManifest,
+  name: string,
+  signal?: AbortSignal,
+): Promise<Pick<ResolvedImage, 'ociManifest' | 'ociConfig' | 'configDigest' | 'layers'>> {
+  if (parsed.kind !== 'oci-manifest' && parsed.kind !== 'docker-schema2') {
+    throw new ProxyError('manifest-unsupported', `${name}: unexpected manifest kind ${parsed.kind}`);
+  }
+  if (parsed.config.size > MAX_CONFIG_BYTES) {
+    throw new ProxyError('manifest-invalid', `${name}: config ${parsed.config.digest} is ${parsed.config.size} bytes, more than the ${MAX_CONFIG_BYTES} allowed`);
+  }
+  const configBody = await source.blob(parsed.config, signal);
+  const config = await readVerified(configBody.stream, parsed.config, `config ${parsed.config.digest} of ${name}`);
+  const layers = new Map(parsed.layers.map((layer) => [layer.digest, layer] as const));
+  if (parsed.kind === 'oci-manifest') {
+    return { ociManifest: raw.bytes, ociConfig: config, configDigest: parsed.config.digest, layers };
+  }
+  const converted = convertSchema2ToOci(raw.bytes, config);
+  return { ociManifest: converted.manifest, ociConfig: converted.config, configDigest: converted.configDigest, layers };
+}
+
