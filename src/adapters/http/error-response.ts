@@ -1,0 +1,29 @@
+import { type Response } from 'express';
+import { ProxyError, toProxyError } from '../../domain/errors.js';
+import { statusForCode } from './error-status.js';
+
+/** The wire form of every error the API answers. */
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * Errors raised by express itself (a malformed percent-encoding, for instance) carry an HTTP
+ * `status`; a 4xx one is the client's fault and becomes `bad-request`, anything else `internal`.
+ */
+export function asProxyError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  const status = typeof err === 'object' && err !== null && 'status' in err ? (err as { status: unknown }).status : undefined;
+  const clientFault = typeof status === 'number' && status >= 400 && status < 500;
+  return toProxyError(err, clientFault ? 'bad-request' : 'internal');
+}
+
+/** Answers with `{"code","message"}` and an exact Content-Length, so the connection stays usable. */
+export function sendError(res: Response, err: ProxyError, extraHeaders: Readonly<Record<string, string>> = {}): void {
+  const body: ErrorBody = { code: err.code, message: err.message };
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  res.status(statusForCode(err.code));
+  res.set({ ...extraHeaders, 'Content-Type': 'application/json', 'Content-Length': String(bytes.length) });
+  res.end(bytes);
+}

@@ -1,0 +1,38 @@
+import { type ErrorCode } from '../../domain/errors.js';
+
+/**
+ * The one place where error codes become HTTP statuses. Clients match on the JSON `code`; the
+ * status is a coarse hint for generic HTTP tooling. 401 is avoided on purpose: it would oblige a
+ * `WWW-Authenticate` header, and the proxy's own client never authenticates to the proxy.
+ */
+export const STATUS_FOR_CODE: Readonly<Record<ErrorCode, number>> = {
+  'bad-request': 400,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'invalid-reference': 400,
+  'unsupported-transport': 501,
+  'image-not-found': 404,
+  'blob-not-found': 404,
+  'manifest-invalid': 502,
+  'manifest-unsupported': 501,
+  'no-matching-platform': 404,
+  'digest-mismatch': 502,
+  'size-mismatch': 502,
+  'policy-rejected': 403,
+  'policy-invalid': 500,
+  'config-invalid': 500,
+  unauthorized: 403,
+  denied: 403,
+  blocked: 403,
+  'too-many-requests': 429,
+  'registry-error': 502,
+  network: 502,
+  timeout: 504,
+  'credential-helper': 500,
+  io: 500,
+  internal: 500,
+};
+
+export function statusForCode(code: ErrorCode): number {
+  return STATUS_FOR_CODE[code];
+}

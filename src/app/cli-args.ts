@@ -1,0 +1,208 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parseImageName, type ImageReference } from '../domain/reference.js';
+import { type ListenAddress } from '../adapters/http/serve.js';
+import { type ProxyOptions } from './options.js';
+
+/**
+ * Process exit codes: 0 after `POST /quit` or when the peer closes; 1 when serving fails (a blob
+ * that fails verification, an unusable fd, a listen error); 2 for a command line that cannot be
+ * run (unknown or incomplete option, missing or extra IMAGE, an IMAGE that does not parse).
+ */
+export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+
+export const USAGE = `Usage: container-image-proxy [OPTIONS] IMAGE
+
+Serves IMAGE (transport:reference, e.g. oci:DIR:TAG, dir:DIR, docker://HOST/REPO:TAG) over HTTP/1.1
+on a socket inherited from the parent process.
+
+Options:
+      --sockfd N               serve on the connected socket at file descriptor N
+                               (default: standard input, when it is a socket)
+      --listen ADDR            accept connections on HOST:PORT or unix:PATH instead
+      --override-os OS         use OS instead of the running OS when choosing from a list
+      --override-arch ARCH     use ARCH instead of the running architecture
+      --override-variant VAR   use VAR instead of the running architecture variant
+      --policy FILE            signature policy file (default: the containers policy.json search)
+      --insecure-policy        accept any image without reading a signature policy
+  -q, --quiet                  do not report errors on standard error
+      --version                print the version and exit
+  -h, --help                   print this help and exit
+`;
+
+/** Where to speak HTTP. */
+export type ServeTarget =
+  | { readonly kind: 'fd'; readonly fd: number }
+  | { readonly kind: 'stdin' }
+  | { readonly kind: 'listen'; readonly address: ListenAddress };
+
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'usage-error'; readonly message: string }
+  | { readonly kind: 'serve'; readonly proxy: ProxyOptions; readonly serve: ServeTarget; readonly quiet: boolean };
+
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly homeDir: string;
+  /** The image-name grammar; replaceable so argv handling is testable on its own. */
+  readonly parseImage?: (value: string) => ImageReference;
+}
+
+type OptionKind = 'flag' | 'value';
+const OPTIONS: Readonly<Record<string, OptionKind>> = {
+  sockfd: 'value',
+  listen: 'value',
+  'override-os': 'value',
+  'override-arch': 'value',
+  'override-variant': 'value',
+  policy: 'value',
+  'insecure-policy': 'flag',
+  quiet: 'flag',
+  version: 'flag',
+  help: 'flag',
+};
+const SHORT_OPTIONS: Readonly<Record<string, string>> = { q: 'quiet', h: 'help' };
+
+// The spellings Go's strconv.ParseBool accepts, which is what pflag uses for `--flag=value`.
+const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
+  '1': true, t: true, T: true, true: true, TRUE: true, True: true,
+  '0': false, f: false, F: false, false: false, FALSE: false, False: false,
+};
+
+class UsageProblem {
+  constructor(readonly message: string) {}
+}
+
+interface ScannedArgs {
+  readonly values: ReadonlyMap<string, string>;
+  readonly flags: ReadonlyMap<string, boolean>;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Reads argv the way skopeo's pflag does: options before or after IMAGE, `--opt value` and
+ * `--opt=value`, booleans also `--opt=false`, the last occurrence wins, `--` ends options.
+ */
+function scan(argv: readonly string[]): ScannedArgs {
+  const values = new Map<string, string>();
+  const flags = new Map<string, boolean>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const [spelled, inline] = splitInlineValue(arg);
+    const name = longName(spelled);
+    const kind = OPTIONS[name];
+    if (kind === undefined) throw new UsageProblem(`unknown option ${spelled}`);
+    if (kind === 'flag') {
+      flags.set(name, inline === undefined ? true : parseBoolean(spelled, inline));
+    } else if (inline !== undefined) {
+      values.set(name, inline);
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageProblem(`option ${spelled} needs a value`);
+      values.set(name, next);
+      i++;
+    }
+  }
+  return { values, flags, positionals };
+}
+
+function splitInlineValue(arg: string): [string, string | undefined] {
+  const eq = arg.indexOf('=');
+  return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
+}
+
+function longName(spelled: string): string {
+  if (spelled.startsWith('--')) return spelled.slice(2);
+  const short = SHORT_OPTIONS[spelled.slice(1)];
+  if (short === undefined) throw new UsageProblem(`unknown option ${spelled}`);
+  return short;
+}
+
+function parseBoolean(spelled: string, value: string): boolean {
+  const parsed = BOOLEAN_VALUES[value];
+  if (parsed === undefined) throw new UsageProblem(`option ${spelled} takes true or false, not ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+export function parseListenAddress(value: string): ListenAddress {
+  if (value.startsWith('unix:')) {
+    const path = value.slice('unix:'.length);
+    if (path === '') throw new UsageProblem('--listen unix: needs a socket path');
+    return { kind: 'unix', path };
+  }
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new UsageProblem(`--listen ${JSON.stringify(value)}: expected HOST:PORT, [IPv6]:PORT or unix:PATH`);
+  }
+  return { kind: 'tcp', host: match[1] ?? match[2]!, port };
+}
+
+function serveTarget(args: ScannedArgs): ServeTarget {
+  const sockfd = args.values.get('sockfd');
+  const listen = args.values.get('listen');
+  if (sockfd !== undefined && listen !== undefined) throw new UsageProblem('--sockfd and --listen cannot be used together');
+  if (listen !== undefined) return { kind: 'listen', address: parseListenAddress(listen) };
+  if (sockfd === undefined) return { kind: 'stdin' };
+  if (!/^\d+$/.test(sockfd) || !Number.isSafeInteger(Number(sockfd))) {
+    throw new UsageProblem(`--sockfd ${JSON.stringify(sockfd)}: expected a file descriptor number`);
+  }
+  return { kind: 'fd', fd: Number(sockfd) };
+}
+
+/** Local transports name paths; a relative one means relative to where the proxy was started. */
+function withAbsolutePath(image: ImageReference, cwd: string): ImageReference {
+  if (image.transport === 'docker' || isAbsolute(image.path)) return image;
+  return { ...image, path: resolve(cwd, image.path) };
+}
+
+function parseImageArgument(positionals: readonly string[], context: CliContext): ImageReference {
+  if (positionals.length === 0) throw new UsageProblem('missing IMAGE (transport:reference, e.g. oci:DIR:TAG)');
+  if (positionals.length > 1) throw new UsageProblem(`expected one IMAGE, got ${positionals.length}: ${positionals.join(' ')}`);
+  const value = positionals[0]!;
+  try {
+    return withAbsolutePath((context.parseImage ?? parseImageName)(value), context.cwd);
+  } catch (err) {
+    throw new UsageProblem(`invalid IMAGE ${JSON.stringify(value)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** An empty override means "not overridden", as in containers/image. */
+function override(args: ScannedArgs, name: string): string | undefined {
+  const value = args.values.get(name);
+  return value === '' ? undefined : value;
+}
+
+/** Turns argv (without node and script) and the process context into what to run. Pure. */
+export function parseCommandLine(argv: readonly string[], context: CliContext): CliCommand {
+  try {
+    const args = scan(argv);
+    if (args.flags.get('help') === true) return { kind: 'help' };
+    if (args.flags.get('version') === true) return { kind: 'version' };
+    const serve = serveTarget(args);
+    const image = parseImageArgument(args.positionals, context);
+    const policy = args.values.get('policy');
+    const proxy: ProxyOptions = {
+      image,
+      platform: { os: override(args, 'override-os'), architecture: override(args, 'override-arch'), variant: override(args, 'override-variant') },
+      policyPath: policy === undefined || policy === '' ? undefined : resolve(context.cwd, policy),
+      insecurePolicy: args.flags.get('insecure-policy') === true,
+      env: context.env,
+      homeDir: context.homeDir,
+    };
+    return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true };
+  } catch (err) {
+    if (err instanceof UsageProblem) return { kind: 'usage-error', message: err.message };
+    throw err;
+  }
+}
