@@ -1,0 +1,50 @@
+import { Readable } from 'node:stream';
+import { type Digest, digestOf } from '../../../src/domain/digest.js';
+import { ProxyError } from '../../../src/domain/errors.js';
+import { VerifyingStream } from '../../../src/domain/verifying-stream.js';
+import { type BlobAnswer, type ImageApi, type ManifestAnswer } from '../../../src/ports/image-api.js';
+
+/**
+ * An ImageApi over bytes held in memory, for testing the HTTP adapter on its own. Blobs go through
+ * the real VerifyingStream, so a blob registered with `corrupt` fails exactly as a real one does.
+ */
+export class MemoryImageApi implements ImageApi {
+  private readonly blobs = new Map<Digest, { bytes: Uint8Array; served: Uint8Array }>();
+  /** Streams handed out, to check the server releases them. */
+  readonly streams: Readable[] = [];
+  failure: Error | undefined;
+
+  constructor(
+    readonly manifestAnswer: ManifestAnswer,
+    readonly configBytes: Uint8Array,
+  ) {}
+
+  addBlob(bytes: Uint8Array, options: { corrupt?: boolean } = {}): Digest {
+    const digest = digestOf(bytes);
+    const served = Buffer.from(bytes);
+    if (options.corrupt) served[served.length >> 1]! ^= 0xff;
+    this.blobs.set(digest, { bytes, served });
+    return digest;
+  }
+
+  async manifest(): Promise<ManifestAnswer> {
+    if (this.failure) throw this.failure;
+    return this.manifestAnswer;
+  }
+
+  async config(): Promise<Uint8Array> {
+    if (this.failure) throw this.failure;
+    return this.configBytes;
+  }
+
+  async blob(digest: Digest): Promise<BlobAnswer> {
+    if (this.failure) throw this.failure;
+    const blob = this.blobs.get(digest);
+    if (!blob) throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);
+    const chunks: Buffer[] = [];
+    for (let offset = 0; offset < blob.served.length; offset += 64 * 1024) chunks.push(Buffer.from(blob.served.subarray(offset, offset + 64 * 1024)));
+    const stream = Readable.from(chunks).pipe(new VerifyingStream({ digest, size: blob.bytes.length }));
+    this.streams.push(stream);
+    return { size: blob.bytes.length, stream };
+  }
+}

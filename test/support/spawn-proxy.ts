@@ -1,0 +1,126 @@
+/**
+ * Runs the built CLI the way a real parent does: `spawn` with a socketpair at fd 3
+ * (`stdio: [..., 'pipe']`), HTTP/1.1 over the parent's half through a keep-alive `http.Agent`
+ * that only ever has that one connection.
+ *
+ * - `spawnProxy(args)` → a `ProxyProcess` (request, exit, stderr, dispose).
+ * - `runCli(args)` → exit code and output of a run that is not expected to serve.
+ * - `httpRequest(agent, method, path)` → an `HttpAnswer`, including truncated bodies
+ *   (`complete: false`) so tests can assert on them.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI, next to this file's compiled form (dist/test/support → dist/src/app). */
+export const CLI_PATH = fileURLToPath(new URL('../../src/app/cli.js', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly statusMessage: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** False when the connection ended before Content-Length bytes arrived. */
+  readonly complete: boolean;
+}
+
+export function httpRequest(agent: Agent, method: string, path: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, method, path, host: 'localhost', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // 'aborted' bodies still resolve: a truncated body is a result the tests inspect.
+      res.on('error', () => undefined);
+      res.once('close', () =>
+        resolve({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks), complete: res.complete }),
+      );
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** A keep-alive agent whose only connection is `socket`; a second connection is a test failure. */
+export function agentOver(socket: Socket): Agent {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let used = false;
+  agent.createConnection = () => {
+    if (used) throw new Error('the proxy connection was closed; a sidecar has only one');
+    used = true;
+    return socket;
+  };
+  return agent;
+}
+
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface ProxyProcess {
+  readonly child: ChildProcess;
+  /** The parent's half of the socketpair. */
+  readonly socket: Socket;
+  request(method: string, path: string, headers?: Record<string, string>): Promise<HttpAnswer>;
+  readonly exited: Promise<ExitStatus>;
+  stderr(): string;
+  /** Kills the proxy if it still runs and closes the parent's half. */
+  dispose(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+function exitOf(child: ChildProcess): Promise<ExitStatus> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+export function spawnProxy(args: readonly string[], options: SpawnOptions = {}): ProxyProcess {
+  const child = spawn(process.execPath, [CLI_PATH, '--sockfd', '3', ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  const socket = child.stdio[3] as Socket;
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  child.stdout!.resume();
+  const exited = exitOf(child);
+  const agent = agentOver(socket);
+  return {
+    child,
+    socket,
+    exited,
+    stderr: () => stderr,
+    request: (method, path, headers) => httpRequest(agent, method, path, headers),
+    async dispose() {
+      agent.destroy();
+      socket.destroy();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface CliRun extends ExitStatus {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI with plain pipes, for command lines that end before serving. */
+export function runCli(args: readonly string[], options: SpawnOptions = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
