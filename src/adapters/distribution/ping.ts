@@ -1,0 +1,60 @@
+import { ProxyError, isProxyError } from '../../domain/errors.js';
+import { discard } from './bodies.js';
+import { type Send } from './http.js';
+import { registryError } from './registry-errors.js';
+import { type Challenge, parseChallenges, usableChallenge } from './www-authenticate.js';
+
+/** A registry API host as the ping found it: which scheme answers and what auth it wants. */
+export interface Endpoint {
+  /** `https://host[:port]` or, for insecure sources only, `http://…`. */
+  readonly baseUrl: URL;
+  readonly challenge: Challenge | undefined;
+  readonly insecure: boolean;
+}
+
+async function pingOnce(send: Send, base: URL, insecure: boolean, signal?: AbortSignal): Promise<Endpoint> {
+  const response = await send({ url: new URL('/v2/', base), method: 'GET', insecure, what: 'ping /v2/', signal });
+  if (response.statusCode !== 200 && response.statusCode !== 401) {
+    throw await registryError(response, base.host, 'ping /v2/', 'ping');
+  }
+  await discard(response.body);
+  return { baseUrl: base, challenge: usableChallenge(parseChallenges(response.headers['www-authenticate'])), insecure };
+}
+
+/**
+ * `GET /v2/` without credentials over https; only when the source is insecure, again over plain
+ * http. 200 and 401 both mean "a registry"; anything else is an error. No localhost exception.
+ */
+export async function ping(send: Send, apiHost: string, insecure: boolean, signal?: AbortSignal): Promise<Endpoint> {
+  try {
+    return await pingOnce(send, new URL(`https://${apiHost}`), insecure, signal);
+  } catch (httpsError) {
+    if (!insecure || signal?.aborted) throw httpsError;
+    try {
+      return await pingOnce(send, new URL(`http://${apiHost}`), insecure, signal);
+    } catch (httpError) {
+      const code = isProxyError(httpError) ? httpError.code : 'network';
+      const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+      throw new ProxyError(code, `pinging registry ${apiHost} failed over https (${describe(httpsError)}) and http (${describe(httpError)})`, {
+        cause: httpError,
+        upstreamCode: isProxyError(httpError) ? httpError.upstreamCode : undefined,
+      });
+    }
+  }
+}
+
+/** Ping results per host and security mode, shared by every image opened through one transport. */
+export class EndpointCache {
+  private readonly entries = new Map<string, Promise<Endpoint>>();
+
+  get(apiHost: string, insecure: boolean, probe: () => Promise<Endpoint>): Promise<Endpoint> {
+    const key = `${apiHost}|${insecure}`;
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = probe();
+      this.entries.set(key, entry);
+      entry.catch(() => this.entries.delete(key));
+    }
+    return entry;
+  }
+}

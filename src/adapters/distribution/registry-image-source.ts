@@ -1,0 +1,41 @@
+import { type Digest } from '../../domain/digest.js';
+import { type DockerReference, type ImageReference } from '../../domain/reference.js';
+import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
+import { fetchBlob } from './blobs.js';
+import { fetchManifest } from './manifests.js';
+import { type Repository } from './repository.js';
+
+/** An image on a registry. The manifest the reference names is fetched once and kept. */
+export class RegistryImageSource implements ImageSource {
+  private primary: Promise<RawManifest> | undefined;
+
+  constructor(
+    readonly reference: ImageReference & { readonly transport: 'docker' },
+    private readonly repository: Repository,
+  ) {}
+
+  private get docker(): DockerReference {
+    return this.reference.docker;
+  }
+
+  manifest(instance: Digest | undefined, signal?: AbortSignal): Promise<RawManifest> {
+    if (instance !== undefined) return fetchManifest(this.repository, instance, instance, signal);
+    if (this.primary === undefined) {
+      const { digest, tag } = this.docker;
+      const pending = fetchManifest(this.repository, digest ?? tag ?? 'latest', digest, signal);
+      this.primary = pending;
+      pending.catch(() => {
+        if (this.primary === pending) this.primary = undefined;
+      });
+    }
+    return this.primary;
+  }
+
+  blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
+    return fetchBlob(this.repository, request, signal);
+  }
+
+  async close(): Promise<void> {
+    // Connections belong to the transport's dispatchers, which outlive any one image.
+  }
+}

@@ -1,0 +1,26 @@
+import { type HttpRequest, type HttpResponse, type Send } from './http.js';
+
+/** One repository on one registry endpoint, with the senders requests for it go through. */
+export interface Repository {
+  /** `domain/path` as the reference names it, for messages. */
+  readonly name: string;
+  readonly baseUrl: URL;
+  /** Repository path on the registry, e.g. `library/busybox`. */
+  readonly path: string;
+  readonly insecure: boolean;
+  /** With the registry's authorization (and the insufficient_scope retry). */
+  readonly send: Send;
+  /** Without any authorization: foreign-layer URLs. */
+  readonly sendAnonymous: Send;
+}
+
+/** `GET /v2/<path>/<kind>/<reference>` on the repository's registry. */
+export function getFromRepository(
+  repository: Repository,
+  kind: 'manifests' | 'blobs',
+  reference: string,
+  extra: Pick<HttpRequest, 'headers' | 'what' | 'signal'>,
+): Promise<HttpResponse> {
+  const url = new URL(`/v2/${repository.path}/${kind}/${reference}`, repository.baseUrl);
+  return repository.send({ url, method: 'GET', insecure: repository.insecure, ...extra });
+}

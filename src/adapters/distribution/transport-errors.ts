@@ -1,0 +1,47 @@
+import { ProxyError, isProxyError } from '../../domain/errors.js';
+
+/** The limits in force, so timeout messages can say which one fired. */
+export interface TimeoutLimits {
+  readonly connectMs: number;
+  readonly idleMs: number;
+}
+
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  return typeof err.code === 'string' ? err.code : undefined;
+}
+
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/;
+
+/** Errors after which the same request may be re-sent from where it broke off. */
+export function isConnectionBreak(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+}
+
+/**
+ * Maps an undici or socket failure to the error catalogue, naming the host and what was being
+ * done. `signal` is the caller's: its abort reason is passed on unchanged when it is ours.
+ */
+export function transportError(err: unknown, host: string, what: string, limits: TimeoutLimits, signal?: AbortSignal): ProxyError {
+  if (isProxyError(err)) return err;
+  if (signal?.aborted) {
+    return isProxyError(signal.reason) ? signal.reason : new ProxyError('network', `${what} from ${host}: aborted`, { cause: signal.reason });
+  }
+  const code = codeOf(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new ProxyError('timeout', `${what}: connecting to ${host} timed out after ${limits.connectMs} ms`, { cause: err });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new ProxyError('timeout', `${what}: ${host} sent no response headers for ${limits.idleMs} ms`, { cause: err });
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new ProxyError('timeout', `${what}: ${host} stalled, no body data for ${limits.idleMs} ms`, { cause: err });
+    default:
+      break;
+  }
+  if (code !== undefined && TLS_CODE.test(code)) {
+    return new ProxyError('network', `${what}: TLS failure talking to ${host}: ${detail} (${code})`, { cause: err });
+  }
+  return new ProxyError('network', `${what}: connection to ${host} failed: ${detail}${code ? ` (${code})` : ''}`, { cause: err });
+}
