@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { isProxyError } from '../domain/errors.js';
 import { parseImageName, type ImageReference } from '../domain/reference.js';
 import { type ListenAddress } from '../adapters/http/serve.js';
 import { type ProxyOptions } from './options.js';
@@ -70,9 +71,8 @@ const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
   '0': false, f: false, F: false, false: false, FALSE: false, False: false,
 };
 
-class UsageProblem {
-  constructor(readonly message: string) {}
-}
+/** Internal to this module: every one becomes a `usage-error` command. */
+class UsageProblem extends Error {}
 
 interface ScannedArgs {
   readonly values: ReadonlyMap<string, string>;
@@ -134,7 +134,7 @@ function parseBoolean(spelled: string, value: string): boolean {
   return parsed;
 }
 
-export function parseListenAddress(value: string): ListenAddress {
+function parseListenAddress(value: string): ListenAddress {
   if (value.startsWith('unix:')) {
     const path = value.slice('unix:'.length);
     if (path === '') throw new UsageProblem('--listen unix: needs a socket path');
@@ -173,7 +173,9 @@ function parseImageArgument(positionals: readonly string[], context: CliContext)
   try {
     return withAbsolutePath((context.parseImage ?? parseImageName)(value), context.cwd);
   } catch (err) {
-    throw new UsageProblem(`invalid IMAGE ${JSON.stringify(value)}: ${err instanceof Error ? err.message : String(err)}`);
+    // The grammar's messages already quote the value; anything but a ProxyError is a bug, not usage.
+    if (isProxyError(err)) throw new UsageProblem(err.message);
+    throw err;
   }
 }
 

@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import { ProxyError } from '../../src/domain/errors.js';
+import { type ImageReference } from '../../src/domain/reference.js';
+import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/cli-args.js';
+
+/** A stand-in grammar, so these tests exercise argv handling and not the reference parser. */
+function fakeParseImage(value: string): ImageReference {
+  if (value.startsWith('oci:')) return { transport: 'oci', path: value.slice(4) };
+  if (value.startsWith('dir:')) return { transport: 'dir', path: value.slice(4) };
+  if (value.startsWith('docker://')) return { transport: 'docker', docker: { domain: 'docker.io', path: value.slice(9) } };
+  throw new ProxyError('invalid-reference', `invalid image reference ${JSON.stringify(value)}`);
+}
+
+const context: CliContext = { env: { HOME: '/home/u' }, cwd: '/work/here', homeDir: '/home/u', parseImage: fakeParseImage };
+const parse = (...argv: string[]): CliCommand => parseCommandLine(argv, context);
+
+function serveOf(command: CliCommand): Extract<CliCommand, { kind: 'serve' }> {
+  if (command.kind !== 'serve') expect.fail(`expected serve, got ${JSON.stringify(command)}`);
+  return command;
+}
+
+describe('command line', () => {
+  describe('accepts skopeo/pflag spellings', () => {
+    const cases: readonly [string, string[], (c: Extract<CliCommand, { kind: 'serve' }>) => unknown, unknown][] = [
+      ['--sockfd N before IMAGE', ['--sockfd', '3', 'oci:/l'], (c) => c.serve, { kind: 'fd', fd: 3 }],
+      ['--sockfd=N after IMAGE', ['oci:/l', '--sockfd=7'], (c) => c.serve, { kind: 'fd', fd: 7 }],
+      ['no --sockfd: standard input', ['oci:/l'], (c) => c.serve, { kind: 'stdin' }],
+      ['--listen HOST:PORT', ['--listen', '127.0.0.1:0', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'tcp', host: '127.0.0.1', port: 0 } }],
+      ['--listen=unix:PATH', ['--listen=unix:/run/p.sock', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'unix', path: '/run/p.sock' } }],
+      ['-q', ['-q', 'oci:/l'], (c) => c.quiet, true],
+      ['--quiet=false', ['--quiet=false', 'oci:/l'], (c) => c.quiet, false],
+      ['--quiet=true', ['oci:/l', '--quiet=true'], (c) => c.quiet, true],
+      ['no --quiet', ['oci:/l'], (c) => c.quiet, false],
+      ['the last occurrence wins', ['-q', 'oci:/l', '--quiet=0'], (c) => c.quiet, false],
+      ['--insecure-policy', ['--insecure-policy', 'oci:/l'], (c) => c.proxy.insecurePolicy, true],
+      ['--insecure-policy=F', ['--insecure-policy=F', 'oci:/l'], (c) => c.proxy.insecurePolicy, false],
+      ['--policy relative to cwd', ['--policy', 'conf/policy.json', 'oci:/l'], (c) => c.proxy.policyPath, '/work/here/conf/policy.json'],
+      ['--policy=absolute', ['--policy=/etc/p.json', 'oci:/l'], (c) => c.proxy.policyPath, '/etc/p.json'],
+      ['no --policy', ['oci:/l'], (c) => c.proxy.policyPath, undefined],
+      [
+        'platform overrides',
+        ['--override-os', 'linux', '--override-arch=arm64', 'oci:/l', '--override-variant', 'v8'],
+        (c) => c.proxy.platform,
+        { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      ],
+      ['an empty override is no override', ['--override-arch=', 'oci:/l'], (c) => c.proxy.platform.architecture, undefined],
+      ['a relative oci: path is resolved against cwd', ['oci:layouts/img'], (c) => c.proxy.image, { transport: 'oci', path: '/work/here/layouts/img' }],
+      ['a relative dir: path is resolved against cwd', ['dir:../img'], (c) => c.proxy.image, { transport: 'dir', path: '/work/img' }],
+      ['an absolute path is kept', ['oci:/abs/img'], (c) => c.proxy.image, { transport: 'oci', path: '/abs/img' }],
+      ['docker references are not paths', ['docker://busybox'], (c) => c.proxy.image, { transport: 'docker', docker: { domain: 'docker.io', path: 'busybox' } }],
+      ['-- ends the options', ['--sockfd', '3', '--', 'oci:/-q'], (c) => c.proxy.image, { transport: 'oci', path: '/-q' }],
+      ['environment and home are passed through', ['oci:/l'], (c) => [c.proxy.env, c.proxy.homeDir], [{ HOME: '/home/u' }, '/home/u']],
+    ];
+    for (const [why, argv, pick, expected] of cases) {
+      it(why, () => {
+        expect(pick(serveOf(parse(...argv)))).to.deep.equal(expected);
+      });
+    }
+  });
+
+  describe('help and version', () => {
+    const cases: readonly [string[], CliCommand['kind']][] = [
+      [['--help'], 'help'],
+      [['-h', 'oci:/l'], 'help'],
+      [['--version'], 'version'],
+      [['oci:/l', '--version=true'], 'version'],
+      [['--version=false', 'oci:/l'], 'serve'],
+    ];
+    for (const [argv, kind] of cases) {
+      it(`${argv.join(' ')} → ${kind}`, () => {
+        expect(parse(...argv).kind).to.equal(kind);
+      });
+    }
+  });
+
+  describe('usage errors name the problem', () => {
+    const cases: readonly [string, string[], RegExp][] = [
+      ['no IMAGE', [], /missing IMAGE/],
+      ['two IMAGEs', ['oci:/a', 'oci:/b'], /expected one IMAGE, got 2/],
+      ['an unknown long option', ['--frobnicate', 'oci:/l'], /unknown option --frobnicate/],
+      ['an unknown short option', ['-x', 'oci:/l'], /unknown option -x/],
+      ['a value option at the end', ['oci:/l', '--sockfd'], /option --sockfd needs a value/],
+      ['a boolean with a non-boolean value', ['--quiet=yes', 'oci:/l'], /--quiet takes true or false, not "yes"/],
+      ['a non-numeric fd', ['--sockfd', 'three', 'oci:/l'], /--sockfd "three": expected a file descriptor number/],
+      ['a negative fd', ['--sockfd=-1', 'oci:/l'], /--sockfd "-1"/],
+      ['both --sockfd and --listen', ['--sockfd', '3', '--listen', '127.0.0.1:1', 'oci:/l'], /cannot be used together/],
+      ['a listen address without port', ['--listen', 'localhost', 'oci:/l'], /expected HOST:PORT/],
+      ['an IMAGE the grammar refuses', ['nonsense'], /invalid image reference "nonsense"/],
+    ];
+    for (const [why, argv, message] of cases) {
+      it(why, () => {
+        const command = parse(...argv);
+        expect(command.kind).to.equal('usage-error');
+        expect(command.kind === 'usage-error' ? command.message : '').to.match(message);
+      });
+    }
+  });
+
+  describe('listen addresses', () => {
+    const cases: readonly [string, unknown][] = [
+      ['127.0.0.1:8080', { kind: 'tcp', host: '127.0.0.1', port: 8080 }],
+      ['localhost:0', { kind: 'tcp', host: 'localhost', port: 0 }],
+      ['[::1]:65535', { kind: 'tcp', host: '::1', port: 65535 }],
+      ['unix:relative.sock', { kind: 'unix', path: 'relative.sock' }],
+    ];
+    for (const [value, expected] of cases) {
+      it(value, () => expect(serveOf(parse('--listen', value, 'oci:/l')).serve).to.deep.equal({ kind: 'listen', address: expected }));
+    }
+    for (const value of ['127.0.0.1:65536', '::1:80', ':80', 'unix:', 'host:port']) {
+      it(`refuses ${value}`, () => {
+        const command = parse('--listen', value, 'oci:/l');
+        expect(command.kind === 'usage-error' ? command.message : '').to.match(/--listen/);
+      });
+    }
+  });
+
+  it('uses the real image-name grammar by default', () => {
+    const { parseImage: _unused, ...realContext } = context;
+    const command = serveOf(parseCommandLine(['oci:layout:latest'], realContext));
+    expect(command.proxy.image).to.deep.equal({ transport: 'oci', path: '/work/here/layout', reference: 'latest' });
+    expect(parseCommandLine(['busybox'], realContext).kind).to.equal('usage-error');
+  });
+});
