@@ -13,8 +13,8 @@ import { type CredentialStore, type CredentialTarget, type Credentials } from '.
 export const ANONYMOUS: Credentials = Object.freeze({});
 
 export class NoCredentials implements CredentialStore {
-  lookup(_target: CredentialTarget, signal?: AbortSignal): Promise<Credentials> {
+  async lookup(_target: CredentialTarget, signal?: AbortSignal): Promise<Credentials> {
     signal?.throwIfAborted();
-    return Promise.resolve(ANONYMOUS);
+    return ANONYMOUS;
   }
 }

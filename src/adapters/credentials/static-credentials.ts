@@ -16,9 +16,9 @@ export class StaticCredentials implements CredentialStore {
     this.credentials = Object.freeze({ ...credentials });
   }
 
-  lookup(_target: CredentialTarget, signal?: AbortSignal): Promise<Credentials> {
+  async lookup(_target: CredentialTarget, signal?: AbortSignal): Promise<Credentials> {
     signal?.throwIfAborted();
-    return Promise.resolve(this.credentials);
+    return this.credentials;
   }
 }
 
