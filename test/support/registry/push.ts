@@ -14,6 +14,10 @@ export interface SkopeoPushOptions {
   readonly format?: 'oci' | 'v2s2';
   readonly all?: boolean;
   readonly preserveDigests?: boolean;
+  /**
+   * Recompress layers. skopeo skips this for a layer the destination repository already holds
+   * (it reuses the blob), so push a zstd variant into a repository of its own.
+   */
   readonly compressFormat?: 'gzip' | 'zstd';
 }
 

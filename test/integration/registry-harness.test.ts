@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { Agent, request, type Dispatcher } from 'undici';
+import { requireRegistryTools } from '../support/registry/install.js';
+import { makeTempDir, removeTempDir } from '../support/registry/processes.js';
+import { pullToLayout, pushLayout, RawPusher } from '../support/registry/push.js';
+import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
+import { decodeJwtClaims } from '../support/registry/registry-jwt.js';
+import { writeTinyLayout, type TinyImage } from '../support/registry/tiny-layout.js';
+
+/** Proves the harness itself: each registry variant starts, takes a push and serves it back. */
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const ACCEPT = [OCI_MANIFEST, 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
+const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+interface Fetched {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+async function fetchManifest(registry: RunningRegistry, repository: string, reference: string, options: { authorization?: string; dispatcher?: Dispatcher } = {}): Promise<Fetched> {
+  const headers: Record<string, string> = { accept: ACCEPT };
+  if (options.authorization) headers.authorization = options.authorization;
+  const dispatcher = options.dispatcher ?? new Agent({ connect: registry.caPem === undefined ? {} : { ca: registry.caPem } });
+  try {
+    const response = await request(`${registry.url}/v2/${repository}/manifests/${reference}`, { headers, dispatcher });
+    return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) };
+  } finally {
+    if (options.dispatcher === undefined) await dispatcher.close();
+  }
+}
+
+const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+function challengeParams(header: string | string[] | undefined): Record<string, string> {
+  const text = Array.isArray(header) ? header.join(', ') : (header ?? '');
+  return Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+describe('registry harness against real docker-registry', function () {
+  this.timeout(120_000);
+  let workDir: string;
+  let image: TinyImage;
+  const running: RunningRegistry[] = [];
+  const start = async (...args: Parameters<typeof startRegistry>): Promise<RunningRegistry> => {
+    const registry = await startRegistry(...args);
+    running.push(registry);
+    return registry;
+  };
+
+  before(async function () {
+    requireRegistryTools(this);
+    workDir = makeTempDir('harness-test');
+    image = await writeTinyLayout(join(workDir, 'tiny'));
+  });
+
+  after(async () => {
+    for (const registry of running.splice(0)) await registry.stop();
+    if (workDir) removeTempDir(workDir);
+  });
+
+  it('anonymous: push with skopeo, fetch the same manifest back, and skopeo pulls it as OCI', async () => {
+    const registry = await start({ kind: 'anonymous' });
+    expect(registry.host).to.match(/^127\.0\.0\.1:\d+$/);
+    await pushLayout(registry, image.dir, image.tag, 'harness/tiny');
+    const fetched = await fetchManifest(registry, 'harness/tiny', image.tag);
+    expect(fetched.status).to.equal(200);
+    expect(fetched.headers['content-type']).to.equal(OCI_MANIFEST);
+    expect(sha256(fetched.body)).to.equal(image.manifestDigest);
+    expect(fetched.headers['docker-content-digest']).to.equal(image.manifestDigest);
+
+    const pulled = join(workDir, 'pulled-anonymous');
+    await pullToLayout(registry, `harness/tiny:${image.tag}`, pulled);
+    const index = JSON.parse(readFileSync(join(pulled, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    expect(index.manifests.map((m) => m.digest)).to.deep.equal([image.manifestDigest]);
+  });
+
+  it('anonymous, pushed as docker schema2: skopeo --format oci converts it back (the oracle)', async () => {
+    const registry = await start({ kind: 'anonymous' });
+    await pushLayout(registry, image.dir, image.tag, 'harness/schema2', 'v1', { format: 'v2s2' });
+    const fetched = await fetchManifest(registry, 'harness/schema2', 'v1');
+    expect(fetched.headers['content-type']).to.equal('application/vnd.docker.distribution.manifest.v2+json');
+    const pulled = join(workDir, 'pulled-schema2');
+    await pullToLayout(registry, 'harness/schema2:v1', pulled);
+    const index = JSON.parse(readFileSync(join(pulled, 'index.json'), 'utf8')) as { manifests: { digest: string; mediaType: string }[] };
+    expect(index.manifests).to.have.length(1);
+    expect(index.manifests[0]!.mediaType).to.equal(OCI_MANIFEST);
+    const manifest = JSON.parse(readFileSync(join(pulled, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { digest: string }[] };
+    expect(manifest.layers[0]!.digest).to.equal(image.layerDigest);
+  });
+
+  it('a zstd push after a gzip push of the same layer to another repository really is zstd (no blob-info-cache reuse)', async () => {
+    const registry = await start({ kind: 'anonymous' });
+    await pushLayout(registry, image.dir, image.tag, 'harness/gzip', 'v1');
+    await pushLayout(registry, image.dir, image.tag, 'harness/zstd', 'v1', { compressFormat: 'zstd' });
+    const manifest = JSON.parse((await fetchManifest(registry, 'harness/zstd', 'v1')).body.toString()) as { layers: { mediaType: string; digest: string }[] };
+    expect(manifest.layers[0]!.mediaType).to.equal('application/vnd.oci.image.layer.v1.tar+zstd');
+    expect(manifest.layers[0]!.digest).to.not.equal(image.layerDigest);
+  });
+
+  it('htpasswd: 401 with a Basic challenge without credentials, 200 with them', async () => {
+    const registry = await start({ kind: 'htpasswd', users: [{ user: 'alice', pass: 'alice-secret' }] });
+    await pushLayout(registry, image.dir, image.tag, 'private/tiny');
+    const anonymous = await fetchManifest(registry, 'private/tiny', image.tag);
+    expect(anonymous.status).to.equal(401);
+    expect(String(anonymous.headers['www-authenticate'])).to.match(/^Basic realm="test-registry"/);
+    const wrong = await fetchManifest(registry, 'private/tiny', image.tag, { authorization: basic('alice', 'nope') });
+    expect(wrong.status).to.equal(401);
+    const authorized = await fetchManifest(registry, 'private/tiny', image.tag, { authorization: basic('alice', 'alice-secret') });
+    expect(authorized.status).to.equal(200);
+    expect(sha256(authorized.body)).to.equal(image.manifestDigest);
+  });
+
+  it('TLS: refused without the test CA, served with it (by IP and by localhost), and the cert dirs hold the CA', async () => {
+    const registry = await start({ kind: 'tls' });
+    expect(registry.url).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
+    await pushLayout(registry, image.dir, image.tag, 'secure/tiny');
+    const untrusting = new Agent();
+    try {
+      await fetchManifest(registry, 'secure/tiny', image.tag, { dispatcher: untrusting }).then(
+        () => expect.fail('a TLS connection without the test CA must fail'),
+        (error: unknown) => expect(String((error as { code?: string }).code)).to.match(/CERT|SIGNATURE|ISSUER/),
+      );
+    } finally {
+      await untrusting.close();
+    }
+    expect((await fetchManifest(registry, 'secure/tiny', image.tag)).status).to.equal(200);
+    const byName = new Agent({ connect: { ca: registry.caPem } });
+    try {
+      const response = await request(`https://localhost:${registry.host.split(':')[1]}/v2/`, { dispatcher: byName });
+      await response.body.dump();
+      expect(response.statusCode).to.equal(200);
+    } finally {
+      await byName.close();
+    }
+    expect(readFileSync(join(registry.certDir!, 'ca.crt'), 'utf8')).to.equal(registry.caPem);
+    expect(readFileSync(join(registry.certsD!, registry.host, 'ca.crt'), 'utf8')).to.equal(registry.caPem);
+  });
+
+  it('token: the Bearer flow by hand (challenge → anonymous token → 200), one token request per scope', async () => {
+    const registry = await start({ kind: 'token' });
+    const issuer = registry.tokenIssuer!;
+    await pushLayout(registry, image.dir, image.tag, 'team/tiny');
+    issuer.resetCounts();
+
+    const challenged = await fetchManifest(registry, 'team/tiny', image.tag);
+    expect(challenged.status).to.equal(401);
+    const params = challengeParams(challenged.headers['www-authenticate']);
+    expect(params).to.deep.equal({ realm: issuer.realm, service: issuer.service, scope: 'repository:team/tiny:pull' });
+
+    const tokenUrl = new URL(params.realm!);
+    tokenUrl.searchParams.set('service', params.service!);
+    tokenUrl.searchParams.set('scope', params.scope!);
+    const tokenResponse = await request(tokenUrl);
+    const { token } = (await tokenResponse.body.json()) as { token: string };
+    expect(decodeJwtClaims(token).access).to.deep.equal([{ type: 'repository', name: 'team/tiny', actions: ['pull'] }]);
+
+    const authorized = await fetchManifest(registry, 'team/tiny', image.tag, { authorization: `Bearer ${token}` });
+    expect(authorized.status).to.equal(200);
+    expect(sha256(authorized.body)).to.equal(image.manifestDigest);
+    expect(issuer.countFor('repository:team/tiny:pull')).to.equal(1);
+    expect(issuer.requests).to.have.length(1);
+  });
+
+  it('token: basic-auth users, refresh tokens, access_token field, and tokens without access are refused', async () => {
+    const registry = await start({ kind: 'token', users: [{ user: 'bob', pass: 'bob-secret' }], issuer: { anonymousPull: 'none', tokenField: 'access_token' } });
+    const issuer = registry.tokenIssuer!;
+    await pushLayout(registry, image.dir, image.tag, 'closed/tiny');
+    const scope = 'repository:closed/tiny:pull';
+    const realm = (query: Record<string, string>): URL => {
+      const url = new URL(issuer.realm);
+      for (const [key, value] of Object.entries({ service: issuer.service, scope, ...query })) url.searchParams.set(key, value);
+      return url;
+    };
+
+    const anonymous = (await (await request(realm({}))).body.json()) as { access_token: string; token?: string };
+    expect(anonymous.token).to.equal(undefined);
+    expect((await fetchManifest(registry, 'closed/tiny', image.tag, { authorization: `Bearer ${anonymous.access_token}` })).status).to.equal(401);
+
+    const refused = await request(realm({}), { headers: { authorization: basic('bob', 'wrong') } });
+    await refused.body.dump();
+    expect(refused.statusCode).to.equal(401);
+
+    const withPassword = (await (await request(realm({ offline_token: 'true' }), { headers: { authorization: basic('bob', 'bob-secret') } })).body.json()) as { access_token: string; refresh_token: string };
+    expect((await fetchManifest(registry, 'closed/tiny', image.tag, { authorization: `Bearer ${withPassword.access_token}` })).status).to.equal(200);
+
+    const refreshed = await request(issuer.realm, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: issuer.issueRefreshToken('bob'), service: issuer.service, scope, client_id: 'harness' }).toString(),
+    });
+    const refreshedBody = (await refreshed.body.json()) as { access_token: string; refresh_token: string };
+    expect(refreshedBody.refresh_token).to.be.a('string');
+    expect((await fetchManifest(registry, 'closed/tiny', image.tag, { authorization: `Bearer ${refreshedBody.access_token}` })).status).to.equal(200);
+    expect(issuer.requests.filter((r) => r.scope === scope).map((r) => r.grantType)).to.include.members(['anonymous', 'rejected', 'basic', 'refresh_token']);
+  });
+
+  it('token over TLS: skopeo pulls with credentials through the real Bearer flow', async () => {
+    const registry = await start({ kind: 'token', tls: true });
+    expect(registry.tokenIssuer!.realm).to.match(/^https:/);
+    await pushLayout(registry, image.dir, image.tag, 'tls-token/tiny');
+    const pulled = join(workDir, 'pulled-token');
+    await pullToLayout(registry, `tls-token/tiny:${image.tag}`, pulled);
+    const index = JSON.parse(readFileSync(join(pulled, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    expect(index.manifests[0]!.digest).to.equal(image.manifestDigest);
+    expect(registry.tokenIssuer!.countFor('repository:tls-token/tiny:pull')).to.be.greaterThan(0);
+  });
+
+  it('proxy: a pull-through mirror serves what the upstream registry holds', async () => {
+    const upstream = await start({ kind: 'anonymous' });
+    await pushLayout(upstream, image.dir, image.tag, 'mirrored/tiny');
+    const mirror = await start({ kind: 'proxy', remoteurl: upstream.url });
+    const fetched = await fetchManifest(mirror, 'mirrored/tiny', image.tag);
+    expect(fetched.status).to.equal(200);
+    expect(sha256(fetched.body)).to.equal(image.manifestDigest);
+    expect(upstream.log()).to.include('/v2/mirrored/tiny/manifests/');
+  });
+
+  it('raw push: a hand-made manifest with its own media type comes back as pushed', async () => {
+    const registry = await start({ kind: 'htpasswd', users: [{ user: 'carol', pass: 'carol-secret' }] });
+    const pusher = new RawPusher(registry);
+    try {
+      const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      const configDigest = await pusher.pushBlob('raw/odd', config);
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [], annotations: { odd: 'yes' } }));
+      const digest = await pusher.pushManifest('raw/odd', 'odd', manifest, OCI_MANIFEST);
+      const fetched = await fetchManifest(registry, 'raw/odd', digest, { authorization: basic('carol', 'carol-secret') });
+      expect(fetched.status).to.equal(200);
+      expect(fetched.body.equals(manifest)).to.equal(true);
+    } finally {
+      await pusher.close();
+    }
+  });
+
+  it('stop() ends the registry: its port no longer answers', async () => {
+    const registry = await start({ kind: 'anonymous' });
+    await registry.stop();
+    await request(`${registry.url}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
+      () => expect.fail('a stopped registry must not answer'),
+      (error: unknown) => expect(String((error as { code?: string }).code)).to.equal('ECONNREFUSED'),
+    );
+  });
+});
