@@ -80,7 +80,7 @@ function selectByName(descriptors: readonly LayoutDescriptor[], reference: strin
   if (image !== undefined) return image;
   if (named.length > 0) {
     const types = named.map((descriptor) => JSON.stringify(descriptor.mediaType)).join(', ');
-    throw new ProxyError('manifest-unsupported', `oci:${layout}:${reference} names no image, only ${types}`);
+    throw new ProxyError('manifest-unsupported', `oci:${layout}:${reference} names no image: its entries have media types ${types}`);
   }
   throw new ProxyError('image-not-found', `oci:${layout}:${reference}: no image named ${JSON.stringify(reference)} in the layout`);
 }
