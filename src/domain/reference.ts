@@ -170,7 +170,6 @@ export function isShortName(value: string): boolean {
   }
 }
 
-
 const SUPPORTED_TRANSPORTS: readonly TransportName[] = ['docker', 'oci', 'dir', 'oci-archive', 'docker-archive'];
 /** Transports containers/image knows that this proxy cannot serve. */
 const UNSUPPORTED_TRANSPORTS: ReadonlySet<string> = new Set(['docker-daemon', 'containers-storage', 'sif', 'tarball', 'ostree']);
