@@ -26,13 +26,14 @@ async function readVersion(): Promise<string> {
 }
 
 async function serve(command: Extract<CliCommand, { kind: 'serve' }>): Promise<number> {
-  // Loaded only now: the help, version and usage paths stay fast, and so does argv checking.
-  const [{ buildContainer }, { Tokens }, http] = await Promise.all([import('./container.js'), import('./tokens.js'), import('../adapters/http/index.js')]);
   const target = command.serve;
-  if (target.kind === 'stdin' && !http.isSocketFd(0)) {
+  // Modules load only now, the heavy ones last: help, version and usage errors stay fast.
+  const { isSocketFd } = await import('../adapters/http/serve.js');
+  if (target.kind === 'stdin' && !isSocketFd(0)) {
     say('standard input is not a socket: pass --sockfd N (a connected socket) or --listen ADDR');
     return ExitCode.usage;
   }
+  const [{ buildContainer }, { Tokens }, http] = await Promise.all([import('./container.js'), import('./tokens.js'), import('../adapters/http/index.js')]);
   let api: ImageApi;
   try {
     api = (await buildContainer(command.proxy)).get<ImageApi>(Tokens.ImageApi);
