@@ -44,7 +44,8 @@ export const PLATFORMS = {
   armv7: { os: 'linux', architecture: 'arm', variant: 'v7' },
 } as const satisfies Record<string, Platform>;
 
-export interface StandardFixtures {
+// A type alias (not an interface) so it can be iterated as a record of artifacts.
+export type StandardFixtures = {
   readonly ociSingle: FixtureImage;
   readonly dockerSingle: FixtureImage;
   readonly ociIndex: FixtureList;
@@ -52,7 +53,7 @@ export interface StandardFixtures {
   readonly ociZstdIndex: FixtureList;
   readonly ociLarge: FixtureImage;
   readonly dockerLarge: FixtureImage;
-}
+};
 
 export const LARGE_LAYER_SIZE = 2 * 1024 * 1024;
 
