@@ -60,6 +60,7 @@ export class DistributionTransport implements Transport {
     if (reference.transport !== 'docker') {
       throw new ProxyError('unsupported-transport', `the docker transport cannot open a ${reference.transport}: reference`);
     }
+    signal?.throwIfAborted();
     const docker = reference.docker;
     const insecure = this.options.tlsVerify === undefined ? options.insecure === true : !this.options.tlsVerify;
     const host = apiHost(docker.domain);

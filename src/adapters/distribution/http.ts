@@ -1,7 +1,6 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Readable } from 'node:stream';
 import { type Dispatcher } from 'undici';
-import { type ProxyError } from '../../domain/errors.js';
 import { type TimeoutLimits, transportError } from './transport-errors.js';
 
 /** One registry HTTP exchange as the wrappers see it. */
@@ -28,8 +27,8 @@ export interface HttpResponse {
   readonly body: Readable;
   /** Where the answer finally came from, after redirects. */
   readonly url: URL;
-  /** Maps an error met while reading `body` (reset, stall) to a ProxyError naming host and request. */
-  readonly failure: (err: unknown) => ProxyError;
+  /** Maps an error met while reading `body` (reset, stall, abort) to what the caller should see. */
+  readonly failure: (err: unknown) => Error;
 }
 
 /** Every layer (user agent, redirects, 429 retries, auth) is a function of this shape. */
@@ -67,7 +66,7 @@ export function baseSend(options: BaseSendOptions): Send {
         headersTimeout: options.limits.idleMs,
         bodyTimeout: options.limits.idleMs,
       });
-      const failure = (err: unknown): ProxyError => transportError(err, url.host, request.what, options.limits, request.signal);
+      const failure = (err: unknown): Error => transportError(err, url.host, request.what, options.limits, request.signal);
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, url, failure };
     } catch (err) {
       throw transportError(err, url.host, request.what, options.limits, request.signal);

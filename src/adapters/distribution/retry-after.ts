@@ -1,3 +1,5 @@
+import { abortReason } from './transport-errors.js';
+
 /** How 429 answers are retried (containers/image: 5 attempts, 2 s doubling, 60 s cap). */
 export interface RetryPolicy {
   /** Attempts in total, the first included. */
@@ -15,6 +17,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (text === undefined || text === '') return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day or month; anything else (e.g. "-1") is not one.
+  if (!/[a-z]/i.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
@@ -29,12 +33,12 @@ export function retryDelay(policy: RetryPolicy, attempt: number, retryAfter: str
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason as Error);
+      reject(abortReason(signal));
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal?.reason as Error);
+      reject(abortReason(signal!));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -16,8 +16,9 @@ export class TokenCache {
   async get(key: string, fetch: () => Promise<BearerToken>): Promise<string> {
     const cached = this.entries.get(key);
     if (cached !== undefined) {
-      const token = await cached.catch(() => undefined);
-      if (token !== undefined && token.expiresAt > this.now()) return token.token;
+      // A failed fetch fails everyone who waited for it; the next request starts afresh.
+      const token = await cached;
+      if (token.expiresAt > this.now()) return token.token;
       if (this.entries.get(key) === cached) this.entries.delete(key);
       return this.get(key, fetch);
     }

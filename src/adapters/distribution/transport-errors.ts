@@ -19,15 +19,18 @@ export function isConnectionBreak(err: unknown): boolean {
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
 }
 
+/** What a caller's abort rejects with: its own reason, so it can tell its abort from a failure. */
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
+}
+
 /**
  * Maps an undici or socket failure to the error catalogue, naming the host and what was being
- * done. `signal` is the caller's: its abort reason is passed on unchanged when it is ours.
+ * done. When the caller's `signal` caused it, the caller's abort reason is returned instead.
  */
-export function transportError(err: unknown, host: string, what: string, limits: TimeoutLimits, signal?: AbortSignal): ProxyError {
+export function transportError(err: unknown, host: string, what: string, limits: TimeoutLimits, signal?: AbortSignal): Error {
+  if (signal?.aborted) return abortReason(signal);
   if (isProxyError(err)) return err;
-  if (signal?.aborted) {
-    return isProxyError(signal.reason) ? signal.reason : new ProxyError('network', `${what} from ${host}: aborted`, { cause: signal.reason });
-  }
   const code = codeOf(err);
   const detail = err instanceof Error ? err.message : String(err);
   switch (code) {

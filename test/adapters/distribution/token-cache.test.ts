@@ -1,0 +1,35 @@
+import { expect } from 'chai';
+import { TokenCache } from '../../../src/adapters/distribution/token-cache.js';
+
+describe('distribution: token cache', () => {
+  it('reuses a token until it expires, then fetches a new one', async () => {
+    let now = 1000;
+    const cache = new TokenCache(() => now);
+    let fetches = 0;
+    const fetch = async (): Promise<{ token: string; expiresAt: number }> => ({ token: `t${++fetches}`, expiresAt: now + 60_000 });
+    expect(await cache.get('scope-a', fetch)).to.equal('t1');
+    now += 59_999;
+    expect(await cache.get('scope-a', fetch)).to.equal('t1');
+    now += 1;
+    expect(await cache.get('scope-a', fetch)).to.equal('t2');
+    expect(await cache.get('scope-b', fetch)).to.equal('t3');
+  });
+
+  it('shares one in-flight fetch and forgets a failed one', async () => {
+    const cache = new TokenCache();
+    let fetches = 0;
+    let fail = true;
+    const fetch = async (): Promise<{ token: string; expiresAt: number }> => {
+      fetches++;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (fail) throw new Error('realm down');
+      return { token: 'ok', expiresAt: Date.now() + 60_000 };
+    };
+    const results = await Promise.allSettled([1, 2, 3].map(() => cache.get('k', fetch)));
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
+    expect(fetches).to.equal(1);
+    fail = false;
+    expect(await cache.get('k', fetch)).to.equal('ok');
+    expect(fetches).to.equal(2);
+  });
+});
