@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Agent, request, type Dispatcher } from 'undici';
 import { requireRegistryTools } from '../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../support/registry/processes.js';
+import { makeTempDir, removeTempDir, run } from '../support/registry/processes.js';
 import { pullToLayout, pushLayout, RawPusher } from '../support/registry/push.js';
 import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
 import { decodeJwtClaims } from '../support/registry/registry-jwt.js';
@@ -234,6 +236,28 @@ describe('registry harness against real docker-registry', function () {
     } finally {
       await pusher.close();
     }
+  });
+
+  it('bench/skopeo-proxy.py drives skopeo experimental-image-proxy against it (manifest, then a verified blob)', async function () {
+    if (spawnSync('python3', ['--version']).status !== 0) {
+      console.warn('\n  !!! SKIPPING the skopeo-proxy.py check: python3 is not installed\n');
+      this.skip();
+    }
+    const registry = await start({ kind: 'anonymous' });
+    await pushLayout(registry, image.dir, image.tag, 'bench/tiny');
+    const script = fileURLToPath(new URL('../../../bench/skopeo-proxy.py', import.meta.url));
+    const reference = `docker://${registry.host}/bench/tiny:${image.tag}`;
+    const manifest = JSON.parse((await run('python3', [script, '--tls-verify=false', 'manifest', reference])).stdout) as Record<string, unknown>;
+    expect(manifest.protocol).to.match(/^0\.2\./);
+    expect(manifest.manifest_digest).to.equal(image.manifestDigest);
+    expect(manifest.spawn_to_manifest_ms).to.be.a('number').greaterThan(0);
+    const blob = JSON.parse((await run('python3', [script, '--tls-verify=false', 'blob', reference, image.layerDigest])).stdout) as Record<string, unknown>;
+    expect(blob).to.include({ digest: image.layerDigest, bytes: image.layerSize, reported_size: image.layerSize });
+    // A wrong size makes skopeo's FinishPipe fail, and the client must report it.
+    await run('python3', [script, '--tls-verify=false', 'blob', reference, image.layerDigest, '--size', '1']).then(
+      () => expect.fail('a blob of the wrong size must fail'),
+      (error: unknown) => expect(String(error)).to.include('FinishPipe'),
+    );
   });
 
   it('stop() ends the registry: its port no longer answers', async () => {

@@ -13,10 +13,21 @@ import { join } from 'node:path';
 const liveGroups = new Set<number>();
 const liveDirs = new Set<string>();
 
-process.once('exit', () => {
+function cleanUpEverything(): void {
   for (const pgid of liveGroups) killGroup(pgid);
+  liveGroups.clear();
   for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-});
+  liveDirs.clear();
+}
+
+process.once('exit', cleanUpEverything);
+// 'exit' does not run when a signal ends the process: clean up, then die of the same signal.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    cleanUpEverything();
+    process.kill(process.pid, signal);
+  });
+}
 
 function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
