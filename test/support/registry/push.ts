@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
+import { artifactBlobs, type FixtureArtifact } from '../fixture-builders.js';
 import { type RunningRegistry } from './registry-server.js';
 import { skopeoOnce } from './skopeo.js';
 
@@ -38,9 +39,24 @@ export async function pushLayout(registry: RunningRegistry, layoutDir: string, l
   await skopeoOnce([...args, `oci:${layoutDir}:${layoutTag}`, `docker://${registry.host}/${repository}:${tag}`]);
 }
 
-/** `skopeo copy --format oci docker://… oci:DIR:TAG`: how containers/image sees the image (the oracle). */
-export async function pullToLayout(registry: RunningRegistry, reference: string, layoutDir: string, layoutTag = 'pulled', options: { all?: boolean } = {}): Promise<void> {
-  const args = ['copy', '--quiet', '--format', 'oci', ...skopeoRegistryFlags(registry, 'src')];
+export interface PullOptions {
+  /** Copy a whole list instead of the instance for this (or the overridden) platform. */
+  readonly all?: boolean;
+  /** skopeo's `--override-arch` / `--override-variant` (Go names: amd64, arm64, arm; v7, v8). */
+  readonly overrideArch?: string;
+  readonly overrideVariant?: string;
+}
+
+/**
+ * `skopeo copy --format oci docker://… oci:DIR:TAG`: how containers/image sees the image (the
+ * oracle). Uncompressed layers stay uncompressed (an oci: destination would otherwise gzip
+ * them), so the result is the in-memory conversion a proxy serves, not a recompressed copy.
+ */
+export async function pullToLayout(registry: RunningRegistry, reference: string, layoutDir: string, layoutTag = 'pulled', options: PullOptions = {}): Promise<void> {
+  const args = [];
+  if (options.overrideArch) args.push('--override-arch', options.overrideArch);
+  if (options.overrideVariant) args.push('--override-variant', options.overrideVariant);
+  args.push('copy', '--quiet', '--format', 'oci', '--dest-oci-accept-uncompressed-layers', ...skopeoRegistryFlags(registry, 'src'));
   if (options.all) args.push('--all');
   await skopeoOnce([...args, `docker://${registry.host}/${reference}`, `oci:${layoutDir}:${layoutTag}`]);
 }
@@ -74,6 +90,18 @@ export class RawPusher {
     const response = await this.send(repository, 'PUT', `/v2/${repository}/manifests/${reference}`, { body: bytes, contentType: mediaType });
     expectStatus(response, 201, `putting manifest ${reference} in ${repository}`);
     return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  }
+
+  /**
+   * Pushes a fixture byte for byte: configs and layers, a list's instances by digest, then
+   * the top manifest under `tag`. The registry then serves exactly the fixture's digests.
+   */
+  async pushArtifact(repository: string, tag: string, artifact: FixtureArtifact): Promise<void> {
+    for (const blob of artifactBlobs(artifact)) await this.pushBlob(repository, blob.bytes);
+    if (artifact.kind === 'list') {
+      for (const instance of artifact.instances) await this.pushManifest(repository, instance.manifest.digest, instance.manifest.bytes, instance.manifest.mediaType);
+    }
+    await this.pushManifest(repository, tag, artifact.manifest.bytes, artifact.manifest.mediaType);
   }
 
   async close(): Promise<void> {
