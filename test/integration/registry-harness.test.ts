@@ -299,6 +299,24 @@ describe('registry harness against real docker-registry', function () {
     );
   });
 
+  it('raw push: a docker schema2 manifest with a foreign layer (not uploaded, only urls) is accepted', async () => {
+    const registry = await start({ kind: 'anonymous' });
+    const pusher = new RawPusher(registry);
+    try {
+      const config = Buffer.from('{"architecture":"amd64","os":"windows","rootfs":{"type":"layers","diff_ids":["sha256:' + '1'.repeat(64) + '"]}}');
+      const configDigest = await pusher.pushBlob('raw/foreign', config);
+      const foreign = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: `sha256:${'2'.repeat(64)}`, size: 1234, urls: ['http://127.0.0.1:9/foreign-layer'] };
+      const schema2 = 'application/vnd.docker.distribution.manifest.v2+json';
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: schema2, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: config.length }, layers: [foreign] }));
+      const digest = await pusher.pushManifest('raw/foreign', 'v1', manifest, schema2);
+      const fetched = await fetchManifest(registry, 'raw/foreign', 'v1');
+      expect(fetched.headers['content-type']).to.equal(schema2);
+      expect(sha256(fetched.body)).to.equal(digest);
+    } finally {
+      await pusher.close();
+    }
+  });
+
   it('stop() ends the registry: its port no longer answers', async () => {
     const registry = await start({ kind: 'anonymous' });
     await registry.stop();

@@ -139,6 +139,8 @@ function registryConfig(variant: RegistryVariant, dir: string, host: string, pki
       secret: 'container-image-proxy-tests',
       ...(pki && { tls: { certificate: pki.certPath, key: pki.keyPath } }),
     },
+    // docker-registry 2.8 refuses foreign-layer URLs unless allowed; tests push such manifests.
+    validation: { manifests: { urls: { allow: ['^https?://'] } } },
     ...(auth && { auth }),
     ...(variant.kind === 'proxy' && {
       proxy: { remoteurl: variant.remoteurl, ...(variant.username !== undefined && { username: variant.username, password: variant.password ?? '' }) },
