@@ -451,15 +451,34 @@ function compareUtf8(a: string, b: string): number {
   return x.length - y.length;
 }
 
-const SHORT_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const SHORT_ESCAPES: Readonly<Record<number, string>> = { 0x22: '\\"', 0x5c: '\\\\', 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' };
 
-/** A Go string literal as json.Marshal writes it (HTML escaping on, as in encoding/json's Marshal). */
+/**
+ * A string literal as json.Marshal writes it: HTML-safe (`<`, `>`, `&` escaped), U+2028 and
+ * U+2029 escaped for JavaScript, other control characters as \u00XX (\b and \f short since Go 1.22).
+ */
 export function goQuote(text: string): string {
-  // Lone surrogates cannot come out of parseGoJson; Go would write invalid UTF-8 as \ufffd.
-  const escaped = text.replace(/[\u0000-\u001f"\\<>&\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => {
-    if (SHORT_ESCAPES[c] !== undefined) return SHORT_ESCAPES[c];
-    if (c >= '\ud800' && c <= '\udfff') return '\\ufffd';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-  return `"${escaped}"`;
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const short = SHORT_ESCAPES[c];
+    if (short !== undefined) {
+      out += short;
+    } else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) {
+      out += `\\u${c.toString(16).padStart(4, '0')}`;
+    } else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      out += text[i]! + text[i + 1]!;
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      // Cannot come out of parseGoJson; Go writes invalid UTF-8 this way.
+      out += '\\ufffd';
+    } else {
+      out += text[i]!;
+    }
+  }
+  return `${out}"`;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }

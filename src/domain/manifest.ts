@@ -2,7 +2,6 @@ import { isDigest, type Digest } from './digest.js';
 import { ProxyError } from './errors.js';
 import { GoTypes as T, goUnmarshal, type GoStruct, type GoType } from './go-json.js';
 import { MediaType } from './media-types.js';
-import { type Platform } from './platform.js';
 
 /** A content descriptor as OCI and docker schema2 manifests write it. */
 export interface Descriptor {
@@ -11,7 +10,16 @@ export interface Descriptor {
   readonly size: number;
   readonly urls?: readonly string[] | undefined;
   readonly annotations?: Readonly<Record<string, string>> | undefined;
-  readonly platform?: (Platform & { readonly 'os.version'?: string; readonly 'os.features'?: readonly string[] }) | undefined;
+  /** An image index entry's platform (a Platform, spelled out so platform.ts can depend on this file). */
+  readonly platform?: DescriptorPlatform | undefined;
+}
+
+export interface DescriptorPlatform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string | undefined;
+  readonly 'os.version'?: string;
+  readonly 'os.features'?: readonly string[];
 }
 
 interface ImageManifestParts {
@@ -45,9 +53,29 @@ const KNOWN_MANIFEST_TYPES: readonly string[] = [
  * know — an empty or unparsable header, `application/json` — taken as signed schema1.
  */
 export function normalizeManifestMediaType(contentType: string): string {
-  const essence = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:;|$)/.exec(contentType);
-  const type = essence ? essence[1]!.toLowerCase() : '';
+  const type = parseMediaTypeLikeGo(contentType);
   return KNOWN_MANIFEST_TYPES.includes(type) ? type : MediaType.dockerSchema1Signed;
+}
+
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const ESSENCE = new RegExp(`^\\s*(${TOKEN}/${TOKEN})\\s*(?=;|$)`);
+const PARAMETER = new RegExp(`^;\\s*(${TOKEN})\\s*=\\s*(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*")\\s*`);
+
+/** Go's mime.ParseMediaType as containers/image uses it: the lower-cased type, or '' on any error. */
+function parseMediaTypeLikeGo(contentType: string): string {
+  const essence = ESSENCE.exec(contentType);
+  if (!essence) return '';
+  let rest = contentType.slice(essence[0].length);
+  const seen = new Set<string>();
+  while (rest !== '') {
+    const parameter = PARAMETER.exec(rest);
+    if (!parameter) return /^;\s*$/.test(rest) ? essence[1]!.toLowerCase() : '';
+    const name = parameter[1]!.toLowerCase();
+    if (seen.has(name)) return '';
+    seen.add(name);
+    rest = rest.slice(parameter[0].length);
+  }
+  return essence[1]!.toLowerCase();
 }
 
 const GUESS_META = T.struct({ key: 'mediaType', type: T.string }, { key: 'schemaVersion', type: T.int }, { key: 'signatures', type: T.any });
@@ -210,7 +238,7 @@ function descriptor(d: GoStruct, where: string, declared: string): Descriptor {
   };
 }
 
-function platformOf(p: GoStruct): NonNullable<Descriptor['platform']> {
+function platformOf(p: GoStruct): DescriptorPlatform {
   const variant = p['variant'] as string;
   const osVersion = p['os.version'] as string;
   const osFeatures = p['os.features'] as string[] | null;
