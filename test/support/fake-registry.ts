@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, type Socket } from 'node:net';
 
 export interface RecordedRequest {
@@ -76,15 +77,17 @@ export class FakeRegistry {
   private constructor(
     private readonly server: Server,
     auth: FakeAuth,
+    private readonly scheme: 'http' | 'https',
   ) {
     this.auth = auth;
   }
 
-  static async start(auth: FakeAuth = { kind: 'none' }): Promise<FakeRegistry> {
-    const server = createServer();
-    const registry = new FakeRegistry(server, auth);
+  /** Plain http, or https with the given server certificate and key (PEM). */
+  static async start(auth: FakeAuth = { kind: 'none' }, tls?: { readonly cert: string; readonly key: string }): Promise<FakeRegistry> {
+    const server: Server = tls === undefined ? createServer() : createHttpsServer(tls);
+    const registry = new FakeRegistry(server, auth, tls === undefined ? 'http' : 'https');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void registry.handle(req, res));
-    server.on('connection', (socket: Socket) => {
+    server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       registry.sockets.add(socket);
       socket.on('close', () => registry.sockets.delete(socket));
     });
@@ -98,7 +101,7 @@ export class FakeRegistry {
   }
 
   get url(): string {
-    return `http://${this.host}`;
+    return `${this.scheme}://${this.host}`;
   }
 
   /** Stores a manifest under its digest and, when given, a tag. Returns the digest. */

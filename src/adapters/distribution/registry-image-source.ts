@@ -18,7 +18,8 @@ export class RegistryImageSource implements ImageSource {
     return this.reference.docker;
   }
 
-  manifest(instance: Digest | undefined, signal?: AbortSignal): Promise<RawManifest> {
+  async manifest(instance: Digest | undefined, signal?: AbortSignal): Promise<RawManifest> {
+    signal?.throwIfAborted();
     if (instance !== undefined) return fetchManifest(this.repository, instance, instance, signal);
     if (this.primary === undefined) {
       const { digest, tag } = this.docker;
@@ -28,7 +29,7 @@ export class RegistryImageSource implements ImageSource {
         if (this.primary === pending) this.primary = undefined;
       });
     }
-    return this.primary;
+    return await this.primary;
   }
 
   blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
