@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import { requireRegistryTools } from '../support/registry/install.js';
 import { makeTempDir, removeTempDir, run } from '../support/registry/processes.js';
 import { pullToLayout, pushLayout, RawPusher } from '../support/registry/push.js';
+import { basicAuthorization, challengeParams, fetchManifest, sha256 } from '../support/registry/registry-client.js';
 import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
 import { decodeJwtClaims } from '../support/registry/registry-jwt.js';
 import { standardFixtures, writeOciLayout, type FixtureImage, type StandardFixtures } from '../support/image-fixtures.js';
@@ -15,33 +15,7 @@ import { standardFixtures, writeOciLayout, type FixtureImage, type StandardFixtu
 /** Proves the harness itself: each registry variant starts, takes a push and serves it back. */
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const ACCEPT = [OCI_MANIFEST, 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
-const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-interface Fetched {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Buffer;
-}
-
-async function fetchManifest(registry: RunningRegistry, repository: string, reference: string, options: { authorization?: string; dispatcher?: Dispatcher } = {}): Promise<Fetched> {
-  const headers: Record<string, string> = { accept: ACCEPT };
-  if (options.authorization) headers.authorization = options.authorization;
-  const dispatcher = options.dispatcher ?? new Agent({ connect: registry.caPem === undefined ? {} : { ca: registry.caPem } });
-  try {
-    const response = await request(`${registry.url}/v2/${repository}/manifests/${reference}`, { headers, dispatcher });
-    return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) };
-  } finally {
-    if (options.dispatcher === undefined) await dispatcher.close();
-  }
-}
-
-const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-
-function challengeParams(header: string | string[] | undefined): Record<string, string> {
-  const text = Array.isArray(header) ? header.join(', ') : (header ?? '');
-  return Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-}
+const basic = basicAuthorization;
 
 describe('registry harness against real docker-registry', function () {
   this.timeout(120_000);

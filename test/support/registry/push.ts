@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { artifactBlobs, type FixtureArtifact } from '../fixture-builders.js';
+import { registryDispatcher, sha256 } from './registry-client.js';
 import { type RunningRegistry } from './registry-server.js';
 import { skopeoOnce } from './skopeo.js';
 
@@ -70,12 +70,12 @@ export class RawPusher {
   private authorization: string | undefined;
 
   constructor(private readonly registry: RunningRegistry) {
-    this.dispatcher = new Agent({ connect: registry.caPem === undefined ? {} : { ca: registry.caPem } });
+    this.dispatcher = registryDispatcher(registry);
   }
 
   /** Uploads a blob in one monolithic PUT; returns its digest. */
   async pushBlob(repository: string, bytes: Uint8Array): Promise<string> {
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256(bytes);
     const started = await this.send(repository, 'POST', `/v2/${repository}/blobs/uploads/`, {});
     expectStatus(started, 202, `starting an upload to ${repository}`);
     const location = new URL(header(started, 'location'), this.registry.url);
@@ -89,7 +89,7 @@ export class RawPusher {
   async pushManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
     const response = await this.send(repository, 'PUT', `/v2/${repository}/manifests/${reference}`, { body: bytes, contentType: mediaType });
     expectStatus(response, 201, `putting manifest ${reference} in ${repository}`);
-    return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    return sha256(bytes);
   }
 
   /**
