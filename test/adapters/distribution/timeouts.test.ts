@@ -1,4 +1,6 @@
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { expect } from 'chai';
+import { createRegistryAgent } from '../../../src/adapters/distribution/dispatchers.js';
 import { FakeRegistry, faults } from '../../support/fake-registry.js';
 import { REPO, collect, dockerRef, expectCode, makeTransport, patternBytes, rejection, storeImage } from './helpers.js';
 
@@ -51,6 +53,26 @@ describe('distribution: timeouts and aborts', function () {
     const started = Date.now();
     await expectCode(transport.open(dockerRef(registry), {}), 'timeout');
     expectAbout(Date.now() - started, IDLE_MS);
+  });
+
+  it('times out a TLS handshake that never completes, with the connect timeout', async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const agent = createRegistryAgent({ connectMs: 400 });
+    const secure = makeTransport({ dispatcher: agent, tlsVerify: undefined, timeouts: { connectMs: 400, idleMs: 5000 } });
+    try {
+      const started = Date.now();
+      const err = await expectCode(secure.transport.open({ transport: 'docker', docker: { domain: host, path: REPO, tag: 'v1' } }, {}), 'timeout');
+      expectAbout(Date.now() - started, 400);
+      expect(err.message).to.include(host).and.include('connecting');
+    } finally {
+      await secure.cleanup();
+      await agent.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('fails fast with network when nothing listens', async () => {
