@@ -262,7 +262,7 @@ export function goUnmarshal(bytes: Uint8Array, type: GoType): unknown {
 }
 
 /** The zero value of a Go type in this module's representation. */
-export function goZero(type: GoType): unknown {
+function goZero(type: GoType): unknown {
   switch (type.kind) {
     case 'string':
       return '';
