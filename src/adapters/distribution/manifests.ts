@@ -38,5 +38,5 @@ export async function fetchManifest(repository: Repository, reference: string, e
       throw new ProxyError('digest-mismatch', `${what}: the registry sent a manifest with digest ${actual}`);
     }
   }
-  return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mediaType };
+  return { bytes, mediaType };
 }
