@@ -43,7 +43,7 @@ describe('VerifyingStream', () => {
 
   it('never releases a complete body when the digest is wrong', async () => {
     const corrupt = Buffer.from(content);
-    corrupt[150_000] ^= 0xff;
+    corrupt.writeUInt8(corrupt.readUInt8(150_000) ^ 0xff, 150_000);
     const { body, error } = await run([corrupt.subarray(0, 100_000), corrupt.subarray(100_000)], good);
     expect(isProxyError(error, 'digest-mismatch')).to.equal(true);
     expect((error as Error).message).to.contain(good.digest);

@@ -47,7 +47,7 @@ export class ResolveManifest {
     const { source, manifest } = await openFirstSource(reference, this.deps.transports, this.deps.registries, signal);
     try {
       const top = parse(manifest, name);
-      let instance = { raw: manifest, parsed: top, digest: manifest.digest };
+      let instance: { raw: RawManifest; parsed: ParsedManifest; digest: Digest } = { raw: manifest, parsed: top, digest: manifest.digest };
       let chosenFromList = false;
       if (top.kind === 'oci-index' || top.kind === 'docker-list') {
         const descriptor = chooseInstance(top, this.deps.platforms);
