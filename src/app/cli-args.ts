@@ -2,7 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { isProxyError } from '../domain/errors.js';
 import { parseImageName, type ImageReference } from '../domain/reference.js';
 import { type ListenAddress } from '../adapters/http/serve.js';
-import { type ProxyOptions } from './options.js';
+import { parseCredsOption } from '../adapters/credentials/static-credentials.js';
+import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type ProxyOptions, type RegistryOptions } from './options.js';
 
 /**
  * Process exit codes: 0 after `POST /quit` or when the peer closes; 1 when serving fails (a blob
@@ -25,6 +26,21 @@ Options:
       --override-variant VAR   use VAR instead of the running architecture variant
       --policy FILE            signature policy file (default: the containers policy.json search)
       --insecure-policy        accept any image without reading a signature policy
+
+Registry options (docker://):
+      --authfile FILE          read credentials from FILE only (default: $REGISTRY_AUTH_FILE, else
+                               the containers auth.json search)
+      --creds USER[:PASS]      use these credentials
+      --username USER          use this user name (with --password)
+      --password PASS          use this password (with --username)
+      --registry-token TOKEN   send this bearer token
+      --no-creds               access the registry anonymously
+      --cert-dir DIR           use the CA certificates (*.crt) and client certificates
+                               (*.cert, *.key) in DIR
+      --tls-verify[=false]     require HTTPS and verify certificates (default: per registry)
+      --connect-timeout DUR    give up connecting after DUR (default 30s; e.g. 10s, 1m30s)
+      --idle-timeout DUR       give up when a registry sends nothing for DUR (default 60s)
+      --user-agent-prefix STR  put STR before the User-Agent sent to registries
   -q, --quiet                  do not report errors on standard error
       --version                print the version and exit
   -h, --help                   print this help and exit
@@ -46,6 +62,8 @@ export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly homeDir: string;
+  /** Owner of the per-user runtime auth file; the process's uid. */
+  readonly uid?: number | undefined;
   /** The image-name grammar; replaceable so argv handling is testable on its own. */
   readonly parseImage?: (value: string) => ImageReference;
 }
@@ -59,6 +77,17 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'override-variant': 'value',
   policy: 'value',
   'insecure-policy': 'flag',
+  authfile: 'value',
+  creds: 'value',
+  username: 'value',
+  password: 'value',
+  'registry-token': 'value',
+  'no-creds': 'flag',
+  'cert-dir': 'value',
+  'tls-verify': 'flag',
+  'connect-timeout': 'value',
+  'idle-timeout': 'value',
+  'user-agent-prefix': 'value',
   quiet: 'flag',
   version: 'flag',
   help: 'flag',
@@ -185,6 +214,59 @@ function override(args: ScannedArgs, name: string): string | undefined {
   return value === '' ? undefined : value;
 }
 
+/** Go-style durations as skopeo takes them (`30s`, `1m30s`, `500ms`), or plain seconds. */
+export function parseDuration(spelled: string, value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  const rest = value.replace(/(\d+(?:\.\d+)?)(ms|s|m|h)/g, (_all, amount: string, unit: string) => {
+    total += Number(amount) * unitMs[unit]!;
+    return '';
+  });
+  if (value === '' || rest !== '' || total <= 0) throw new UsageProblem(`${spelled} ${JSON.stringify(value)}: expected a positive duration such as 30s, 1m30s or 500ms`);
+  return total;
+}
+
+/** skopeo's credential options and their exclusions, then where files are read from. */
+function credentialChoice(args: ScannedArgs, context: CliContext): CredentialChoice {
+  const creds = args.values.get('creds');
+  const username = args.values.get('username');
+  const password = args.values.get('password');
+  const token = args.values.get('registry-token');
+  const noCreds = args.flags.get('no-creds') === true;
+  const given = [creds !== undefined && '--creds', (username ?? password) !== undefined && '--username/--password', token !== undefined && '--registry-token', noCreds && '--no-creds'].filter(Boolean);
+  if (given.length > 1) throw new UsageProblem(`${given.join(' and ')} cannot be used together`);
+  if (noCreds) return { kind: 'none' };
+  if (token !== undefined) return { kind: 'explicit', credentials: { registryToken: token } };
+  if (creds !== undefined) {
+    try {
+      return { kind: 'explicit', credentials: parseCredsOption(creds) };
+    } catch (err) {
+      throw new UsageProblem((err as Error).message);
+    }
+  }
+  if (username !== undefined || password !== undefined) {
+    if (username === undefined || username === '') throw new UsageProblem('--password needs --username');
+    return { kind: 'explicit', credentials: { username, password: password ?? '' } };
+  }
+  const authFile = args.values.get('authfile') ?? context.env['REGISTRY_AUTH_FILE'];
+  return { kind: 'configured', authFile: authFile === undefined || authFile === '' ? undefined : resolve(context.cwd, authFile) };
+}
+
+function registryOptions(args: ScannedArgs, context: CliContext): RegistryOptions {
+  const certDir = args.values.get('cert-dir');
+  const connect = args.values.get('connect-timeout');
+  const idle = args.values.get('idle-timeout');
+  return {
+    tlsVerify: args.flags.get('tls-verify'),
+    certDir: certDir === undefined || certDir === '' ? undefined : resolve(context.cwd, certDir),
+    credentials: credentialChoice(args, context),
+    connectTimeoutMs: connect === undefined ? DEFAULT_REGISTRY_OPTIONS.connectTimeoutMs : parseDuration('--connect-timeout', connect),
+    idleTimeoutMs: idle === undefined ? DEFAULT_REGISTRY_OPTIONS.idleTimeoutMs : parseDuration('--idle-timeout', idle),
+    userAgentPrefix: args.values.get('user-agent-prefix') || undefined,
+  };
+}
+
 /** Turns argv (without node and script) and the process context into what to run. Pure. */
 export function parseCommandLine(argv: readonly string[], context: CliContext): CliCommand {
   try {
@@ -199,8 +281,10 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       platform: { os: override(args, 'override-os'), architecture: override(args, 'override-arch'), variant: override(args, 'override-variant') },
       policyPath: policy === undefined || policy === '' ? undefined : resolve(context.cwd, policy),
       insecurePolicy: args.flags.get('insecure-policy') === true,
+      registry: registryOptions(args, context),
       env: context.env,
       homeDir: context.homeDir,
+      uid: context.uid,
     };
     return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true };
   } catch (err) {

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { type ProxyError } from '../domain/errors.js';
 import { type ImageApi } from '../ports/image-api.js';
 import { type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
+import { VERSION } from './version.js';
 
 // Startup time is what a sidecar's parent waits for; the compile cache roughly halves module loading.
 enableCompileCache();
@@ -17,12 +18,6 @@ function say(line: string): void {
 function describe(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && 'message' in err) return `${String(err.code)}: ${String(err.message)}`;
   return err instanceof Error ? err.message : String(err);
-}
-
-async function readVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const manifest = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
 }
 
 async function serve(command: Extract<CliCommand, { kind: 'serve' }>): Promise<number> {
@@ -69,13 +64,13 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>): Promise<n
 }
 
 async function main(): Promise<number> {
-  const command = parseCommandLine(process.argv.slice(2), { env: process.env, cwd: process.cwd(), homeDir: homedir() });
+  const command = parseCommandLine(process.argv.slice(2), { env: process.env, cwd: process.cwd(), homeDir: homedir(), uid: process.getuid?.() });
   switch (command.kind) {
     case 'help':
       process.stdout.write(USAGE);
       return ExitCode.ok;
     case 'version':
-      process.stdout.write(`${PROGRAM} ${await readVersion()}\n`);
+      process.stdout.write(`${PROGRAM} ${VERSION}\n`);
       return ExitCode.ok;
     case 'usage-error':
       say(`${command.message} (see --help)`);

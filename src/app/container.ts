@@ -6,7 +6,6 @@ import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.
 import { loadPolicy } from '../adapters/policy-json/load-policy.js';
 import { InsecureAcceptAnythingPolicy, PolicyJsonSignaturePolicy } from '../adapters/policy-json/policy-json-signature-policy.js';
 import { NoRegistriesConfig } from '../adapters/registries-conf/no-registries-config.js';
-import { NoCredentials } from '../adapters/credentials/no-credentials.js';
 import { type CredentialStore } from '../ports/credential-store.js';
 import { type ImageApi } from '../ports/image-api.js';
 import { type RegistriesConfig } from '../ports/registries-config.js';
@@ -14,6 +13,7 @@ import { type SignaturePolicy } from '../ports/signature-policy.js';
 import { type Transport } from '../ports/transport.js';
 import { detectHostPlatform } from './host-platform.js';
 import { ImageService } from './image-service.js';
+import { credentialStoreFor, distributionTransportFor } from './registry-wiring.js';
 import { type ProxyOptions } from './options.js';
 import { Tokens } from './tokens.js';
 import { FetchBlob } from './use-cases/fetch-blob.js';
@@ -39,13 +39,14 @@ export interface PortOverrides {
 export async function buildContainer(options: ProxyOptions, overrides: PortOverrides = {}): Promise<Container> {
   const container = new Container({ defaultScope: 'Singleton' });
 
+  const credentials = overrides.credentials ?? credentialStoreFor(options);
+  container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(credentials);
+
   const transports = new Map<string, Transport>();
-  for (const transport of [new OciLayoutTransport(), new DirTransport(), ...(overrides.transports ?? [])]) {
-    transports.set(transport.name, transport);
-  }
+  const builtIn = [new OciLayoutTransport(), new DirTransport(), distributionTransportFor(options, credentials)];
+  for (const transport of [...builtIn, ...(overrides.transports ?? [])]) transports.set(transport.name, transport);
   for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
 
-  container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(overrides.credentials ?? new NoCredentials());
   container.bind<RegistriesConfig>(Tokens.RegistriesConfig).toConstantValue(overrides.registries ?? new NoRegistriesConfig());
   container.bind<SignaturePolicy>(Tokens.SignaturePolicy).toConstantValue(overrides.policy ?? (await defaultPolicy(options)));
   container.bind<readonly Platform[]>(Tokens.WantedPlatforms).toConstantValue(platformsFor(options));

@@ -1,5 +1,6 @@
 import { type Platform } from '../domain/platform.js';
 import { type ImageReference } from '../domain/reference.js';
+import { type Credentials } from '../ports/credential-store.js';
 
 /**
  * Everything the composition root needs, as plain data. Only the CLI entry reads argv and the
@@ -14,9 +15,41 @@ export interface ProxyOptions {
   readonly policyPath?: string | undefined;
   /** `--insecure-policy`: accept anything without reading policy.json. */
   readonly insecurePolicy: boolean;
+  /** How registries are reached; defaults apply when absent. */
+  readonly registry?: RegistryOptions | undefined;
   /** Environment and home directory the configuration adapters resolve default paths from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly homeDir: string;
+  /** Owner of the per-user runtime auth file (`/run/containers/<uid>/auth.json`). */
+  readonly uid?: number | undefined;
   /** The platform to prefer from manifest lists; detected from this host when absent. */
   readonly hostPlatform?: Platform | undefined;
 }
+
+/** Credentials as the command line decides them, before any file is read. */
+export type CredentialChoice =
+  /** Look in auth files (`--authfile`/`REGISTRY_AUTH_FILE` alone when given). */
+  | { readonly kind: 'configured'; readonly authFile?: string | undefined }
+  /** `--no-creds`: anonymous, no file is read. */
+  | { readonly kind: 'none' }
+  /** `--creds`, `--username/--password`, `--registry-token`. */
+  | { readonly kind: 'explicit'; readonly credentials: Credentials };
+
+export interface RegistryOptions {
+  /** `--tls-verify`: when set, overrides every source's own `insecure` setting. */
+  readonly tlsVerify?: boolean | undefined;
+  /** `--cert-dir`: one directory of CAs and client certificates for every registry. */
+  readonly certDir?: string | undefined;
+  readonly credentials: CredentialChoice;
+  readonly connectTimeoutMs: number;
+  /** No response headers or body bytes for this long ends a registry request. */
+  readonly idleTimeoutMs: number;
+  /** `--user-agent-prefix`, put before `container-image-proxy/<version>`. */
+  readonly userAgentPrefix?: string | undefined;
+}
+
+export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
+  credentials: { kind: 'configured' },
+  connectTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+};
