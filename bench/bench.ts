@@ -1,0 +1,155 @@
+/**
+ * `npm run bench [-- --size 1g | --sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N]`
+ *
+ * One run, loopback only: starts docker-registry (anonymous, and token-auth for the token
+ * count), pushes random layers, and compares the proxy's verified GET /blobs with
+ * `curl | openssl dgst` and skopeo's experimental-image-proxy; times spawn → manifest for both;
+ * counts token requests. Prints a table with the targets and writes .bench/results.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureRegistryTools } from '../test/support/registry/install.js';
+import { startRegistry, type RunningRegistry } from '../test/support/registry/registry-server.js';
+import { pushRandomImage } from './image.js';
+import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, proxySpawnToManifest, skopeoBlob, skopeoSpawnToManifest } from './measure.js';
+import { checkTargets, formatResults, type Results, type SizeResult } from './report.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BENCH_TIMEOUT_MS = 30 * 60_000;
+const TOKEN_LAYER_SIZE = 1024 * 1024;
+const EXTRA_TOOLS = ['curl', 'python3'];
+
+function parseSize(text: string): number {
+  const match = /^(\d+)([kmg]?)(i?b)?$/i.exec(text.trim());
+  if (!match) throw new Error(`not a size: ${JSON.stringify(text)} (e.g. 256m, 1g)`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(match[1]) * unit;
+}
+
+function options(): { sizes: string[]; runs: number; startupRuns: number; tokenBlobs: number } {
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string' },
+      sizes: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      'startup-runs': { type: 'string', default: '10' },
+      'token-blobs': { type: 'string', default: '8' },
+    },
+  });
+  // --size 1g also runs 256m: the RSS target compares the two.
+  const sizes = values.sizes?.split(',') ?? (values.size === undefined ? ['256m'] : [...new Set(['256m', values.size])]);
+  const count = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(text)}`);
+    return n;
+  };
+  return { sizes, runs: count('runs', values.runs), startupRuns: count('startup-runs', values['startup-runs']), tokenBlobs: count('token-blobs', values['token-blobs']) };
+}
+
+function paths(): Paths {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const bin = pkg.bin['container-image-proxy'];
+  if (bin === undefined) throw new Error('package.json names no container-image-proxy bin');
+  return { cli: resolve(REPO_ROOT, bin), skopeoClient: join(REPO_ROOT, 'bench', 'skopeo-proxy.py') };
+}
+
+function requireTools(): void {
+  const status = ensureRegistryTools();
+  if (!status.ready) throw new Error(status.reason);
+  const missing = EXTRA_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' }).status !== 0);
+  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(', ')} (install them, e.g. apt-get install ${missing.join(' ')})`);
+}
+
+const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+
+async function throughput(p: Paths, registry: RunningRegistry, label: string, runs: number): Promise<SizeResult> {
+  const bytes = parseSize(label);
+  log(`pushing a random ${label} layer`);
+  const image = await pushRandomImage(registry, `bench/blob-${label}`, 'latest', [bytes]);
+  const { digest } = image.layers[0]!;
+  const proxyArgs = ['--tls-verify=false', '--insecure-policy', image.reference];
+  log(`${label}: (a) proxy GET /blobs ×${runs}`);
+  const proxy = await proxyBlob(p, proxyArgs, digest, bytes, runs);
+  log(`${label}: (b) curl | openssl dgst ×${runs}`);
+  const curl = await curlBlob(`${registry.url}/v2/bench/blob-${label}/blobs/${digest}`, digest, bytes, runs);
+  log(`${label}: (c) skopeo GetBlob ×${runs}`);
+  const skopeo = await skopeoBlob(p, image.reference, digest, bytes, runs);
+  return {
+    label,
+    bytes,
+    proxyMibPerS: proxy.mibPerS,
+    curlMibPerS: curl.mibPerS,
+    skopeoMibPerS: skopeo.mibPerS,
+    proxyPeakRssBytes: proxy.peakRssBytes,
+    runs: { proxy: proxy.runsMibPerS, curl: curl.runsMibPerS, skopeo: skopeo.runsMibPerS },
+  };
+}
+
+async function tokenCount(p: Paths, blobs: number): Promise<Results['tokens']> {
+  const registry = await startRegistry({ kind: 'token' });
+  try {
+    const image = await pushRandomImage(registry, 'bench/tokens', 'latest', Array.from({ length: blobs }, () => TOKEN_LAYER_SIZE));
+    registry.tokenIssuer!.resetCounts();
+    const { user, pass } = registry.pushCredentials!;
+    log(`token count: manifest, config and ${blobs} layers with --creds`);
+    const fetched = await fetchEveryBlob(p, ['--tls-verify=false', '--insecure-policy', '--creds', `${user}:${pass}`, image.reference], image.layers);
+    const perScope: Record<string, number> = {};
+    for (const request of registry.tokenIssuer!.requests) perScope[request.scope] = (perScope[request.scope] ?? 0) + 1;
+    return { blobFetches: fetched, tokenRequests: registry.tokenIssuer!.requests.length, perScope };
+  } finally {
+    await registry.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const p = paths();
+  requireTools();
+  const registry = await startRegistry({ kind: 'anonymous' });
+  let results: Results;
+  try {
+    const sizes: SizeResult[] = [];
+    for (const label of opts.sizes) sizes.push(await throughput(p, registry, label, opts.runs));
+    log('spawn → manifest');
+    const small = await pushRandomImage(registry, 'bench/startup', 'latest', [TOKEN_LAYER_SIZE]);
+    // One unmeasured start each warms the page cache and Node's compile cache.
+    await proxySpawnToManifest(p, ['--tls-verify=false', '--insecure-policy', small.reference], 1);
+    await skopeoSpawnToManifest(p, small.reference, 1);
+    const proxyStart = await proxySpawnToManifest(p, ['--tls-verify=false', '--insecure-policy', small.reference], opts.startupRuns);
+    const skopeoStart = await skopeoSpawnToManifest(p, small.reference, opts.startupRuns);
+    const tokens = await tokenCount(p, opts.tokenBlobs);
+    results = {
+      when: new Date().toISOString(),
+      machine: { cpus: availableParallelism(), node: process.versions.node },
+      sizes,
+      startup: { proxyMs: proxyStart.medianMs, skopeoMs: skopeoStart.medianMs, runs: { proxy: proxyStart.runsMs, skopeo: skopeoStart.runsMs } },
+      tokens,
+    };
+  } finally {
+    await registry.stop();
+  }
+  const checks = checkTargets(results);
+  process.stdout.write(formatResults(results, checks));
+  const out = join(REPO_ROOT, '.bench', 'results.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...results, targets: checks }, null, 2)}\n`);
+  log(`results written to ${out}`);
+}
+
+const watchdog = setTimeout(() => {
+  log(`gave up after ${BENCH_TIMEOUT_MS / 60_000} minutes`);
+  process.exit(1);
+}, BENCH_TIMEOUT_MS);
+main().then(
+  () => {
+    clearTimeout(watchdog);
+  },
+  (err: unknown) => {
+    log(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

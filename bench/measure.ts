@@ -1,0 +1,168 @@
+import { performance } from 'node:perf_hooks';
+import { run } from '../test/support/registry/processes.js';
+import { spawnLeanProxy, type SpawnedProxy } from './lean-client.js';
+
+/** Each measurement the benchmark makes, one function per tool. Sizes in bytes, rates in MiB/s. */
+
+const MIB = 1024 * 1024;
+const PROXY_ANSWER_MS = 60_000;
+
+export interface Paths {
+  /** The proxy's entry point, as package.json's `bin` names it. */
+  readonly cli: string;
+  /** bench/skopeo-proxy.py. */
+  readonly skopeoClient: string;
+}
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const rate = (bytes: number, ms: number): number => bytes / MIB / (ms / 1000);
+
+async function within<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function expectOk(proxy: SpawnedProxy, method: string, path: string, keepBody = false): Promise<{ bytes: number; body?: Buffer }> {
+  try {
+    const answer = await within(`${method} ${path}`, PROXY_ANSWER_MS, proxy.http.request(method, path, keepBody));
+    if (answer.status !== 200) throw new Error(`answered ${answer.status}: ${answer.body?.toString('utf8') ?? ''}`);
+    return answer;
+  } catch (err) {
+    throw new Error(`proxy ${method} ${path}: ${(err as Error).message}\n${proxy.stderr()}`, { cause: err });
+  }
+}
+
+export interface ProxyBlobResult {
+  readonly mibPerS: number;
+  readonly runsMibPerS: readonly number[];
+  /** VmHWM read just before POST /quit. */
+  readonly peakRssBytes: number;
+}
+
+/** (a) GET /blobs/<digest> through one proxy process, `runs` times, every byte counted. */
+export async function proxyBlob(paths: Paths, proxyArgs: readonly string[], digest: string, size: number, runs: number): Promise<ProxyBlobResult> {
+  const proxy = spawnLeanProxy(paths.cli, proxyArgs);
+  try {
+    await expectOk(proxy, 'GET', '/manifest');
+    const runsMibPerS: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      const { bytes } = await expectOk(proxy, 'GET', `/blobs/${digest}`);
+      const ms = performance.now() - started;
+      if (bytes !== size) throw new Error(`proxy served ${bytes} bytes of ${digest}, expected ${size}`);
+      runsMibPerS.push(rate(bytes, ms));
+    }
+    const peakRssBytes = proxy.peakRss();
+    await proxy.quit();
+    return { mibPerS: median(runsMibPerS), runsMibPerS, peakRssBytes };
+  } finally {
+    proxy.kill();
+  }
+}
+
+export interface ToolBlobResult {
+  readonly mibPerS: number;
+  readonly runsMibPerS: readonly number[];
+}
+
+/** (b) `curl -s URL | openssl dgst -sha256`, the digest checked against the expected one. */
+export async function curlBlob(url: string, digest: string, size: number, runs: number): Promise<ToolBlobResult> {
+  const runsMibPerS: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const { stdout } = await run('sh', ['-c', 'curl -sf "$1" | openssl dgst -sha256 -r', 'sh', url], { timeoutMs: 600_000 });
+    const ms = performance.now() - started;
+    if (`sha256:${stdout.split(' ')[0]}` !== digest) throw new Error(`curl | openssl: ${url} hashed to ${stdout.trim()}, expected ${digest}`);
+    runsMibPerS.push(rate(size, ms));
+  }
+  return { mibPerS: median(runsMibPerS), runsMibPerS };
+}
+
+interface SkopeoReport {
+  readonly bytes?: number;
+  readonly mib_per_s?: number;
+  readonly spawn_to_manifest_ms?: number;
+}
+
+async function skopeoClient(paths: Paths, args: readonly string[]): Promise<SkopeoReport> {
+  const { stdout } = await run('python3', [paths.skopeoClient, '--tls-verify=false', ...args], { timeoutMs: 600_000 });
+  return JSON.parse(stdout) as SkopeoReport;
+}
+
+/** (c) skopeo experimental-image-proxy GetBlob, read to the end by bench/skopeo-proxy.py. */
+export async function skopeoBlob(paths: Paths, reference: string, digest: string, size: number, runs: number): Promise<ToolBlobResult> {
+  const runsMibPerS: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const report = await skopeoClient(paths, ['blob', reference, digest]);
+    if (report.bytes !== size || report.mib_per_s === undefined) throw new Error(`skopeo GetBlob read ${report.bytes} bytes of ${digest}, expected ${size}`);
+    runsMibPerS.push(report.mib_per_s);
+  }
+  return { mibPerS: median(runsMibPerS), runsMibPerS };
+}
+
+export interface StartupResult {
+  readonly medianMs: number;
+  readonly runsMs: readonly number[];
+}
+
+/** Spawn → complete `GET /manifest` answer, each run a fresh proxy process. */
+export async function proxySpawnToManifest(paths: Paths, proxyArgs: readonly string[], runs: number): Promise<StartupResult> {
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const proxy = spawnLeanProxy(paths.cli, proxyArgs);
+    try {
+      await expectOk(proxy, 'GET', '/manifest', true);
+      runsMs.push(performance.now() - proxy.spawnedAt);
+      await proxy.quit();
+    } finally {
+      proxy.kill();
+    }
+  }
+  return { medianMs: median(runsMs), runsMs };
+}
+
+/** Spawn → Initialize → OpenImage → GetManifest, as skopeo-proxy.py times it. */
+export async function skopeoSpawnToManifest(paths: Paths, reference: string, runs: number): Promise<StartupResult> {
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const report = await skopeoClient(paths, ['manifest', reference]);
+    if (report.spawn_to_manifest_ms === undefined) throw new Error('skopeo-proxy.py reported no spawn_to_manifest_ms');
+    runsMs.push(report.spawn_to_manifest_ms);
+  }
+  return { medianMs: median(runsMs), runsMs };
+}
+
+export interface TokenCountResult {
+  readonly blobFetches: number;
+  readonly tokenRequests: number;
+  /** Token requests per distinct scope string. */
+  readonly perScope: Readonly<Record<string, number>>;
+}
+
+/** Manifest, config and every layer through one proxy; the caller reads the issuer's counts. */
+export async function fetchEveryBlob(paths: Paths, proxyArgs: readonly string[], layers: readonly { digest: string }[]): Promise<number> {
+  const proxy = spawnLeanProxy(paths.cli, proxyArgs);
+  try {
+    const { body } = await expectOk(proxy, 'GET', '/manifest', true);
+    const manifest = JSON.parse(body!.toString('utf8')) as { config: { digest: string } };
+    await expectOk(proxy, 'GET', '/config');
+    for (const layer of layers) await expectOk(proxy, 'GET', `/blobs/${layer.digest}`);
+    await expectOk(proxy, 'GET', `/blobs/${manifest.config.digest}`);
+    await proxy.quit();
+    return layers.length + 1;
+  } finally {
+    proxy.kill();
+  }
+}
