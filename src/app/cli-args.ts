@@ -26,6 +26,7 @@ Options:
       --override-variant VAR   use VAR instead of the running architecture variant
       --policy FILE            signature policy file (default: the containers policy.json search)
       --insecure-policy        accept any image without reading a signature policy
+      --registries.d DIR       where to find signature storage configuration (default: the containers search)
 
 Registry options (docker://):
       --authfile FILE          read credentials from FILE only (default: $REGISTRY_AUTH_FILE, else
@@ -77,6 +78,7 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'override-variant': 'value',
   policy: 'value',
   'insecure-policy': 'flag',
+  'registries.d': 'value',
   authfile: 'value',
   creds: 'value',
   username: 'value',
@@ -276,11 +278,13 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
     const serve = serveTarget(args);
     const image = parseImageArgument(args.positionals, context);
     const policy = args.values.get('policy');
+    const registriesDir = args.values.get('registries.d');
     const proxy: ProxyOptions = {
       image,
       platform: { os: override(args, 'override-os'), architecture: override(args, 'override-arch'), variant: override(args, 'override-variant') },
       policyPath: policy === undefined || policy === '' ? undefined : resolve(context.cwd, policy),
       insecurePolicy: args.flags.get('insecure-policy') === true,
+      registriesDir: registriesDir === undefined || registriesDir === '' ? undefined : resolve(context.cwd, registriesDir),
       registry: registryOptions(args, context),
       env: context.env,
       homeDir: context.homeDir,

@@ -3,8 +3,6 @@ import { Container } from 'inversify';
 import { type Platform, wantedPlatforms } from '../domain/platform.js';
 import { DirTransport } from '../adapters/dir/dir-transport.js';
 import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
-import { loadPolicy } from '../adapters/policy-json/load-policy.js';
-import { InsecureAcceptAnythingPolicy, PolicyJsonSignaturePolicy } from '../adapters/policy-json/policy-json-signature-policy.js';
 import { NoRegistriesConfig } from '../adapters/registries-conf/no-registries-config.js';
 import { type CredentialStore } from '../ports/credential-store.js';
 import { type ImageApi } from '../ports/image-api.js';
@@ -13,6 +11,7 @@ import { type SignaturePolicy } from '../ports/signature-policy.js';
 import { type Transport } from '../ports/transport.js';
 import { detectHostPlatform } from './host-platform.js';
 import { ImageService } from './image-service.js';
+import { signaturePolicyFor } from './policy-wiring.js';
 import { credentialStoreFor, distributionTransportFor } from './registry-wiring.js';
 import { type ProxyOptions } from './options.js';
 import { Tokens } from './tokens.js';
@@ -48,7 +47,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
 
   container.bind<RegistriesConfig>(Tokens.RegistriesConfig).toConstantValue(overrides.registries ?? new NoRegistriesConfig());
-  container.bind<SignaturePolicy>(Tokens.SignaturePolicy).toConstantValue(overrides.policy ?? (await defaultPolicy(options)));
+  container.bind<SignaturePolicy>(Tokens.SignaturePolicy).toConstantValue(overrides.policy ?? (await signaturePolicyFor(options)));
   container.bind<readonly Platform[]>(Tokens.WantedPlatforms).toConstantValue(platformsFor(options));
 
   container
@@ -63,11 +62,6 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
     .bind<ImageApi>(Tokens.ImageApi)
     .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
   return container;
-}
-
-async function defaultPolicy(options: ProxyOptions): Promise<SignaturePolicy> {
-  if (options.insecurePolicy) return new InsecureAcceptAnythingPolicy();
-  return new PolicyJsonSignaturePolicy(await loadPolicy(options.policyPath, options.homeDir));
 }
 
 function platformsFor(options: ProxyOptions): Platform[] {

@@ -15,6 +15,8 @@ export interface ProxyOptions {
   readonly policyPath?: string | undefined;
   /** `--insecure-policy`: accept anything without reading policy.json. */
   readonly insecurePolicy: boolean;
+  /** registries.d directory (`--registries.d`); undefined → the per-user one if present, else the system one. */
+  readonly registriesDir?: string | undefined;
   /** How registries are reached; defaults apply when absent. */
   readonly registry?: RegistryOptions | undefined;
   /** Environment and home directory the configuration adapters resolve default paths from. */

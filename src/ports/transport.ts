@@ -1,6 +1,7 @@
 import { type Readable } from 'node:stream';
 import { type Digest } from '../domain/digest.js';
 import { type ImageReference, type TransportName } from '../domain/reference.js';
+import { type Signature } from '../domain/signatures/signature.js';
 
 /** A manifest as the source stores it: exact bytes plus the media type the source declares. */
 export interface RawManifest {
@@ -46,6 +47,14 @@ export interface ImageSource {
   /** Streams a blob. Rejects with `blob-not-found` when the source does not have it. */
   blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody>;
   close(): Promise<void>;
+  /**
+   * Signature blobs the source keeps itself for the manifest with this digest (a registry's
+   * signature extension API, when its ping advertised one). Resolves undefined when it keeps
+   * none, so lookaside storage applies. Optional: sources without such storage omit it.
+   */
+  storedSignatures?(digest: Digest, signal?: AbortSignal): Promise<readonly Uint8Array[] | undefined>;
+  /** Sigstore signatures attached to the manifest with this digest (`sha256-<hex>.sig`); [] when none. */
+  sigstoreAttachments?(digest: Digest, signal?: AbortSignal): Promise<readonly Signature[]>;
 }
 
 /** A way to reach images: a local layout, a registry, an archive. One adapter per transport name. */

@@ -81,6 +81,7 @@ export class DistributionTransport implements Transport {
         baseUrl: endpoint.baseUrl,
         path: docker.path,
         insecure,
+        supportsSignatures: endpoint.supportsSignatures,
         send: authenticatedSend(this.plainSend, authenticator, pullScope(docker.path)),
         sendAnonymous: this.plainSend,
       },

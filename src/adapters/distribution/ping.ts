@@ -10,6 +10,8 @@ export interface Endpoint {
   readonly baseUrl: URL;
   readonly challenge: Challenge | undefined;
   readonly insecure: boolean;
+  /** `X-Registry-Supports-Signatures: 1`: signatures come from the registry's extension API. */
+  readonly supportsSignatures: boolean;
 }
 
 async function pingOnce(send: Send, base: URL, insecure: boolean, signal?: AbortSignal): Promise<Endpoint> {
@@ -18,7 +20,8 @@ async function pingOnce(send: Send, base: URL, insecure: boolean, signal?: Abort
     throw await registryError(response, base.host, 'ping /v2/', 'ping');
   }
   await discard(response.body);
-  return { baseUrl: base, challenge: usableChallenge(parseChallenges(response.headers['www-authenticate'])), insecure };
+  const supportsSignatures = response.headers['x-registry-supports-signatures'] === '1';
+  return { baseUrl: base, challenge: usableChallenge(parseChallenges(response.headers['www-authenticate'])), insecure, supportsSignatures };
 }
 
 /**

@@ -2,8 +2,10 @@ import { type Digest } from '../../domain/digest.js';
 import { type DockerReference, type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
 import { fetchBlob } from './blobs.js';
+import { type Signature } from '../../domain/signatures/signature.js';
 import { fetchManifest } from './manifests.js';
 import { type Repository } from './repository.js';
+import { fetchExtensionSignatures, fetchSigstoreAttachments } from './signatures.js';
 
 /** An image on a registry. The manifest the reference names is fetched once and kept. */
 export class RegistryImageSource implements ImageSource {
@@ -34,6 +36,14 @@ export class RegistryImageSource implements ImageSource {
 
   blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
     return fetchBlob(this.repository, request, signal);
+  }
+
+  async storedSignatures(digest: Digest, signal?: AbortSignal): Promise<readonly Uint8Array[] | undefined> {
+    return this.repository.supportsSignatures === true ? fetchExtensionSignatures(this.repository, digest, signal) : undefined;
+  }
+
+  sigstoreAttachments(digest: Digest, signal?: AbortSignal): Promise<readonly Signature[]> {
+    return fetchSigstoreAttachments(this.repository, digest, signal);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,8 @@ export interface Repository {
   /** Repository path on the registry, e.g. `library/busybox`. */
   readonly path: string;
   readonly insecure: boolean;
+  /** The ping advertised the signature extension API. */
+  readonly supportsSignatures?: boolean | undefined;
   /** With the registry's authorization (and the insufficient_scope retry). */
   readonly send: Send;
   /** Without any authorization: foreign-layer URLs. */

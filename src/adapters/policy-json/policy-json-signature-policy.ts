@@ -1,36 +1,63 @@
+import { type Digest, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
-import { type PolicyDocument, type PolicyRequirement, requirementsFor } from '../../domain/policy.js';
+import { type PolicyDocument, type PolicyRequirement, scopeFor } from '../../domain/policy.js';
 import { policyIdentity, policyNamespaces } from '../../domain/policy-identity.js';
-import { formatImageName } from '../../domain/reference.js';
+import { type DockerReference, formatImageName, type ImageReference } from '../../domain/reference.js';
+import { type Signature } from '../../domain/signatures/signature.js';
 import { type PolicySubject, type SignaturePolicy } from '../../ports/signature-policy.js';
+import { checkSignatureRequirement } from './requirement-check.js';
+import { type SignatureFinder } from './signature-finder.js';
+
+export interface PolicyJsonSignaturePolicyOptions {
+  readonly policy: PolicyDocument;
+  /** Finds signatures for signedBy/sigstoreSigned; a policy without such requirements never calls it. */
+  readonly signatures: SignatureFinder;
+}
 
 /**
- * Enforces a policy.json. Every requirement in the matching scope must allow the image.
- * Requirement types this build cannot evaluate yet are refused with a clear error: an image is
- * never served on a requirement that was not checked.
+ * Enforces a policy.json (containers/image's IsRunningImageAllowed): the scope is chosen from
+ * the logical reference, every requirement in it must allow the image, and the first one that
+ * does not rejects it with a message naming the file, scope, requirement and reason.
  */
 export class PolicyJsonSignaturePolicy implements SignaturePolicy {
-  constructor(private readonly policy: PolicyDocument) {}
+  constructor(private readonly options: PolicyJsonSignaturePolicyOptions) {}
 
-  async check(subject: PolicySubject): Promise<void> {
+  async check(subject: PolicySubject, signal?: AbortSignal): Promise<void> {
+    const { policy } = this.options;
     const reference = subject.reference;
-    const requirements = requirementsFor(this.policy, reference.transport, policyIdentity(reference), policyNamespaces(reference));
-    for (const requirement of requirements) this.evaluate(requirement, formatImageName(reference));
-  }
-
-  private evaluate(requirement: PolicyRequirement, image: string): void {
-    switch (requirement.type) {
-      case 'insecureAcceptAnything':
-        return;
-      case 'reject':
-        throw new ProxyError('policy-rejected', `${image} is rejected by policy (${this.policy.source}: requirement "reject")`);
-      default:
-        throw new ProxyError(
-          'policy-rejected',
-          `${image}: policy requirement ${JSON.stringify(requirement.type)} (${this.policy.source}) is not supported yet by this build; refusing to serve an image whose signatures were not checked`,
+    const { scope, requirements } = scopeFor(policy, reference.transport, policyIdentity(reference), policyNamespaces(reference));
+    // The image judged is the one served: for a list, the chosen instance (as containers/image copies it).
+    const manifest = subject.instance ?? subject.manifest;
+    let signatures: Promise<Signature[]> | undefined;
+    for (const [index, requirement] of requirements.entries()) {
+      const where = `${formatImageName(reference)} is rejected by ${policy.source} (scope ${scope}, requirement ${index + 1} "${requirement.type}")`;
+      try {
+        if (requirement.type === 'insecureAcceptAnything') continue;
+        if (requirement.type === 'reject') throw new ProxyError('policy-rejected', 'the policy rejects every image here');
+        signatures ??= this.options.signatures.find(subject.source, lookupDigest(manifest), signal);
+        await checkSignatureRequirement(
+          requirement as Extract<PolicyRequirement, { type: 'signedBy' | 'sigstoreSigned' }>,
+          { manifest: manifest.bytes, manifestDigest: manifest.digest, intended: intendedReference(reference), signatures: await signatures },
+          policy.source,
         );
+      } catch (err) {
+        if (err instanceof ProxyError && err.code === 'policy-rejected') throw new ProxyError('policy-rejected', `${where}: ${err.message}`, { cause: err });
+        throw err;
+      }
     }
   }
+}
+
+/** Lookaside and attachments are keyed by a sha256 digest, computed when the reference used another. */
+function lookupDigest(manifest: { readonly bytes: Uint8Array; readonly digest: Digest }): Digest {
+  return manifest.digest.startsWith('sha256:') ? manifest.digest : digestOf(manifest.bytes, 'sha256');
+}
+
+/** The identity signatures are matched against: docker references only, `:latest` when untagged. */
+function intendedReference(reference: ImageReference): DockerReference | undefined {
+  if (reference.transport !== 'docker') return undefined;
+  const docker = reference.docker;
+  return docker.tag === undefined && docker.digest === undefined ? { ...docker, tag: 'latest' } : docker;
 }
 
 /** `--insecure-policy`: accepts every image without reading any policy file. */

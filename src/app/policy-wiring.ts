@@ -1,0 +1,22 @@
+import { createRegistryAgent } from '../adapters/distribution/dispatchers.js';
+import { LookasideReader } from '../adapters/lookaside/lookaside-reader.js';
+import { loadPolicy } from '../adapters/policy-json/load-policy.js';
+import { InsecureAcceptAnythingPolicy, PolicyJsonSignaturePolicy } from '../adapters/policy-json/policy-json-signature-policy.js';
+import { SignatureFinder } from '../adapters/policy-json/signature-finder.js';
+import { RegistriesDirectory } from '../adapters/registries-d/registries-d.js';
+import { type SignaturePolicy } from '../ports/signature-policy.js';
+import { DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
+
+/**
+ * policy.json with its collaborators: registries.d (where signatures live) and a lookaside
+ * reader on its own dispatcher. Both files are read before anything is served, so a broken
+ * configuration stops the proxy at start-up.
+ */
+export async function signaturePolicyFor(options: ProxyOptions): Promise<SignaturePolicy> {
+  if (options.insecurePolicy) return new InsecureAcceptAnythingPolicy();
+  const policy = await loadPolicy(options.policyPath, options.homeDir);
+  const registriesD = await RegistriesDirectory.load({ explicitDir: options.registriesDir, homeDir: options.homeDir, isRoot: (options.uid ?? 0) === 0 });
+  const registry = options.registry ?? DEFAULT_REGISTRY_OPTIONS;
+  const lookaside = new LookasideReader({ dispatcher: createRegistryAgent({ connectMs: registry.connectTimeoutMs }), idleMs: registry.idleTimeoutMs });
+  return new PolicyJsonSignaturePolicy({ policy, signatures: new SignatureFinder({ registriesD, lookaside }) });
+}
