@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { request } from 'undici';
+import { requireRegistryTools } from '../../support/registry/install.js';
+import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
+import { RawPusher } from '../../support/registry/push.js';
+import { basicAuthorization } from '../../support/registry/registry-client.js';
+import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { type TokenIssuer } from '../../support/registry/token-issuer.js';
+import { standardFixtures } from '../../support/image-fixtures.js';
+import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } from './proxy-session.js';
+
+/**
+ * docker:// through the CLI against a real docker-registry with token auth, the JWTs issued by
+ * the test's own realm: the real Bearer flow, and one token request per scope however many
+ * blobs are fetched.
+ */
+
+const USER = { user: 'tester', pass: 'tester-T0ken-pw-e2e' };
+const PUBLIC_SCOPE = 'repository:tok/public:pull';
+const PRIVATE_SCOPE = 'repository:tok/private:pull';
+
+describe('docker:// end to end: token auth against a real registry', function () {
+  this.timeout(60_000);
+  let registry: RunningRegistry;
+  let issuer: TokenIssuer;
+  let workDir: string;
+  const pool = new ProxyPool(() => isolatedEnv(workDir));
+  const proxyFor = (repository: string, ...options: string[]) => pool.start('--tls-verify=false', ...options, dockerReference(registry.host, repository, 'v1'));
+
+  before(async function () {
+    requireRegistryTools(this);
+    workDir = makeTempDir('e2e-registry-token');
+    registry = await startRegistry({ kind: 'token', users: [USER], issuer: { anonymousPull: ['tok/public'] } });
+    issuer = registry.tokenIssuer!;
+    const pusher = new RawPusher(registry);
+    try {
+      await pusher.pushArtifact('tok/public', 'v1', standardFixtures().ociIndex);
+      await pusher.pushArtifact('tok/private', 'v1', standardFixtures().dockerSingle);
+    } finally {
+      await pusher.close();
+    }
+  });
+  beforeEach(() => issuer.resetCounts());
+  afterEach(() => pool.disposeAll());
+  after(async () => {
+    await registry?.stop();
+    if (workDir) removeTempDir(workDir);
+  });
+
+  it('anonymous: an index, its instance and every blob twice, with exactly one token request for the scope', async () => {
+    const proxy = proxyFor('tok/public', '--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8');
+    const image = await fetchVerifiedImage(proxy);
+    expect(image.manifest.headers['instance-digest']).to.equal(standardFixtures().ociIndex.instances[1]!.manifest.digest);
+    for (const digest of image.blobs.keys()) expect((await proxy.request('GET', `/blobs/${digest}`)).status).to.equal(200);
+    expect(issuer.countFor(PUBLIC_SCOPE)).to.equal(1);
+    expect(issuer.requests.map((r) => [r.scope, r.grantType])).to.deep.equal([[PUBLIC_SCOPE, 'anonymous']]);
+  });
+
+  it('--creds: the token realm sees the user once, and the private image is served', async () => {
+    const proxy = proxyFor('tok/private', '--creds', `${USER.user}:${USER.pass}`);
+    const image = await fetchVerifiedImage(proxy);
+    expect(image.manifest.headers['instance-digest']).to.equal(standardFixtures().dockerSingle.manifest.digest);
+    expect(issuer.requests.map((r) => [r.scope, r.grantType, r.account])).to.deep.equal([[PRIVATE_SCOPE, 'basic', USER.user]]);
+  });
+
+  it('anonymous on a private repository: error JSON "unauthorized" naming the repository, one anonymous token request', async () => {
+    const proxy = proxyFor('tok/private');
+    const answer = await proxy.request('GET', '/manifest');
+    const body = errorOf(answer);
+    expect(body.code, body.message).to.equal('unauthorized');
+    expect(body.message).to.include(`${registry.host}/tok/private:v1`);
+    expect(issuer.requests.map((r) => [r.scope, r.grantType])).to.deep.equal([[PRIVATE_SCOPE, 'anonymous']]);
+  });
+
+  it('--registry-token: the given token is sent as is, the realm is never asked', async () => {
+    const realm = new URL(issuer.realm);
+    realm.searchParams.set('service', issuer.service);
+    realm.searchParams.set('scope', PRIVATE_SCOPE);
+    const response = await request(realm, { headers: { authorization: basicAuthorization(USER.user, USER.pass) } });
+    const { token } = (await response.body.json()) as { token: string };
+    issuer.resetCounts();
+    const proxy = proxyFor('tok/private', '--registry-token', token);
+    const image = await fetchVerifiedImage(proxy);
+    expect(image.manifest.headers['instance-digest']).to.equal(standardFixtures().dockerSingle.manifest.digest);
+    expect(issuer.requests).to.deep.equal([]);
+    expect(proxy.stderr()).to.not.include(token);
+  });
+
+  it('--creds with a wrong password: error JSON "unauthorized", the password absent from body and stderr', async () => {
+    const wrong = 'wr0ng-T0ken-pw-e2e';
+    const proxy = proxyFor('tok/private', '--creds', `${USER.user}:${wrong}`);
+    const answer = await proxy.request('GET', '/manifest');
+    expect(errorOf(answer).code).to.equal('unauthorized');
+    expect(answer.body.toString()).to.not.include(wrong);
+    expect(proxy.stderr()).to.not.include(wrong);
+    expect(issuer.requests.map((r) => r.grantType)).to.include('rejected');
+  });
+});
