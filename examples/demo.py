@@ -5,7 +5,10 @@ Spawns the proxy with one half of a socketpair (passed with pass_fds, announced 
 speaks HTTP/1.1 on the other half with http.client, fetches the manifest, the config and every
 blob, checks each digest, then POST /quit.
 
-    python3 examples/demo.py [IMAGE]      (default: the bundled oci:examples/image:latest)
+    python3 examples/demo.py [IMAGE] [PROXY OPTIONS...]
+
+IMAGE defaults to the bundled oci:examples/image:latest; the options go to the proxy as they are,
+e.g. `python3 examples/demo.py docker://127.0.0.1:5000/repo:tag --tls-verify=false`.
 
 Run from the repository root after `npm run build`; the proxy runs on node_modules/.bin/node
 (Node 24) when present, else on `node`.
@@ -25,11 +28,14 @@ NODE = PINNED_NODE if os.path.exists(PINNED_NODE) else "node"
 
 
 def main():
-    image = sys.argv[1] if len(sys.argv) > 1 else "oci:examples/image:latest"
+    args = sys.argv[1:]
+    given_image = bool(args) and not args[0].startswith("-")
+    image = args[0] if given_image else "oci:examples/image:latest"
+    proxy_options = args[1:] if given_image else args
     parent, child = socket.socketpair()
     fd = child.fileno()
     proxy = subprocess.Popen(
-        [NODE, CLI, f"--sockfd={fd}", "--policy", "examples/policy.json", image],
+        [NODE, CLI, f"--sockfd={fd}", "--policy", "examples/policy.json", *proxy_options, image],
         pass_fds=[fd],
         cwd=ROOT,
     )

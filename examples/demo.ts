@@ -2,7 +2,10 @@
  * A Node parent of the proxy: spawns it with one half of a socketpair as fd 3, speaks HTTP/1.1 on
  * the other half, fetches the manifest, the config and every blob, checks each digest, quits.
  *
- *   node dist/examples/demo.js [IMAGE]      (default: the bundled oci:examples/image:latest)
+ *   node dist/examples/demo.js [IMAGE] [PROXY OPTIONS...]
+ *
+ * IMAGE defaults to the bundled oci:examples/image:latest; the options go to the proxy as they
+ * are, e.g. `node dist/examples/demo.js docker://127.0.0.1:5000/repo:tag --tls-verify=false`.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,14 +15,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/app/cli.js', import.meta.url));
-const image = process.argv[2] ?? 'oci:examples/image:latest';
+const [first, ...rest] = process.argv.slice(2);
+const givenImage = first !== undefined && !first.startsWith('-');
+const image = givenImage ? first : 'oci:examples/image:latest';
+const proxyOptions = givenImage ? rest : process.argv.slice(2);
 
 interface Descriptor {
   readonly digest: string;
   readonly size: number;
 }
 
-const proxy = spawn(process.execPath, [CLI, '--sockfd', '3', '--policy', 'examples/policy.json', image], {
+const proxy = spawn(process.execPath, [CLI, '--sockfd', '3', '--policy', 'examples/policy.json', ...proxyOptions, image], {
   cwd: ROOT,
   stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
 });
