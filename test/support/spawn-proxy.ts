@@ -13,8 +13,8 @@ import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** The compiled CLI, next to this file's compiled form (dist/test/support → dist/src/app). */
-export const CLI_PATH = fileURLToPath(new URL('../../src/app/cli.js', import.meta.url));
+/** What package.json's `bin` runs: the bundled CLI (dist/test/support → dist/src/bin), built by `npm run build`. */
+export const CLI_PATH = fileURLToPath(new URL('../../src/bin/container-image-proxy.cjs', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface HttpAnswer {
