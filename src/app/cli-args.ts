@@ -36,6 +36,8 @@ Registry options (docker://):
       --password PASS          use this password (with --username)
       --registry-token TOKEN   send this bearer token
       --no-creds               access the registry anonymously
+      --registries-conf FILE   use FILE instead of the containers registries.conf search (default:
+                               $CONTAINERS_REGISTRIES_CONF, else $REGISTRIES_CONFIG_PATH)
       --cert-dir DIR           use the CA certificates (*.crt) and client certificates
                                (*.cert, *.key) in DIR
       --tls-verify[=false]     require HTTPS and verify certificates (default: per registry)
@@ -86,6 +88,7 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'registry-token': 'value',
   'no-creds': 'flag',
   'cert-dir': 'value',
+  'registries-conf': 'value',
   'tls-verify': 'flag',
   'connect-timeout': 'value',
   'idle-timeout': 'value',
@@ -255,6 +258,12 @@ function credentialChoice(args: ScannedArgs, context: CliContext): CredentialCho
   return { kind: 'configured', authFile: authFile === undefined || authFile === '' ? undefined : resolve(context.cwd, authFile) };
 }
 
+/** The flag, else the variables the containers CLIs read (an empty value counts as unset). */
+function registriesConfPath(args: ScannedArgs, context: CliContext): string | undefined {
+  const path = args.values.get('registries-conf') || context.env['CONTAINERS_REGISTRIES_CONF'] || context.env['REGISTRIES_CONFIG_PATH'];
+  return path ? resolve(context.cwd, path) : undefined;
+}
+
 function registryOptions(args: ScannedArgs, context: CliContext): RegistryOptions {
   const certDir = args.values.get('cert-dir');
   const connect = args.values.get('connect-timeout');
@@ -262,6 +271,7 @@ function registryOptions(args: ScannedArgs, context: CliContext): RegistryOption
   return {
     tlsVerify: args.flags.get('tls-verify'),
     certDir: certDir === undefined || certDir === '' ? undefined : resolve(context.cwd, certDir),
+    registriesConf: registriesConfPath(args, context),
     credentials: credentialChoice(args, context),
     connectTimeoutMs: connect === undefined ? DEFAULT_REGISTRY_OPTIONS.connectTimeoutMs : parseDuration('--connect-timeout', connect),
     idleTimeoutMs: idle === undefined ? DEFAULT_REGISTRY_OPTIONS.idleTimeoutMs : parseDuration('--idle-timeout', idle),

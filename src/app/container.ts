@@ -3,7 +3,6 @@ import { Container } from 'inversify';
 import { type Platform, wantedPlatforms } from '../domain/platform.js';
 import { DirTransport } from '../adapters/dir/dir-transport.js';
 import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
-import { NoRegistriesConfig } from '../adapters/registries-conf/no-registries-config.js';
 import { type CredentialStore } from '../ports/credential-store.js';
 import { type ImageApi } from '../ports/image-api.js';
 import { type RegistriesConfig } from '../ports/registries-config.js';
@@ -12,7 +11,7 @@ import { type Transport } from '../ports/transport.js';
 import { detectHostPlatform } from './host-platform.js';
 import { ImageService } from './image-service.js';
 import { signaturePolicyFor } from './policy-wiring.js';
-import { credentialStoreFor, distributionTransportFor } from './registry-wiring.js';
+import { credentialStoreFor, distributionTransportFor, registriesConfigFor } from './registry-wiring.js';
 import { type ProxyOptions } from './options.js';
 import { Tokens } from './tokens.js';
 import { FetchBlob } from './use-cases/fetch-blob.js';
@@ -38,7 +37,9 @@ export interface PortOverrides {
 export async function buildContainer(options: ProxyOptions, overrides: PortOverrides = {}): Promise<Container> {
   const container = new Container({ defaultScope: 'Singleton' });
 
-  const credentials = overrides.credentials ?? credentialStoreFor(options);
+  // The credential chain reads registries.conf (`credential-helpers`), so that comes first.
+  const registries = overrides.registries ?? registriesConfigFor(options);
+  const credentials = overrides.credentials ?? credentialStoreFor(options, registries);
   container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(credentials);
 
   const transports = new Map<string, Transport>();
@@ -46,7 +47,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   for (const transport of [...builtIn, ...(overrides.transports ?? [])]) transports.set(transport.name, transport);
   for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
 
-  container.bind<RegistriesConfig>(Tokens.RegistriesConfig).toConstantValue(overrides.registries ?? new NoRegistriesConfig());
+  container.bind<RegistriesConfig>(Tokens.RegistriesConfig).toConstantValue(registries);
   container.bind<SignaturePolicy>(Tokens.SignaturePolicy).toConstantValue(overrides.policy ?? (await signaturePolicyFor(options)));
   container.bind<readonly Platform[]>(Tokens.WantedPlatforms).toConstantValue(platformsFor(options));
 

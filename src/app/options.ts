@@ -42,6 +42,11 @@ export interface RegistryOptions {
   readonly tlsVerify?: boolean | undefined;
   /** `--cert-dir`: one directory of CAs and client certificates for every registry. */
   readonly certDir?: string | undefined;
+  /**
+   * registries.conf to use instead of the per-user or system one (`--registries-conf`,
+   * `CONTAINERS_REGISTRIES_CONF`, `REGISTRIES_CONFIG_PATH`); it must exist. Drop-ins still apply.
+   */
+  readonly registriesConf?: string | undefined;
   readonly credentials: CredentialChoice;
   readonly connectTimeoutMs: number;
   /** No response headers or body bytes for this long ends a registry request. */

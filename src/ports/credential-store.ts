@@ -14,6 +14,12 @@ export interface CredentialTarget {
   readonly registry: string;
   /** Full repository name, e.g. `quay.io/ns/repo`, for namespace-scoped auth entries. */
   readonly repository: string;
+  /**
+   * The registry of the reference as the user wrote it, when known; `registry` differs from it
+   * when registries.conf sends the pull to a mirror or another location. Credentials meant only
+   * for the requested registry (given on the command line) are not sent to another domain.
+   */
+  readonly requestedRegistry?: string | undefined;
 }
 
 /** Finds credentials. Composites chain stores; `undefined` means "none here, ask the next". */

@@ -30,6 +30,11 @@ export interface BlobBody {
 export interface OpenOptions {
   /** Skip TLS verification and allow plain http for this source. */
   readonly insecure?: boolean | undefined;
+  /**
+   * For registry sources: the registry the user asked for, which registries.conf may have
+   * replaced by a mirror or another location; handed on to the credential lookup.
+   */
+  readonly requestedRegistry?: string | undefined;
 }
 
 /**

@@ -65,7 +65,8 @@ export class DistributionTransport implements Transport {
     const insecure = this.options.tlsVerify === undefined ? options.insecure === true : !this.options.tlsVerify;
     const host = apiHost(docker.domain);
     const endpoint = await this.endpoints.get(host, insecure, () => ping(this.plainSend, host, insecure, signal));
-    const credentials = await this.options.credentials.lookup({ registry: docker.domain, repository: dockerName(docker) }, signal);
+    const target = { registry: docker.domain, repository: dockerName(docker), requestedRegistry: options.requestedRegistry };
+    const credentials = await this.options.credentials.lookup(target, signal);
     const authenticator = new Authenticator({
       registry: docker.domain,
       challenge: endpoint.challenge,

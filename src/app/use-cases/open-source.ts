@@ -48,7 +48,9 @@ interface Candidate {
 async function pullCandidates(reference: ImageReference, registries: RegistriesConfig): Promise<Candidate[]> {
   if (reference.transport !== 'docker') return [{ reference, options: {}, blocked: false }];
   const sources = await registries.pullSources(reference.docker);
-  return sources.map((s) => ({ reference: { transport: 'docker', docker: s.reference }, options: { insecure: s.insecure }, blocked: s.blocked }));
+  // Credentials given for the registry asked for must not reach a mirror (or location) elsewhere.
+  const requestedRegistry = reference.docker.domain;
+  return sources.map((s) => ({ reference: { transport: 'docker', docker: s.reference }, options: { insecure: s.insecure, requestedRegistry }, blocked: s.blocked }));
 }
 
 function expectedDigest(reference: ImageReference): Digest | undefined {
