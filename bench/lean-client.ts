@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type Socket } from 'node:net';
+import { dirname } from 'node:path';
 
 /**
  * The thinnest HTTP/1.1 client that can talk to the proxy over its socketpair: it writes a
@@ -105,15 +106,21 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+/**
+ * Runs the bin as a user's parent does: executed directly, so its shebang (and the Node flags it
+ * carries) applies; `node` is this Node, first on PATH.
+ */
 export function spawnLeanProxy(cliPath: string, args: readonly string[]): SpawnedProxy {
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [cliPath, '--sockfd', '3', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(cliPath, ['--sockfd', '3', ...args], { env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const socket = child.stdio[3] as Socket;
   const http = new RawHttpConnection(socket);
+  child.once('error', (err) => socket.destroy(new Error(`cannot run ${cliPath}: ${err.message}`)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -29,7 +29,10 @@ await build({
   banner: { js: "var __cipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-const launcher = `#!/usr/bin/env node
+// A young generation capped at 1 MiB is scavenged often enough that a blob's spent 64 KiB read
+// buffers are freed as it streams: peak RSS ~200 → ~130 MiB and ~1.5× the throughput (cache-warm).
+// It is a V8 flag, so it can only go on the command line: the shebang carries it.
+const launcher = `#!/usr/bin/env -S node --max-semi-space-size=1
 'use strict';
 // Enabled before the bundle is compiled, so later starts load it from the compile cache.
 require('node:module').enableCompileCache?.();
