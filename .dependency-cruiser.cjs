@@ -23,6 +23,13 @@ module.exports = {
       to: { path: '^src/app' },
     },
     {
+      name: 'client-stands-alone',
+      comment: 'src/client is the library users import: Node and undici only, none of the proxy itself.',
+      severity: 'error',
+      from: { path: '^src/client' },
+      to: { path: '^src/(app|adapters|ports)' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,0 +1,53 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ImageProxyError } from './errors.js';
+import { type ExitStatus } from './types.js';
+
+export interface SpawnOptions {
+  /** The image the proxy serves without `?image=` (`transport:reference`); optional. */
+  readonly image?: string;
+  /** Proxy options placed before IMAGE, e.g. `['--policy', 'policy.json', '--tls-verify=false']`. */
+  readonly args?: readonly string[];
+  /** The program and its leading arguments; default: this package's CLI under the current Node. */
+  readonly command?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Where the proxy's stderr goes; with 'pipe', read it from `child.stderr`. Default 'inherit'. */
+  readonly stderr?: 'inherit' | 'pipe' | 'ignore';
+}
+
+/** The CLI shipped next to this file (dist/src/client → dist/src/bin), run by the Node running us. */
+export function defaultCommand(): string[] {
+  return [process.execPath, fileURLToPath(new URL('../bin/container-image-proxy.cjs', import.meta.url))];
+}
+
+export interface SpawnedProxy {
+  readonly child: ChildProcess;
+  /** The parent's half of the socketpair. */
+  readonly socket: Socket;
+  readonly exited: Promise<ExitStatus>;
+}
+
+/**
+ * Starts the proxy with the child's half of a socketpair as its fd 3 (`--sockfd 3`). stdout is
+ * ignored so the proxy can never write into the parent's own output.
+ */
+export async function spawnProxy(options: SpawnOptions): Promise<SpawnedProxy> {
+  const [program, ...leading] = options.command ?? defaultCommand();
+  if (program === undefined) throw new ImageProxyError('proxy-failed', 0, 'the proxy command is empty');
+  const args = [...leading, '--sockfd', '3', ...(options.args ?? []), ...(options.image === undefined ? [] : [options.image])];
+  const child = spawn(program, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'ignore', options.stderr ?? 'inherit', 'pipe'],
+  });
+  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  try {
+    await once(child, 'spawn');
+  } catch (err) {
+    throw new ImageProxyError('proxy-failed', 0, `cannot start the proxy ${program}: ${(err as Error).message}`, { cause: err });
+  }
+  return { child, socket: child.stdio[3] as Socket, exited };
+}
