@@ -1,21 +1,23 @@
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { isProxyError } from '../domain/errors.js';
-import { parseImageName, type ImageReference } from '../domain/reference.js';
+import { type ImageReference } from '../domain/reference.js';
 import { type ListenAddress } from '../adapters/http/serve.js';
 import { parseCredsOption } from '../adapters/credentials/static-credentials.js';
+import { parseImageAt } from './image-names.js';
 import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type ProxyOptions, type RegistryOptions } from './options.js';
 
 /**
  * Process exit codes: 0 after `POST /quit` or when the peer closes; 1 when serving fails (a blob
  * that fails verification, an unusable fd, a listen error); 2 for a command line that cannot be
- * run (unknown or incomplete option, missing or extra IMAGE, an IMAGE that does not parse).
+ * run (unknown or incomplete option, extra IMAGE arguments, an IMAGE that does not parse).
  */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
 
-export const USAGE = `Usage: container-image-proxy [OPTIONS] IMAGE
+export const USAGE = `Usage: container-image-proxy [OPTIONS] [IMAGE]
 
-Serves IMAGE (transport:reference, e.g. oci:DIR:TAG, dir:DIR, docker://HOST/REPO:TAG) over HTTP/1.1
-on a socket inherited from the parent process.
+Serves IMAGE (transport:reference, e.g. oci:DIR:TAG, dir:DIR, docker://HOST/REPO:TAG, oci-archive:FILE,
+docker-archive:FILE) over HTTP/1.1 on a socket inherited from the parent process. Requests may
+name other images with ?image=TRANSPORT:REFERENCE; without IMAGE, they must.
 
 Options:
       --sockfd N               serve on the connected socket at file descriptor N
@@ -194,18 +196,13 @@ function serveTarget(args: ScannedArgs): ServeTarget {
   return { kind: 'fd', fd: Number(sockfd) };
 }
 
-/** Local transports name paths; a relative one means relative to where the proxy was started. */
-function withAbsolutePath(image: ImageReference, cwd: string): ImageReference {
-  if (image.transport === 'docker' || isAbsolute(image.path)) return image;
-  return { ...image, path: resolve(cwd, image.path) };
-}
-
-function parseImageArgument(positionals: readonly string[], context: CliContext): ImageReference {
-  if (positionals.length === 0) throw new UsageProblem('missing IMAGE (transport:reference, e.g. oci:DIR:TAG)');
+/** IMAGE is optional: without it, every request names its image with `?image=`. */
+function parseImageArgument(positionals: readonly string[], context: CliContext): ImageReference | undefined {
+  if (positionals.length === 0) return undefined;
   if (positionals.length > 1) throw new UsageProblem(`expected one IMAGE, got ${positionals.length}: ${positionals.join(' ')}`);
   const value = positionals[0]!;
   try {
-    return withAbsolutePath((context.parseImage ?? parseImageName)(value), context.cwd);
+    return parseImageAt(value, context.cwd, context.parseImage);
   } catch (err) {
     // The grammar's messages already quote the value; anything but a ProxyError is a bug, not usage.
     if (isProxyError(err)) throw new UsageProblem(err.message);
@@ -298,6 +295,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       registry: registryOptions(args, context),
       env: context.env,
       homeDir: context.homeDir,
+      cwd: context.cwd,
       uid: context.uid,
     };
     return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true };

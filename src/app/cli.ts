@@ -44,7 +44,7 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>): Promise<n
         onQuit: () => void listening.close(),
         onFatal: (err: ProxyError) => say(`connection closed: ${describe(err)}`),
         onLog,
-      }),
+      }, { version: VERSION }),
       target.address,
     );
     onLog?.(`listening on ${listening.description}`);
@@ -58,7 +58,7 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>): Promise<n
       process.exit(ExitCode.failure);
     },
     onLog,
-  });
+  }, { version: VERSION });
   await http.serveInheritedSocket(app, target.kind === 'fd' ? target.fd : 0);
   return ExitCode.ok;
 }

@@ -10,6 +10,7 @@ import { type SignaturePolicy } from '../ports/signature-policy.js';
 import { type Transport } from '../ports/transport.js';
 import { detectHostPlatform } from './host-platform.js';
 import { ImageService } from './image-service.js';
+import { parseImageAt } from './image-names.js';
 import { signaturePolicyFor } from './policy-wiring.js';
 import { credentialStoreFor, distributionTransportFor, registriesConfigFor } from './registry-wiring.js';
 import { type ProxyOptions } from './options.js';
@@ -61,7 +62,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   container.bind(Tokens.FetchBlob).toResolvedValue(() => new FetchBlob());
   container
     .bind<ImageApi>(Tokens.ImageApi)
-    .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
+    .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, (name) => parseImageAt(name, options.cwd ?? options.homeDir), resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
   return container;
 }
 

@@ -1,51 +1,67 @@
 import { type Digest } from '../domain/digest.js';
-import { type ImageReference } from '../domain/reference.js';
-import { type BlobAnswer, type ImageApi, type ManifestAnswer } from '../ports/image-api.js';
+import { ProxyError } from '../domain/errors.js';
+import { type LayerInfo } from '../domain/layers.js';
+import { formatImageName, type ImageReference } from '../domain/reference.js';
+import { type BlobAnswer, type ImageApi, type ImageName, type ManifestAnswer } from '../ports/image-api.js';
 import { type FetchBlob } from './use-cases/fetch-blob.js';
 import { type ResolvedImage, type ResolveManifest } from './use-cases/resolve-manifest.js';
 
 /**
- * The API for the command-line image. The image is resolved on first use and kept for the
- * process lifetime; concurrent first requests share one resolution, and a failed one is
- * retried by the next request (a registry may come back).
+ * The API over any number of images. Each image is resolved on first use and kept until closed;
+ * concurrent first requests share one resolution, and a failed one is retried by the next
+ * request (a registry may come back). Connections served concurrently share this cache.
  */
 export class ImageService implements ImageApi {
-  private resolved: Promise<ResolvedImage> | undefined;
+  private readonly resolved = new Map<string, Promise<ResolvedImage>>();
 
   constructor(
-    private readonly reference: ImageReference,
+    /** The command-line image, served when a request names none. */
+    private readonly defaultImage: ImageReference | undefined,
+    /** Parses a requested name the way the command line does (relative paths included). */
+    private readonly parseName: (name: string) => ImageReference,
     private readonly resolveManifest: ResolveManifest,
     private readonly fetchBlob: FetchBlob,
   ) {}
 
-  async manifest(): Promise<ManifestAnswer> {
-    const image = await this.image();
-    return { body: image.ociManifest, manifestDigest: image.manifestDigest, instanceDigest: image.instanceDigest };
+  async manifest(image: ImageName): Promise<ManifestAnswer> {
+    const resolved = await this.image(image);
+    return { body: resolved.ociManifest, manifestDigest: resolved.manifestDigest, instanceDigest: resolved.instanceDigest };
   }
 
-  async config(): Promise<Uint8Array> {
-    return (await this.image()).ociConfig;
+  async config(image: ImageName): Promise<Uint8Array> {
+    return (await this.image(image)).ociConfig;
   }
 
-  async blob(digest: Digest, signal?: AbortSignal): Promise<BlobAnswer> {
-    return this.fetchBlob.execute(await this.image(), digest, signal);
+  async layers(image: ImageName): Promise<readonly LayerInfo[]> {
+    return (await this.image(image)).layerInfos;
   }
 
-  async close(): Promise<void> {
-    const pending = this.resolved;
-    this.resolved = undefined;
+  async blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer> {
+    return this.fetchBlob.execute(await this.image(image), digest, options, signal);
+  }
+
+  async close(image: string): Promise<void> {
+    const key = formatImageName(this.parseName(image));
+    const pending = this.resolved.get(key);
+    this.resolved.delete(key);
     if (pending) await (await pending.catch(() => undefined))?.source.close();
   }
 
   /** The shared resolution takes no request's signal: one aborted request must not fail the others. */
-  private image(): Promise<ResolvedImage> {
-    if (!this.resolved) {
-      const attempt = this.resolveManifest.execute(this.reference);
-      this.resolved = attempt;
+  private image(name: ImageName): Promise<ResolvedImage> {
+    const reference = name === undefined ? this.defaultImage : this.parseName(name);
+    if (reference === undefined) {
+      return Promise.reject(new ProxyError('bad-request', 'no image: name one with ?image=TRANSPORT:REFERENCE (no IMAGE was given on the command line)'));
+    }
+    const key = formatImageName(reference);
+    let attempt = this.resolved.get(key);
+    if (!attempt) {
+      attempt = this.resolveManifest.execute(reference);
+      this.resolved.set(key, attempt);
       attempt.catch(() => {
-        if (this.resolved === attempt) this.resolved = undefined;
+        if (this.resolved.get(key) === attempt) this.resolved.delete(key);
       });
     }
-    return this.resolved;
+    return attempt;
   }
 }

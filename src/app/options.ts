@@ -7,8 +7,8 @@ import { type Credentials } from '../ports/credential-store.js';
  * environment to fill this in; adapters receive the slices they need.
  */
 export interface ProxyOptions {
-  /** The image the seed API serves. */
-  readonly image: ImageReference;
+  /** The image served when a request names none (`?image=`); optional. */
+  readonly image?: ImageReference | undefined;
   /** Overrides of the wanted platform (skopeo's --override-os/-arch/-variant). */
   readonly platform: { readonly os?: string | undefined; readonly architecture?: string | undefined; readonly variant?: string | undefined };
   /** policy.json path (`--policy`); undefined → the default search. */
@@ -22,6 +22,8 @@ export interface ProxyOptions {
   /** Environment and home directory the configuration adapters resolve default paths from. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly homeDir: string;
+  /** Relative paths in image names requested over HTTP are resolved against this. */
+  readonly cwd?: string | undefined;
   /** Owner of the per-user runtime auth file (`/run/containers/<uid>/auth.json`). */
   readonly uid?: number | undefined;
   /** The platform to prefer from manifest lists; detected from this host when absent. */

@@ -16,7 +16,8 @@ export class VerifyingStream extends Transform {
   private held: Buffer | undefined;
 
   constructor(
-    private readonly expected: { readonly digest: Digest; readonly size: number },
+    /** Without a size, only the digest is checked (a decompressed layer against its diff ID). */
+    private readonly expected: { readonly digest: Digest; readonly size?: number | undefined },
     private readonly what = `blob ${expected.digest}`,
   ) {
     super();
@@ -26,7 +27,7 @@ export class VerifyingStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (chunk.length === 0) return callback();
     this.received += chunk.length;
-    if (this.received > this.expected.size) {
+    if (this.expected.size !== undefined && this.received > this.expected.size) {
       return callback(new ProxyError('size-mismatch', `${this.what}: received more than the expected ${this.expected.size} bytes`));
     }
     this.hash.update(chunk);
@@ -36,7 +37,7 @@ export class VerifyingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.received !== this.expected.size) {
+    if (this.expected.size !== undefined && this.received !== this.expected.size) {
       return callback(new ProxyError('size-mismatch', `${this.what}: received ${this.received} bytes, expected ${this.expected.size}`));
     }
     const actual = `${this.expected.digest.slice(0, this.expected.digest.indexOf(':'))}:${this.hash.digest('hex')}`;

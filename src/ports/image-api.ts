@@ -1,5 +1,6 @@
 import { type Readable } from 'node:stream';
 import { type Digest } from '../domain/digest.js';
+import { type LayerInfo } from '../domain/layers.js';
 
 /** The proxy's driving port: what the HTTP adapter serves. */
 export interface ManifestAnswer {
@@ -12,14 +13,27 @@ export interface ManifestAnswer {
 }
 
 export interface BlobAnswer {
-  readonly size: number;
+  /** Exact length; undefined for a decompressed layer, whose length is known only at its end. */
+  readonly size: number | undefined;
   /** Verified stream: errors (and withholds its last bytes) when size or digest is wrong. */
   readonly stream: Readable;
 }
 
+/**
+ * Which image a request is about: a `transport:reference` name, or undefined for the image
+ * named on the command line.
+ */
+export type ImageName = string | undefined;
+
 export interface ImageApi {
-  manifest(signal?: AbortSignal): Promise<ManifestAnswer>;
-  config(signal?: AbortSignal): Promise<Uint8Array>;
-  /** Rejects with `blob-not-found` for a digest the image does not reference. */
-  blob(digest: Digest, signal?: AbortSignal): Promise<BlobAnswer>;
+  manifest(image: ImageName, signal?: AbortSignal): Promise<ManifestAnswer>;
+  config(image: ImageName, signal?: AbortSignal): Promise<Uint8Array>;
+  layers(image: ImageName, signal?: AbortSignal): Promise<readonly LayerInfo[]>;
+  /**
+   * Rejects with `blob-not-found` for a digest the image does not reference. With `decompress`,
+   * a gzip or zstd layer comes out as its uncompressed tar, checked against its diff ID too.
+   */
+  blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer>;
+  /** Forgets a resolved image (and closes its source); the next request resolves it again. */
+  close(image: string): Promise<void>;
 }

@@ -75,7 +75,6 @@ describe('command line', () => {
 
   describe('usage errors name the problem', () => {
     const cases: readonly [string, string[], RegExp][] = [
-      ['no IMAGE', [], /missing IMAGE/],
       ['two IMAGEs', ['oci:/a', 'oci:/b'], /expected one IMAGE, got 2/],
       ['an unknown long option', ['--frobnicate', 'oci:/l'], /unknown option --frobnicate/],
       ['an unknown short option', ['-x', 'oci:/l'], /unknown option -x/],
@@ -112,6 +111,10 @@ describe('command line', () => {
         expect(command.kind === 'usage-error' ? command.message : '').to.match(/--listen/);
       });
     }
+  });
+
+  it('IMAGE is optional: requests then name their image', () => {
+    expect(serveOf(parse('--sockfd', '3')).proxy.image).to.equal(undefined);
   });
 
   it('uses the real image-name grammar by default', () => {

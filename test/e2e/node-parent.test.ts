@@ -118,17 +118,19 @@ describe('end to end: a Node parent over a socketpair', function () {
     expect(await proxy.exited).to.deep.equal({ code: 0, signal: null });
   });
 
-  it('answers an image error as JSON and says so on stderr unless --quiet', async () => {
+  it('answers errors as JSON and reports them on stderr unless --quiet; a missing image is an answer, not noise', async () => {
     for (const quiet of [false, true]) {
       const proxy = start(`oci:${images.layout}:missing`, ...(quiet ? ['-q'] : []));
       const answer = await proxy.request('GET', '/manifest');
       expect(answer.status).to.equal(404);
       expect(jsonOf<{ code: string; message: string }>(answer).code).to.equal('image-not-found');
       expect(jsonOf<{ message: string }>(answer).message).to.contain('missing');
+      const bad = await proxy.request('GET', '/blobs/sha256:NOTHEX');
+      expect([bad.status, jsonOf<{ code: string }>(bad).code]).to.deep.equal([400, 'bad-request']);
       expect((await proxy.request('POST', '/quit')).status).to.equal(200);
       expect((await proxy.exited).code).to.equal(0);
       if (quiet) expect(proxy.stderr()).to.equal('');
-      else expect(proxy.stderr()).to.match(/^container-image-proxy: GET \/manifest: image-not-found: .*missing.*\n$/);
+      else expect(proxy.stderr()).to.match(/^container-image-proxy: GET \/blobs\/sha256:NOTHEX: bad-request: [^\n]*\n$/);
     }
   });
 

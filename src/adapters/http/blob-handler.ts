@@ -3,6 +3,7 @@ import { type Request, type Response } from 'express';
 import { ProxyError } from '../../domain/errors.js';
 import { parseDigest, type Digest } from '../../domain/digest.js';
 import { type ImageApi } from '../../ports/image-api.js';
+import { decompressOf, imageOf } from './query.js';
 import { signalForResponse } from './request-signal.js';
 import { type ServerHooks } from './server-hooks.js';
 
@@ -37,8 +38,11 @@ export function digestFromPath(path: string): Digest {
 export function blobHandler(api: ImageApi, hooks: ServerHooks) {
   return async (req: Request, res: Response): Promise<void> => {
     const digest = digestFromPath(req.path);
-    const answer = await api.blob(digest, signalForResponse(res));
-    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(answer.size) });
+    const answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req) }, signalForResponse(res));
+    res.status(200).set('Content-Type', 'application/octet-stream');
+    // A decompressed layer's length is known only at its end: it goes out chunked, and a failure
+    // shows as a connection closed before the terminating chunk.
+    if (answer.size !== undefined) res.set('Content-Length', String(answer.size));
     if (req.method === 'HEAD') {
       answer.stream.destroy();
       res.end();

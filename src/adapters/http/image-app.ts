@@ -3,11 +3,20 @@ import { ProxyError } from '../../domain/errors.js';
 import { type ImageApi } from '../../ports/image-api.js';
 import { blobHandler } from './blob-handler.js';
 import { asProxyError, sendError } from './error-response.js';
+import { imageOf } from './query.js';
 import { signalForResponse } from './request-signal.js';
 import { type ServerHooks } from './server-hooks.js';
 
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+/** The HTTP API's own version: 1.0 is the seed's endpoints, 1.1 adds ?image=, /layers, decompress, /close, /version. */
+export const API_VERSION = '1.1';
+
+function sendJson(res: Response, value: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(value), 'utf8');
+  res.status(200).set({ 'Content-Type': 'application/json', 'Content-Length': String(bytes.length) });
+  res.end(bytes);
+}
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 
@@ -26,7 +35,7 @@ function methodNotAllowed(allowed: string): RequestHandler {
  * parsing: every answer is written with an exact Content-Length so a keep-alive client never
  * has to guess where a response ends.
  */
-export function createImageApp(api: ImageApi, hooks: ServerHooks): Express {
+export function createImageApp(api: ImageApi, hooks: ServerHooks, info: { readonly version: string }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -35,8 +44,8 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks): Express {
   app
     .route('/manifest')
     .get(
-      handle(async (_req, res) => {
-        const answer = await api.manifest(signalForResponse(res));
+      handle(async (req, res) => {
+        const answer = await api.manifest(imageOf(req), signalForResponse(res));
         res.status(200).set({
           'Content-Type': OCI_MANIFEST_MEDIA_TYPE,
           'Content-Length': String(answer.body.byteLength),
@@ -51,12 +60,34 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks): Express {
   app
     .route('/config')
     .get(
-      handle(async (_req, res) => {
-        const config = await api.config(signalForResponse(res));
+      handle(async (req, res) => {
+        const config = await api.config(imageOf(req), signalForResponse(res));
         res.status(200).set({ 'Content-Type': OCI_CONFIG_MEDIA_TYPE, 'Content-Length': String(config.byteLength) });
         res.end(config);
       }),
     )
+    .all(methodNotAllowed('GET, HEAD'));
+
+  app
+    .route('/layers')
+    .get(handle(async (req, res) => sendJson(res, await api.layers(imageOf(req), signalForResponse(res)))))
+    .all(methodNotAllowed('GET, HEAD'));
+
+  app
+    .route('/close')
+    .post(
+      handle(async (req, res) => {
+        const image = imageOf(req);
+        if (image === undefined) throw new ProxyError('bad-request', 'POST /close needs ?image=TRANSPORT:REFERENCE');
+        await api.close(image);
+        res.status(200).set({ 'Content-Length': '0' }).end();
+      }),
+    )
+    .all(methodNotAllowed('POST'));
+
+  app
+    .route('/version')
+    .get((_req, res) => sendJson(res, { version: info.version, apiVersion: API_VERSION }))
     .all(methodNotAllowed('GET, HEAD'));
 
   app.route('/blobs{/*digest}').get(handle(blobHandler(api, hooks))).all(methodNotAllowed('GET, HEAD'));
@@ -76,7 +107,8 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks): Express {
   // Express recognises error middleware by its four parameters, so `_next` must stay.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const proxyError = asProxyError(err);
-    hooks.onLog?.(`${req.method} ${req.path}: ${proxyError.code}: ${proxyError.message}`);
+    // A missing image is an answer (skopeo's OpenImageOptional), not something to report.
+    if (proxyError.code !== 'image-not-found') hooks.onLog?.(`${req.method} ${req.path}: ${proxyError.code}: ${proxyError.message}`);
     if (res.headersSent) {
       res.destroy();
       return;

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
-import { type Digest, digestOf } from '../../domain/digest.js';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
+import { type LayerInfo } from '../../domain/layers.js';
 import { VerifyingStream } from '../../domain/verifying-stream.js';
 import { type BlobAnswer } from '../../ports/image-api.js';
 import { type ResolvedImage } from './resolve-manifest.js';
@@ -10,24 +12,53 @@ import { type ResolvedImage } from './resolve-manifest.js';
  * verified stream from the source. Digests the image does not reference are not served.
  */
 export class FetchBlob {
-  async execute(image: ResolvedImage, digest: Digest, signal?: AbortSignal): Promise<BlobAnswer> {
+  async execute(image: ResolvedImage, digest: Digest, options: { decompress?: boolean } = {}, signal?: AbortSignal): Promise<BlobAnswer> {
     if (digest === image.configDigest) {
       return { size: image.ociConfig.length, stream: Readable.from([Buffer.from(image.ociConfig)]) };
     }
-    const layer = image.layers.get(digest);
-    if (!layer) throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);
+    const found = image.layers.get(digest);
+    if (!found) throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);
+    const layer = found.info;
     // An empty body cannot hold back a byte; check its digest before any header goes out.
-    if (layer.size === 0 && digestOf(new Uint8Array(0), 'sha256') !== digest && digest.startsWith('sha256:')) {
+    if (layer.size === 0 && digestOf(new Uint8Array(0), digestAlgorithm(digest)) !== digest) {
       throw new ProxyError('digest-mismatch', `layer ${digest} is declared empty but an empty blob hashes differently`);
     }
-    const body = await image.source.blob(layer, signal);
+    const decompress = options.decompress === true && layer.compression !== 'none';
+    if (options.decompress && layer.diffID === undefined) {
+      throw new ProxyError('bad-request', `layer ${digest} has no diff ID in the config, so its uncompressed form cannot be verified`);
+    }
+    const body = await image.source.blob(found.source, signal);
     if (body.size !== undefined && body.size !== layer.size) {
       body.stream.destroy();
       throw new ProxyError('size-mismatch', `layer ${digest}: the source announces ${body.size} bytes, the manifest ${layer.size}`);
     }
-    const verifying = new VerifyingStream(layer, `layer ${digest}`);
-    body.stream.once('error', (err) => verifying.destroy(err));
-    verifying.once('close', () => body.stream.destroy());
-    return { size: layer.size, stream: body.stream.pipe(verifying) };
+    const stages = [body.stream, new VerifyingStream(layer, `layer ${digest}`)];
+    if (decompress) stages.push(decompressor(layer), new VerifyingStream({ digest: layer.diffID! }, `uncompressed layer ${digest} (diff ID ${layer.diffID})`));
+    else if (options.decompress) stages.push(new VerifyingStream({ digest: layer.diffID!, size: layer.size }, `layer ${digest} (diff ID ${layer.diffID})`));
+    return { size: decompress ? undefined : layer.size, stream: chain(stages) };
   }
+}
+
+/**
+ * Each stage holds back its last bytes until its own check passes, so the end of a decompressed
+ * layer is released only after both the compressed digest and the diff ID matched.
+ */
+function decompressor(layer: LayerInfo) {
+  const stream = layer.compression === 'gzip' ? createGunzip() : createZstdDecompress();
+  return stream.on('error', (err) => {
+    if (!(err instanceof ProxyError)) stream.destroy(new ProxyError('digest-mismatch', `layer ${layer.digest}: cannot decompress (${layer.compression}): ${err.message}`));
+  });
+}
+
+/** Pipes the stages together; an error anywhere ends the whole chain with that error. */
+function chain(stages: Readable[]): Readable {
+  const last = stages[stages.length - 1]!;
+  for (let i = 1; i < stages.length; i++) {
+    const from = stages[i - 1]!;
+    const to = stages[i]! as Readable & NodeJS.WritableStream;
+    from.once('error', (err) => last.destroy(err));
+    from.pipe(to);
+  }
+  last.once('close', () => stages.forEach((stage) => stage.destroy()));
+  return last;
 }

@@ -2,6 +2,8 @@ import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
 import { type Descriptor, parseManifest, type ParsedManifest } from '../../domain/manifest.js';
 import { convertSchema2ToOci } from '../../domain/oci-conversion.js';
+import { describeLayers, type LayerInfo } from '../../domain/layers.js';
+import { MediaType } from '../../domain/media-types.js';
 import { chooseInstance, type Platform } from '../../domain/platform.js';
 import { formatImageName, type ImageReference } from '../../domain/reference.js';
 import { type RegistriesConfig } from '../../ports/registries-config.js';
@@ -24,8 +26,15 @@ export interface ResolvedImage {
   readonly ociConfig: Uint8Array;
   /** Config digest as the OCI manifest states it (differs from the source's after conversion). */
   readonly configDigest: Digest;
-  /** Layers by digest, with the descriptors used to fetch them from the source. */
-  readonly layers: ReadonlyMap<Digest, Descriptor>;
+  /** The layers as the OCI manifest and config describe them, in order. */
+  readonly layerInfos: readonly LayerInfo[];
+  /** Layers by digest: the source's descriptor (to fetch it) and the OCI view (to describe it). */
+  readonly layers: ReadonlyMap<Digest, ImageLayer>;
+}
+
+export interface ImageLayer {
+  readonly source: Descriptor;
+  readonly info: LayerInfo;
 }
 
 export interface ResolveManifestDeps {
@@ -92,7 +101,7 @@ async function toOci(
   parsed: ParsedManifest,
   name: string,
   signal?: AbortSignal,
-): Promise<Pick<ResolvedImage, 'ociManifest' | 'ociConfig' | 'configDigest' | 'layers'>> {
+): Promise<Pick<ResolvedImage, 'ociManifest' | 'ociConfig' | 'configDigest' | 'layers' | 'layerInfos'>> {
   if (parsed.kind !== 'oci-manifest' && parsed.kind !== 'docker-schema2') {
     throw new ProxyError('manifest-unsupported', `${name}: unexpected manifest kind ${parsed.kind}`);
   }
@@ -101,11 +110,18 @@ async function toOci(
   }
   const configBody = await source.blob(parsed.config, signal);
   const config = await readVerified(configBody.stream, parsed.config, `config ${parsed.config.digest} of ${name}`);
-  const layers = new Map(parsed.layers.map((layer) => [layer.digest, layer] as const));
-  if (parsed.kind === 'oci-manifest') {
-    return { ociManifest: raw.bytes, ociConfig: config, configDigest: parsed.config.digest, layers };
-  }
-  const converted = convertSchema2ToOci(raw.bytes, config);
-  return { ociManifest: converted.manifest, ociConfig: converted.config, configDigest: converted.configDigest, layers };
+  const oci =
+    parsed.kind === 'oci-manifest'
+      ? { ociManifest: raw.bytes, ociConfig: config, configDigest: parsed.config.digest, ociLayers: parsed.layers }
+      : convertedToOci(raw.bytes, config);
+  const layerInfos = describeLayers(oci.ociLayers, oci.ociConfig);
+  const layers = new Map(parsed.layers.map((source, i) => [source.digest, { source, info: layerInfos[i]! }] as const));
+  return { ociManifest: oci.ociManifest, ociConfig: oci.ociConfig, configDigest: oci.configDigest, layerInfos, layers };
+}
+
+function convertedToOci(manifest: Uint8Array, config: Uint8Array) {
+  const converted = convertSchema2ToOci(manifest, config);
+  const ociLayers = (parseManifest(converted.manifest, MediaType.ociManifest) as Extract<ParsedManifest, { kind: 'oci-manifest' }>).layers;
+  return { ociManifest: converted.manifest, ociConfig: converted.config, configDigest: converted.configDigest, ociLayers };
 }
 

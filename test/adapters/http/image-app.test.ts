@@ -26,7 +26,7 @@ async function startHarness(): Promise<Harness> {
   const api = new MemoryImageApi({ body: manifestBody, manifestDigest: listDigest, instanceDigest: digestOf(manifestBody) }, configBody);
   const quits: number[] = [];
   const fatals: ProxyError[] = [];
-  const app = createImageApp(api, { onQuit: () => quits.push(Date.now()), onFatal: (err) => fatals.push(err) });
+  const app = createImageApp(api, { onQuit: () => quits.push(Date.now()), onFatal: (err) => fatals.push(err) }, { version: '9.9.9' });
   const listening = await listenOn(app, { kind: 'tcp', host: '127.0.0.1', port: 0 });
   const port = Number(listening.description.split(':').pop());
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { type Digest, digestOf } from '../../../src/domain/digest.js';
 import { ProxyError } from '../../../src/domain/errors.js';
 import { VerifyingStream } from '../../../src/domain/verifying-stream.js';
-import { type BlobAnswer, type ImageApi, type ManifestAnswer } from '../../../src/ports/image-api.js';
+import { type LayerInfo } from '../../../src/domain/layers.js';
+import { type BlobAnswer, type ImageApi, type ImageName, type ManifestAnswer } from '../../../src/ports/image-api.js';
 
 /**
  * An ImageApi over bytes held in memory, for testing the HTTP adapter on its own. Blobs go through
@@ -27,7 +28,8 @@ export class MemoryImageApi implements ImageApi {
     return digest;
   }
 
-  async manifest(): Promise<ManifestAnswer> {
+  async manifest(image: ImageName): Promise<ManifestAnswer> {
+    this.requestedImages.push(image);
     if (this.failure) throw this.failure;
     return this.manifestAnswer;
   }
@@ -37,7 +39,22 @@ export class MemoryImageApi implements ImageApi {
     return this.configBytes;
   }
 
-  async blob(digest: Digest): Promise<BlobAnswer> {
+  /** Images asked for by name, and images closed, to check the query parameter reaches the API. */
+  readonly requestedImages: (string | undefined)[] = [];
+  readonly closedImages: string[] = [];
+
+  async layers(image: ImageName): Promise<readonly LayerInfo[]> {
+    this.requestedImages.push(image);
+    if (this.failure) throw this.failure;
+    return [...this.blobs.keys()].map((digest) => ({ digest, size: this.blobs.get(digest)!.bytes.length, mediaType: 'application/vnd.oci.image.layer.v1.tar', compression: 'none' as const, diffID: digest }));
+  }
+
+  async close(image: string): Promise<void> {
+    this.closedImages.push(image);
+  }
+
+  async blob(image: ImageName, digest: Digest): Promise<BlobAnswer> {
+    this.requestedImages.push(image);
     if (this.failure) throw this.failure;
     const blob = this.blobs.get(digest);
     if (!blob) throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);

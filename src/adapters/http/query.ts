@@ -1,0 +1,23 @@
+import { type Request } from 'express';
+import { ProxyError } from '../../domain/errors.js';
+import { type ImageName } from '../../ports/image-api.js';
+
+function params(req: Request): URLSearchParams {
+  const query = req.originalUrl.indexOf('?');
+  return new URLSearchParams(query === -1 ? '' : req.originalUrl.slice(query + 1));
+}
+
+/** `?image=TRANSPORT:REFERENCE` (URL-encoded); absent means the command-line image. */
+export function imageOf(req: Request): ImageName {
+  const image = params(req).get('image');
+  if (image === '') throw new ProxyError('bad-request', 'empty image= parameter: expected TRANSPORT:REFERENCE');
+  return image ?? undefined;
+}
+
+/** `?decompress=true|false`. */
+export function decompressOf(req: Request): boolean {
+  const value = params(req).get('decompress');
+  if (value === null || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ProxyError('bad-request', `decompress=${JSON.stringify(value)}: expected true or false`);
+}
