@@ -1,0 +1,79 @@
+import { digestOf, type Digest } from '../../domain/digest.js';
+import { ProxyError } from '../../domain/errors.js';
+import { type ImageReference, type TransportName } from '../../domain/reference.js';
+import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
+import { parseJsonFile } from '../oci-layout/local-files.js';
+import { MAX_ARCHIVE_INDEX_BYTES, MAX_CONFIG_BYTES } from './archive-limits.js';
+import { countBytes, detectCompression, MAGIC_LENGTH } from './compression.js';
+import { chooseManifestItem, configDiffIds, generatedManifest, parseTarManifest, type TarManifestItem } from './docker-archive-manifest.js';
+import { type ArchiveLayer, DockerArchiveSource, uncompressed } from './docker-archive-source.js';
+import { type TarEntry, TarIndex } from './tar-index.js';
+
+/**
+ * `docker-archive:PATH[:NAME:TAG|:@INDEX]`: a `docker save` tar (optionally gzip or zstd
+ * compressed), read in place. The manifest is generated from manifest.json and the config.
+ */
+export class DockerArchiveTransport implements Transport {
+  readonly name: TransportName = 'docker-archive';
+
+  async open(reference: ImageReference, _options: OpenOptions, signal?: AbortSignal): Promise<ImageSource> {
+    if (reference.transport !== 'docker-archive') {
+      throw new ProxyError('internal', `the docker-archive transport was asked to open a ${reference.transport} reference`);
+    }
+    const archive = await TarIndex.build(reference.path, signal);
+    const listName = `${archive.path}: manifest.json`;
+    const list = archive.find('manifest.json');
+    if (list === undefined) throw new ProxyError('manifest-invalid', `${archive.path} is not a docker archive: it has no manifest.json`);
+    const items = parseTarManifest(parseJsonFile(await archive.read(list, MAX_ARCHIVE_INDEX_BYTES, signal), listName), listName);
+    const item = chooseManifestItem(items, reference, archive.path);
+
+    const configBytes = await archive.read(requireEntry(archive, item.config, 'config'), MAX_CONFIG_BYTES, signal);
+    const configName = `${archive.path}: ${item.config}`;
+    const diffIds = configDiffIds(parseJsonFile(configBytes, configName), configName);
+    const layers = await indexLayers(archive, item, diffIds, signal);
+    const config = { digest: digestOf(configBytes), bytes: configBytes };
+    const manifest = generatedManifest(
+      { digest: config.digest, size: configBytes.length },
+      diffIds.map((diffId) => ({ diffId, size: layers.get(diffId)!.size })),
+    );
+    return new DockerArchiveSource({ reference, archive, manifest, config, layers });
+  }
+}
+
+function requireEntry(archive: TarIndex, name: string, role: string): TarEntry {
+  const entry = archive.find(name);
+  if (entry === undefined) throw new ProxyError('manifest-invalid', `${archive.path}: the ${role} file ${name} listed in manifest.json is missing`);
+  return entry;
+}
+
+/** Pairs layer files with diffIDs and learns each layer's uncompressed size, as containers/image does at open. */
+async function indexLayers(archive: TarIndex, item: TarManifestItem, diffIds: readonly Digest[], signal?: AbortSignal): Promise<Map<Digest, ArchiveLayer>> {
+  if (item.layers.length !== diffIds.length) {
+    throw new ProxyError('manifest-invalid', `${archive.path}: inconsistent layer count, ${item.layers.length} in manifest.json and ${diffIds.length} in ${item.config}`);
+  }
+  const layers = new Map<Digest, ArchiveLayer>();
+  const diffIdOfFile = new Map<string, Digest>();
+  for (const [i, name] of item.layers.entries()) {
+    const diffId = diffIds[i]!;
+    const entry = requireEntry(archive, name, 'layer');
+    const earlier = diffIdOfFile.get(entry.name);
+    if (earlier !== undefined && earlier !== diffId) {
+      throw new ProxyError('manifest-invalid', `${archive.path}: layer file ${name} is listed for two different diffIDs`);
+    }
+    diffIdOfFile.set(entry.name, diffId);
+    if (layers.has(diffId)) continue;
+    const compression = detectCompression(await archive.read({ ...entry, size: Math.min(entry.size, MAGIC_LENGTH) }, MAGIC_LENGTH, signal));
+    const layer: ArchiveLayer = { entry, compression, size: entry.size };
+    layers.set(diffId, compression === 'none' ? layer : { ...layer, size: await uncompressedSize(archive, layer, signal) });
+  }
+  return layers;
+}
+
+async function uncompressedSize(archive: TarIndex, layer: ArchiveLayer, signal?: AbortSignal): Promise<number> {
+  try {
+    return await countBytes(uncompressed(archive, layer, signal));
+  } catch (err) {
+    if (err instanceof ProxyError || (err instanceof Error && err.name === 'AbortError')) throw err;
+    throw new ProxyError('manifest-invalid', `${archive.path}: layer file ${layer.entry.name} does not decompress: ${(err as Error).message}`, { cause: err });
+  }
+}
