@@ -137,9 +137,9 @@ export class ImageProxy {
   /** Ends the session without asking: closes the connection and kills the proxy if it still runs. */
   async kill(): Promise<ExitStatus> {
     this.#proxy.child.ref();
+    if (this.#exitStatus === undefined) this.#proxy.child.kill('SIGKILL');
     await this.#connection.close();
     this.#proxy.socket.destroy();
-    if (this.#exitStatus === undefined) this.#proxy.child.kill('SIGKILL');
     return this.#proxy.exited;
   }
 

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { type Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import { defaultCommand, ImageProxy, ImageProxyError, type SpawnOptions } from '../../src/client/index.js';
+import { exampleImage } from '../support/example-image.js';
+import { CLI_PATH, REPO_ROOT } from '../support/spawn-proxy.js';
+import { type ClientImages, writeClientImages } from './client-images.js';
+
+async function sha256Of(stream: Readable): Promise<{ digest: string; bytes: Buffer }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, bytes };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ImageProxyError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(ImageProxyError);
+    return err as ImageProxyError;
+  }
+  throw new Error('expected an ImageProxyError, got an answer');
+}
+
+describe('TypeScript client: ImageProxy over a real proxy', function () {
+  this.timeout(30000);
+  let images: ClientImages;
+  const running: ImageProxy[] = [];
+
+  before(async () => {
+    images = await writeClientImages();
+  });
+  after(async () => {
+    await images.cleanup();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
+  });
+
+  async function start(options: SpawnOptions): Promise<ImageProxy> {
+    const proxy = await ImageProxy.spawn({ stderr: 'ignore', ...options, args: ['--insecure-policy', ...(options.args ?? [])] });
+    running.push(proxy);
+    return proxy;
+  }
+
+  it("runs this package's bundled CLI under the current Node by default", () => {
+    expect(defaultCommand()).to.deep.equal([process.execPath, CLI_PATH]);
+  });
+
+  it('fetches the bundled example image (manifest, config, every blob) and quits with 0', async () => {
+    const example = exampleImage();
+    const amd64 = example.instances[0]!;
+    const proxy = await ImageProxy.spawn({ image: 'oci:examples/image:latest', args: ['--policy', 'examples/policy.json', '--override-arch', 'amd64'], cwd: REPO_ROOT });
+    running.push(proxy);
+    const answer = await proxy.manifest();
+    expect(answer.digest).to.equal(example.manifest.digest);
+    expect(answer.instanceDigest).to.equal(amd64.manifest.digest);
+    expect(answer.bytes.equals(Buffer.from(amd64.manifest.bytes))).to.equal(true);
+    expect(answer.manifest.layers.map((layer) => layer.digest)).to.deep.equal(amd64.layers.map((layer) => layer.digest));
+    expect(await proxy.config()).to.deep.equal(JSON.parse(Buffer.from(amd64.config.bytes).toString('utf8')));
+    for (const descriptor of [answer.manifest.config, ...answer.manifest.layers]) {
+      const { digest, bytes } = await sha256Of(await proxy.blob(descriptor.digest));
+      expect([digest, bytes.length]).to.deep.equal([descriptor.digest, descriptor.size]);
+    }
+    await proxy.quit();
+    expect(proxy.child.exitCode).to.equal(0);
+  });
+
+  it('streams a 2 MiB blob whole', async () => {
+    const proxy = await start({ image: `oci:${images.layout}:large` });
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const { digest, bytes } = await sha256Of(await proxy.blob(layer.digest));
+    expect([digest, bytes.length]).to.deep.equal([layer.digest, layer.bytes.length]);
+  });
+
+  const errors: readonly [string, (proxy: ImageProxy, layout: string) => Promise<unknown>, string, number][] = [
+    ['a digest the image does not reference', (proxy) => proxy.blob(`sha256:${'0'.repeat(64)}`), 'blob-not-found', 404],
+    ['a malformed digest', (proxy) => proxy.blob('sha256:ABC'), 'bad-request', 400],
+    ['a missing tag through ?image=', (proxy, layout) => proxy.manifest(`oci:${layout}:missing`), 'image-not-found', 404],
+    ['an image name without transport', (proxy) => proxy.config('busybox'), 'invalid-reference', 400],
+    ['a decompressed blob of a missing digest', (proxy) => proxy.decompressedLayer(`sha256:${'1'.repeat(64)}`), 'blob-not-found', 404],
+  ];
+  for (const [why, call, code, status] of errors) {
+    it(`rejects with the proxy's code for ${why} (${code}) and keeps the connection`, async () => {
+      const proxy = await start({ image: `oci:${images.layout}:single` });
+      const err = await rejection(call(proxy, images.layout));
+      expect([err.code, err.status]).to.deep.equal([code, status]);
+      expect(err.message).to.not.equal('');
+      expect((await proxy.manifest()).instanceDigest).to.equal(images.fixtures.ociSingle.manifest.digest);
+    });
+  }
+
+  it("reports the command line image's absence as image-not-found, and openImageOptional as false", async () => {
+    const proxy = await start({ image: `oci:${images.layout}:missing` });
+    const err = await rejection(proxy.manifest());
+    expect([err.code, err.status]).to.deep.equal(['image-not-found', 404]);
+    expect(err.message).to.contain('missing');
+    expect(await proxy.openImageOptional(`oci:${images.layout}:nothing-here`)).to.equal(false);
+    expect(await proxy.openImageOptional(`oci:${images.layout}:single`)).to.equal(true);
+    await proxy.quit();
+  });
+
+  it('fails a corrupt blob with incomplete-body, then every call with connection-closed', async () => {
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const proxy = await start({ image: `oci:${images.corruptLayout}:large` });
+    const err = await rejection(sha256Of(await proxy.blob(layer.digest)));
+    expect([err.code, err.status]).to.deep.equal(['incomplete-body', 0]);
+    expect(err.message).to.contain(layer.digest).and.to.contain('exited with code 1');
+    const after = await rejection(proxy.manifest());
+    expect(after.code).to.equal('connection-closed');
+    expect(await proxy.kill()).to.deep.equal({ code: 1, signal: null });
+  });
+
+  it('lists layers with compression and diffID', async () => {
+    const proxy = await start({ image: `oci:${images.mixedLayout}:mixed` });
+    expect(await proxy.layers()).to.deep.equal(
+      images.mixed.layers.map((layer) => ({ digest: layer.digest, size: layer.bytes.length, mediaType: layer.mediaType, compression: layer.compression, diffID: layer.diffId })),
+    );
+  });
+
+  it('streams zstd, gzip and uncompressed layers as the tar whose digest is the diffID', async () => {
+    const proxy = await start({ image: `oci:${images.mixedLayout}:mixed` });
+    for (const layer of images.mixed.layers) {
+      const { digest, bytes } = await sha256Of(await proxy.decompressedLayer(layer.digest));
+      expect(digest, `${layer.compression} layer`).to.equal(layer.diffId);
+      if (layer.compression === 'gzip') expect(bytes.equals(gunzipSync(layer.bytes))).to.equal(true);
+      if (layer.compression === 'none') expect(bytes.equals(Buffer.from(layer.bytes))).to.equal(true);
+    }
+  });
+
+  it('serves several images by ?image= without a command line image, and drops one with closeImage', async () => {
+    const proxy = await start({});
+    const single = `oci:${images.layout}:single`;
+    const multi = `oci:${images.layout}:multi`;
+    await proxy.openImage(single);
+    expect((await proxy.manifest(single)).instanceDigest).to.equal(images.fixtures.ociSingle.manifest.digest);
+    expect((await proxy.manifest(multi)).digest).to.equal(images.fixtures.ociIndex.manifest.digest);
+    const layer = images.fixtures.ociSingle.layers[0]!;
+    expect((await sha256Of(await proxy.blob(layer.digest, { image: single }))).digest).to.equal(layer.digest);
+    await proxy.closeImage(single);
+    expect((await proxy.config(single)).architecture).to.equal('amd64');
+    await proxy.quit();
+  });
+
+  it('reports the package version and the API version', async () => {
+    const { version } = JSON.parse(await readFile(`${REPO_ROOT}/package.json`, 'utf8')) as { version: string };
+    const proxy = await start({});
+    const answer = await proxy.version();
+    expect(answer.version).to.equal(version);
+    expect(answer.apiVersion).to.match(/^\d+\.\d+$/);
+  });
+
+  it('honours an aborted signal', async () => {
+    const proxy = await start({ image: `oci:${images.layout}:single` });
+    const outcome = await proxy.config(undefined, { signal: AbortSignal.abort() }).then(
+      () => 'answered',
+      (err: unknown) => (err as Error).name,
+    );
+    expect(outcome).to.equal('AbortError');
+  });
+
+  it('says how the proxy exited when it could not serve', async () => {
+    const proxy = await start({ image: 'oci:/a', args: ['--bogus'] });
+    const err = await rejection(proxy.manifest());
+    expect(err.code).to.equal('connection-closed');
+    expect(err.message).to.contain('exited with code 2');
+  });
+
+  it('rejects with proxy-failed when the command cannot be started', async () => {
+    const err = await rejection(ImageProxy.spawn({ command: ['/nonexistent/container-image-proxy'] }));
+    expect([err.code, err.status]).to.deep.equal(['proxy-failed', 0]);
+    expect(err.message).to.contain('/nonexistent/container-image-proxy');
+  });
+
+  it('kills a running proxy', async () => {
+    const proxy = await start({ image: `oci:${images.layout}:single` });
+    expect(await proxy.kill()).to.deep.equal({ code: null, signal: 'SIGKILL' });
+  });
+});
