@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { type Platform, wantedPlatforms } from '../domain/platform.js';
+import { DockerArchiveTransport } from '../adapters/archive/docker-archive-transport.js';
+import { OciArchiveTransport } from '../adapters/archive/oci-archive-transport.js';
 import { DirTransport } from '../adapters/dir/dir-transport.js';
 import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
 import { type CredentialStore } from '../ports/credential-store.js';
@@ -44,7 +46,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(credentials);
 
   const transports = new Map<string, Transport>();
-  const builtIn = [new OciLayoutTransport(), new DirTransport(), distributionTransportFor(options, credentials)];
+  const builtIn = [new OciLayoutTransport(), new DirTransport(), new OciArchiveTransport(), new DockerArchiveTransport(), distributionTransportFor(options, credentials)];
   for (const transport of [...builtIn, ...(overrides.transports ?? [])]) transports.set(transport.name, transport);
   for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
 
