@@ -144,13 +144,6 @@ export async function skopeoSpawnToManifest(paths: Paths, reference: string, run
   return { medianMs: median(runsMs), runsMs };
 }
 
-export interface TokenCountResult {
-  readonly blobFetches: number;
-  readonly tokenRequests: number;
-  /** Token requests per distinct scope string. */
-  readonly perScope: Readonly<Record<string, number>>;
-}
-
 /** Manifest, config and every layer through one proxy; the caller reads the issuer's counts. */
 export async function fetchEveryBlob(paths: Paths, proxyArgs: readonly string[], layers: readonly { digest: string }[]): Promise<number> {
   const proxy = spawnLeanProxy(paths.cli, proxyArgs);
