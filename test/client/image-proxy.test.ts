@@ -103,16 +103,22 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
     await proxy.quit();
   });
 
-  it('fails a corrupt blob with incomplete-body, then every call with connection-closed', async () => {
-    const layer = images.fixtures.ociLarge.layers[0]!;
-    const proxy = await start({ image: `oci:${images.corruptLayout}:large` });
-    const err = await rejection(sha256Of(await proxy.blob(layer.digest)));
-    expect([err.code, err.status]).to.deep.equal(['incomplete-body', 0]);
-    expect(err.message).to.contain(layer.digest).and.to.contain('exited with code 1');
-    const after = await rejection(proxy.manifest());
-    expect(after.code).to.equal('connection-closed');
-    expect(await proxy.kill()).to.deep.equal({ code: 1, signal: null });
-  });
+  const corruptReads: readonly [string, (proxy: ImageProxy, digest: string) => Promise<Readable>][] = [
+    ['a corrupt blob (Content-Length)', (proxy, digest) => proxy.blob(digest)],
+    ['a corrupt layer read decompressed (chunked)', (proxy, digest) => proxy.decompressedLayer(digest)],
+  ];
+  for (const [what, read] of corruptReads) {
+    it(`fails ${what} with incomplete-body, then every call with connection-closed`, async () => {
+      const layer = images.fixtures.ociLarge.layers[0]!;
+      const proxy = await start({ image: `oci:${images.corruptLayout}:large` });
+      const err = await rejection(sha256Of(await read(proxy, layer.digest)));
+      expect([err.code, err.status]).to.deep.equal(['incomplete-body', 0]);
+      expect(err.message).to.contain(layer.digest).and.to.contain('exited with code 1');
+      const after = await rejection(proxy.manifest());
+      expect(after.code).to.equal('connection-closed');
+      expect(await proxy.kill()).to.deep.equal({ code: 1, signal: null });
+    });
+  }
 
   it('lists layers with compression and diffID', async () => {
     const proxy = await start({ image: `oci:${images.mixedLayout}:mixed` });

@@ -1,0 +1,121 @@
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { exampleImage } from '../support/example-image.js';
+import { CLI_PATH, REPO_ROOT } from '../support/spawn-proxy.js';
+import { requireTool } from '../e2e/e2e-images.js';
+import { type ClientImages, writeClientImages } from './client-images.js';
+
+const SCRIPT = join(REPO_ROOT, 'test/client/python_client_check.py');
+const MODULE_DIR = join(REPO_ROOT, 'clients/python');
+const pythonAvailable = spawnSync('python3', ['--version']).status === 0;
+
+interface ProxyErrorJson {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+interface Streamed {
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/** Runs one scenario of the Python driver with the repository's CLI under this Node. */
+function runScenario<T>(scenario: string, spec: Record<string, unknown>): T {
+  const full = { command: [process.execPath, CLI_PATH], cwd: REPO_ROOT, args: ['--insecure-policy', '-q'], scenario, ...spec };
+  const run = spawnSync('python3', [SCRIPT, MODULE_DIR, JSON.stringify(full)], { encoding: 'utf8', timeout: 30000 });
+  if (run.status !== 0) throw new Error(`python client scenario ${scenario} failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+describe('Python client: clients/python/container_image_proxy.py over a real proxy', function () {
+  this.timeout(40000);
+  let images: ClientImages;
+
+  before(async function () {
+    requireTool(this, pythonAvailable, 'python3');
+    images = await writeClientImages();
+  });
+  after(async () => {
+    await images?.cleanup();
+  });
+
+  it('fetches the bundled example image, answers errors with the proxy codes on a usable connection, quits with 0', () => {
+    const example = exampleImage();
+    const amd64 = example.instances[0]!;
+    const bad = [`sha256:${'0'.repeat(64)}`, 'sha256:ABC'];
+    const out = runScenario<{
+      digest: string;
+      instance_digest: string;
+      manifest_sha256: string;
+      config: unknown;
+      blobs: (Streamed & { digest: string })[];
+      errors: (ProxyErrorJson & { then: string })[];
+      exit: number;
+    }>('fetch', { image: 'oci:examples/image:latest', args: ['--policy', 'examples/policy.json', '--override-arch', 'amd64'], bad_digests: bad });
+    expect([out.digest, out.instance_digest, out.manifest_sha256]).to.deep.equal([example.manifest.digest, amd64.manifest.digest, amd64.manifest.digest]);
+    expect(out.config).to.deep.equal(JSON.parse(Buffer.from(amd64.config.bytes).toString('utf8')));
+    expect(out.blobs).to.deep.equal([amd64.config, ...amd64.layers].map((blob) => ({ digest: blob.digest, sha256: blob.digest, size: blob.bytes.length })));
+    expect(out.errors.map((e) => [e.code, e.status, e.then])).to.deep.equal([
+      ['blob-not-found', 404, amd64.manifest.digest],
+      ['bad-request', 400, amd64.manifest.digest],
+    ]);
+    expect(out.exit).to.equal(0);
+  });
+
+  it('reports a missing image as image-not-found and open_image_optional as False', () => {
+    const out = runScenario<{ manifest: ProxyErrorJson; optional_missing: boolean; optional_present: boolean; exit: number }>('missing', {
+      image: `oci:${images.layout}:missing`,
+      other_missing: `oci:${images.layout}:nothing-here`,
+      present: `oci:${images.layout}:single`,
+    });
+    expect([out.manifest.code, out.manifest.status]).to.deep.equal(['image-not-found', 404]);
+    expect([out.optional_missing, out.optional_present, out.exit]).to.deep.equal([false, true, 0]);
+  });
+
+  for (const decompress of [false, true]) {
+    const what = decompress ? 'a corrupt layer read decompressed (chunked)' : 'a corrupt blob (Content-Length)';
+    it(`raises incomplete-body for ${what}, then connection-closed, and the proxy exits 1`, () => {
+      const layer = images.fixtures.ociLarge.layers[0]!;
+      const out = runScenario<{ blob: ProxyErrorJson; after: ProxyErrorJson; exit: number }>('truncated', {
+        image: `oci:${images.corruptLayout}:large`,
+        digest: layer.digest,
+        decompress,
+      });
+      expect([out.blob.code, out.blob.status]).to.deep.equal(['incomplete-body', 0]);
+      expect(out.blob.message).to.contain(layer.digest).and.to.contain('exited with 1');
+      if (!decompress) expect(out.blob.message).to.contain(`of ${layer.bytes.length} bytes`);
+      expect(out.after.code).to.equal('connection-closed');
+      expect(out.exit).to.equal(1);
+    });
+  }
+
+  it('serves layers, decompressed layers and several images by image=, with close_image and version', async () => {
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const out = runScenario<{
+      version: { version: string; apiVersion: string };
+      layers: unknown[];
+      decompressed: Streamed[];
+      blob: Streamed;
+      other: string;
+      after_close: string;
+      exit: number;
+    }>('many-images', { image: `oci:${images.mixedLayout}:mixed`, other: `oci:${images.layout}:multi` });
+    const layers = images.mixed.layers;
+    expect(out.version.version).to.equal(version);
+    expect(out.layers).to.deep.equal(
+      layers.map((layer) => ({ digest: layer.digest, size: layer.bytes.length, mediaType: layer.mediaType, compression: layer.compression, diffID: layer.diffId })),
+    );
+    expect(out.decompressed.map((tar) => tar.sha256)).to.deep.equal(layers.map((layer) => layer.diffId));
+    expect(out.blob).to.deep.equal({ sha256: layers[0]!.digest, size: layers[0]!.bytes.length });
+    expect([out.other, out.after_close, out.exit]).to.deep.equal([images.fixtures.ociIndex.manifest.digest, 'amd64', 0]);
+  });
+
+  it('raises proxy-failed when the command cannot be started', () => {
+    const out = runScenario<{ spawn: ProxyErrorJson }>('unstartable', { command: ['/nonexistent/container-image-proxy'] });
+    expect([out.spawn.code, out.spawn.status]).to.deep.equal(['proxy-failed', 0]);
+    expect(out.spawn.message).to.contain('/nonexistent/container-image-proxy');
+  });
+});
