@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { isProxyError } from '../domain/errors.js';
 import { type ImageReference } from '../domain/reference.js';
 import { type ListenAddress } from '../adapters/http/serve.js';
+import { LOG_LEVELS, type LogLevel } from '../adapters/http/request-log.js';
 import { parseCredsOption } from '../adapters/credentials/static-credentials.js';
 import { parseImageAt } from './image-names.js';
 import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type ProxyOptions, type RegistryOptions } from './options.js';
@@ -20,7 +21,8 @@ docker-archive:FILE) over HTTP/1.1 on a socket inherited from the parent process
 name other images with ?image=TRANSPORT:REFERENCE; without IMAGE, they must.
 
 Options:
-      --sockfd N               serve on the connected socket at file descriptor N
+      --sockfd N               serve on the connected socket at file descriptor N; repeat it
+                               to serve several connections concurrently, sharing one cache
                                (default: standard input, when it is a socket)
       --listen ADDR            accept connections on HOST:PORT or unix:PATH instead
       --override-os OS         use OS instead of the running OS when choosing from a list
@@ -46,14 +48,18 @@ Registry options (docker://):
       --connect-timeout DUR    give up connecting after DUR (default 30s; e.g. 10s, 1m30s)
       --idle-timeout DUR       give up when a registry sends nothing for DUR (default 60s)
       --user-agent-prefix STR  put STR before the User-Agent sent to registries
-  -q, --quiet                  do not report errors on standard error
+  -q, --quiet                  do not report request errors on standard error
+      --log-level LEVEL        error, info (the default: report errors) or debug (also one
+                               JSON line per request: method, path, status, bytes, ms)
+      --debug                  the same as --log-level debug
       --version                print the version and exit
   -h, --help                   print this help and exit
 `;
 
-/** Where to speak HTTP. */
+/** Where to speak HTTP: `fds` when --sockfd was given more than once. */
 export type ServeTarget =
   | { readonly kind: 'fd'; readonly fd: number }
+  | { readonly kind: 'fds'; readonly fds: readonly number[] }
   | { readonly kind: 'stdin' }
   | { readonly kind: 'listen'; readonly address: ListenAddress };
 
@@ -61,7 +67,7 @@ export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'usage-error'; readonly message: string }
-  | { readonly kind: 'serve'; readonly proxy: ProxyOptions; readonly serve: ServeTarget; readonly quiet: boolean };
+  | { readonly kind: 'serve'; readonly proxy: ProxyOptions; readonly serve: ServeTarget; readonly quiet: boolean; readonly logLevel: LogLevel };
 
 export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -96,6 +102,8 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'idle-timeout': 'value',
   'user-agent-prefix': 'value',
   quiet: 'flag',
+  'log-level': 'value',
+  debug: 'flag',
   version: 'flag',
   help: 'flag',
 };
@@ -111,7 +119,10 @@ const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
 class UsageProblem extends Error {}
 
 interface ScannedArgs {
+  /** The last value of each option. */
   readonly values: ReadonlyMap<string, string>;
+  /** Every value of each option, in order, for the ones that may repeat. */
+  readonly allValues: ReadonlyMap<string, readonly string[]>;
   readonly flags: ReadonlyMap<string, boolean>;
   readonly positionals: readonly string[];
 }
@@ -122,6 +133,7 @@ interface ScannedArgs {
  */
 function scan(argv: readonly string[]): ScannedArgs {
   const values = new Map<string, string>();
+  const allValues = new Map<string, string[]>();
   const flags = new Map<string, boolean>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -140,16 +152,15 @@ function scan(argv: readonly string[]): ScannedArgs {
     if (kind === undefined) throw new UsageProblem(`unknown option ${spelled}`);
     if (kind === 'flag') {
       flags.set(name, inline === undefined ? true : parseBoolean(spelled, inline));
-    } else if (inline !== undefined) {
-      values.set(name, inline);
     } else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageProblem(`option ${spelled} needs a value`);
-      values.set(name, next);
-      i++;
+      const value = inline ?? argv[i + 1];
+      if (value === undefined) throw new UsageProblem(`option ${spelled} needs a value`);
+      if (inline === undefined) i++;
+      values.set(name, value);
+      allValues.set(name, [...(allValues.get(name) ?? []), value]);
     }
   }
-  return { values, flags, positionals };
+  return { values, allValues, flags, positionals };
 }
 
 function splitInlineValue(arg: string): [string, string | undefined] {
@@ -184,16 +195,35 @@ function parseListenAddress(value: string): ListenAddress {
   return { kind: 'tcp', host: match[1] ?? match[2]!, port };
 }
 
-function serveTarget(args: ScannedArgs): ServeTarget {
-  const sockfd = args.values.get('sockfd');
-  const listen = args.values.get('listen');
-  if (sockfd !== undefined && listen !== undefined) throw new UsageProblem('--sockfd and --listen cannot be used together');
-  if (listen !== undefined) return { kind: 'listen', address: parseListenAddress(listen) };
-  if (sockfd === undefined) return { kind: 'stdin' };
+function parseFd(sockfd: string): number {
   if (!/^\d+$/.test(sockfd) || !Number.isSafeInteger(Number(sockfd))) {
     throw new UsageProblem(`--sockfd ${JSON.stringify(sockfd)}: expected a file descriptor number`);
   }
-  return { kind: 'fd', fd: Number(sockfd) };
+  return Number(sockfd);
+}
+
+/** Unlike the other options, every --sockfd counts: each names one more connection to serve. */
+function serveTarget(args: ScannedArgs): ServeTarget {
+  const sockfds = args.allValues.get('sockfd') ?? [];
+  const listen = args.values.get('listen');
+  if (sockfds.length > 0 && listen !== undefined) throw new UsageProblem('--sockfd and --listen cannot be used together');
+  if (listen !== undefined) return { kind: 'listen', address: parseListenAddress(listen) };
+  if (sockfds.length === 0) return { kind: 'stdin' };
+  const fds = sockfds.map(parseFd);
+  const repeated = fds.find((fd, i) => fds.indexOf(fd) !== i);
+  if (repeated !== undefined) throw new UsageProblem(`--sockfd ${repeated} is given more than once`);
+  return fds.length === 1 ? { kind: 'fd', fd: fds[0]! } : { kind: 'fds', fds };
+}
+
+/** `--debug` is `--log-level debug`; given together, they must agree. */
+function logLevel(args: ScannedArgs): LogLevel {
+  const spelled = args.values.get('log-level');
+  const debug = args.flags.get('debug') === true;
+  if (spelled === undefined) return debug ? 'debug' : 'info';
+  const level = LOG_LEVELS.find((known) => known === spelled);
+  if (level === undefined) throw new UsageProblem(`--log-level ${JSON.stringify(spelled)}: expected ${LOG_LEVELS.join(', ')}`);
+  if (debug && level !== 'debug') throw new UsageProblem(`--debug and --log-level ${level} cannot be used together`);
+  return level;
 }
 
 /** IMAGE is optional: without it, every request names its image with `?image=`. */
@@ -298,7 +328,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       cwd: context.cwd,
       uid: context.uid,
     };
-    return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true };
+    return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true, logLevel: logLevel(args) };
   } catch (err) {
     if (err instanceof UsageProblem) return { kind: 'usage-error', message: err.message };
     throw err;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { type RequestListener } from 'node:http';
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { type ProxyError } from '../domain/errors.js';
@@ -23,43 +24,58 @@ function describe(err: unknown): string {
 async function serve(command: Extract<CliCommand, { kind: 'serve' }>): Promise<number> {
   const target = command.serve;
   // Modules load only now, the heavy ones last: help, version and usage errors stay fast.
-  const { isSocketFd } = await import('../adapters/http/serve.js');
+  const [{ isSocketFd, serveInheritedSockets }, { messageLogLine, withRequestLog }] = await Promise.all([
+    import('../adapters/http/serve.js'),
+    import('../adapters/http/request-log.js'),
+  ]);
   if (target.kind === 'stdin' && !isSocketFd(0)) {
     say('standard input is not a socket: pass --sockfd N (a connected socket) or --listen ADDR');
     return ExitCode.usage;
   }
   const [{ buildContainer }, { Tokens }, http] = await Promise.all([import('./container.js'), import('./tokens.js'), import('../adapters/http/index.js')]);
+  // With debug logging stderr is all JSON lines, so a reader parses one format.
+  const debug = command.logLevel === 'debug';
+  const report = debug ? (line: string) => process.stderr.write(`${messageLogLine('error', line)}\n`) : say;
   let api: ImageApi;
   try {
     api = (await buildContainer(command.proxy)).get<ImageApi>(Tokens.ImageApi);
   } catch (err) {
-    say(describe(err));
+    report(describe(err));
     return ExitCode.failure;
   }
-  const onLog = command.quiet ? undefined : say;
+  const onLog = command.quiet ? undefined : report;
+  const logged = (app: RequestListener): RequestListener => (debug ? withRequestLog(app, { write: (line) => process.stderr.write(`${line}\n`) }) : app);
 
   if (target.kind === 'listen') {
     const listening = await http.listenOn(
-      http.createImageApp(api, {
+      logged(http.createImageApp(api, {
         onQuit: () => void listening.close(),
-        onFatal: (err: ProxyError) => say(`connection closed: ${describe(err)}`),
+        onFatal: (err: ProxyError) => report(`connection closed: ${describe(err)}`),
         onLog,
-      }, { version: VERSION }),
+      }, { version: VERSION })),
       target.address,
     );
-    onLog?.(`listening on ${listening.description}`);
+    if (!command.quiet) {
+      const line = `listening on ${listening.description}`;
+      if (debug) process.stderr.write(`${messageLogLine('info', line)}\n`);
+      else say(line);
+    }
     return new Promise<number>((resolve) => listening.server.once('close', () => resolve(ExitCode.ok)));
   }
 
+  // A blob that fails verification ends the whole process, whichever connection asked for it:
+  // the parent learns of it from the exit status, as with one connection.
   const app = http.createImageApp(api, {
     onQuit: () => process.exit(ExitCode.ok),
     onFatal: (err: ProxyError) => {
-      say(describe(err));
+      report(describe(err));
       process.exit(ExitCode.failure);
     },
     onLog,
   }, { version: VERSION });
-  await http.serveInheritedSocket(app, target.kind === 'fd' ? target.fd : 0);
+  const fds = target.kind === 'fds' ? target.fds : [target.kind === 'fd' ? target.fd : 0];
+  // Every peer closing is the end of the session: exit 0 then, as with one connection.
+  await serveInheritedSockets(logged(app), fds);
   return ExitCode.ok;
 }
 

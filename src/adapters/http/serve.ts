@@ -32,18 +32,31 @@ export function isSocketFd(fd: number): boolean {
  * when the connection closes, whichever side closed it.
  */
 export async function serveInheritedSocket(handler: RequestListener, fd: number): Promise<void> {
-  if (!isSocketFd(fd)) {
-    throw new ProxyError('io', `file descriptor ${fd} is not an open socket`);
+  return serveInheritedSockets(handler, [fd]);
+}
+
+/**
+ * Serves every inherited socket concurrently through one server (so one handler and whatever it
+ * shares: image cache, tokens). Each connection answers its own pipelined requests in order, as
+ * Node's HTTP/1.1 server does. All fds are checked before any is served; resolves when every
+ * connection has closed.
+ */
+export async function serveInheritedSockets(handler: RequestListener, fds: readonly number[]): Promise<void> {
+  if (fds.length === 0) throw new ProxyError('io', 'no file descriptor to serve');
+  const unusable = fds.filter((fd) => !isSocketFd(fd));
+  if (unusable.length > 0) {
+    throw new ProxyError('io', `file descriptor${unusable.length > 1 ? 's' : ''} ${unusable.join(', ')} ${unusable.length > 1 ? 'are not open sockets' : 'is not an open socket'}`);
   }
   const server = createSidecarServer(handler);
-  const socket = new Socket({ fd, readable: true, writable: true });
-  await new Promise<void>((resolve) => {
-    socket.once('close', () => {
-      server.close();
-      resolve();
+  const closed = fds.map((fd) => {
+    const socket = new Socket({ fd, readable: true, writable: true });
+    return new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      server.emit('connection', socket);
     });
-    server.emit('connection', socket);
   });
+  await Promise.all(closed);
+  server.close();
 }
 
 export interface ListeningServer {
