@@ -1,0 +1,196 @@
+import { type ProxyError } from '../errors.js';
+import { invalid, JsonNumber, JsonObject, type JsonValue } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Parsing (Go's scanner: RFC 8259, whitespace is space/tab/CR/LF, nesting depth ≤ 10000).
+
+const MAX_DEPTH = 10000;
+
+export function parseGoJson(bytes: Uint8Array): JsonValue {
+  const parser = new Parser(bytes);
+  try {
+    parser.skipSpace();
+    const value = parser.value(0);
+    parser.skipSpace();
+    if (parser.pos !== bytes.length) throw parser.error('after top-level value');
+    return value;
+  } catch (err) {
+    if (err instanceof RangeError) throw invalid('invalid JSON: nested too deeply');
+    throw err;
+  }
+}
+
+class Parser {
+  pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+
+  error(where: string): ProxyError {
+    if (this.pos >= this.b.length) return invalid(`invalid JSON: unexpected end of input ${where}`);
+    return invalid(`invalid JSON: unexpected character ${JSON.stringify(String.fromCharCode(this.b[this.pos]!))} at offset ${this.pos} ${where}`);
+  }
+
+  skipSpace(): void {
+    while (this.pos < this.b.length) {
+      const c = this.b[this.pos]!;
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
+      this.pos++;
+    }
+  }
+
+  value(depth: number): JsonValue {
+    if (depth > MAX_DEPTH) throw invalid('invalid JSON: nested too deeply');
+    const c = this.b[this.pos];
+    if (c === 0x7b) return this.object(depth);
+    if (c === 0x5b) return this.array(depth);
+    if (c === 0x22) return this.string();
+    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return this.number();
+    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (this.literal(word)) return value;
+    }
+    throw this.error('looking for beginning of value');
+  }
+
+  private literal(word: string): boolean {
+    for (let i = 0; i < word.length; i++) if (this.b[this.pos + i] !== word.charCodeAt(i)) return false;
+    this.pos += word.length;
+    return true;
+  }
+
+  private object(depth: number): JsonObject {
+    const entries: [string, JsonValue][] = [];
+    this.pos++;
+    this.skipSpace();
+    if (this.b[this.pos] === 0x7d) {
+      this.pos++;
+      return new JsonObject(entries);
+    }
+    for (;;) {
+      if (this.b[this.pos] !== 0x22) throw this.error('looking for beginning of object key string');
+      const key = this.string();
+      this.skipSpace();
+      if (this.b[this.pos] !== 0x3a) throw this.error('after object key');
+      this.pos++;
+      this.skipSpace();
+      entries.push([key, this.value(depth + 1)]);
+      this.skipSpace();
+      if (this.b[this.pos] === 0x7d) {
+        this.pos++;
+        return new JsonObject(entries);
+      }
+      if (this.b[this.pos] !== 0x2c) throw this.error('after object key:value pair');
+      this.pos++;
+      this.skipSpace();
+    }
+  }
+
+  private array(depth: number): JsonValue[] {
+    const items: JsonValue[] = [];
+    this.pos++;
+    this.skipSpace();
+    if (this.b[this.pos] === 0x5d) {
+      this.pos++;
+      return items;
+    }
+    for (;;) {
+      items.push(this.value(depth + 1));
+      this.skipSpace();
+      if (this.b[this.pos] === 0x5d) {
+        this.pos++;
+        return items;
+      }
+      if (this.b[this.pos] !== 0x2c) throw this.error('after array element');
+      this.pos++;
+      this.skipSpace();
+    }
+  }
+
+  private number(): JsonNumber {
+    const match = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(this.ascii(this.pos, Math.min(this.b.length, this.pos + 1024)));
+    if (!match || match[0] === '-') throw this.error('in numeric literal');
+    this.pos += match[0].length;
+    return new JsonNumber(match[0]);
+  }
+
+  private ascii(from: number, to: number): string {
+    let s = '';
+    for (let i = from; i < to && this.b[i]! < 0x80; i++) s += String.fromCharCode(this.b[i]!);
+    return s;
+  }
+
+  /** Unquotes as Go does: invalid UTF-8 bytes and unpaired surrogate escapes become U+FFFD. */
+  private string(): string {
+    const codePoints: number[] = [];
+    this.pos++;
+    for (;;) {
+      const c = this.b[this.pos];
+      if (c === undefined) throw this.error('in string literal');
+      if (c === 0x22) break;
+      if (c < 0x20) throw this.error('in string literal');
+      if (c === 0x5c) {
+        codePoints.push(this.escape());
+      } else if (c < 0x80) {
+        codePoints.push(c);
+        this.pos++;
+      } else {
+        const [rune, size] = decodeRune(this.b, this.pos);
+        codePoints.push(rune);
+        this.pos += size;
+      }
+    }
+    this.pos++;
+    let text = '';
+    for (let i = 0; i < codePoints.length; i += 4096) text += String.fromCodePoint(...codePoints.slice(i, i + 4096));
+    return text;
+  }
+
+  private escape(): number {
+    const simple: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09 };
+    const c = this.b[this.pos + 1];
+    if (c !== undefined && simple[c] !== undefined) {
+      this.pos += 2;
+      return simple[c];
+    }
+    const first = this.hex4(this.pos);
+    if (first === undefined) {
+      this.pos++;
+      throw this.error('in string escape code');
+    }
+    this.pos += 6;
+    if (first < 0xd800 || first > 0xdfff) return first;
+    const second = this.hex4(this.pos);
+    if (first <= 0xdbff && second !== undefined && second >= 0xdc00 && second <= 0xdfff) {
+      this.pos += 6;
+      return 0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00);
+    }
+    return 0xfffd;
+  }
+
+  private hex4(at: number): number | undefined {
+    if (this.b[at] !== 0x5c || this.b[at + 1] !== 0x75) return undefined;
+    const digits = this.ascii(at + 2, at + 6);
+    return /^[0-9a-fA-F]{4}$/.test(digits) ? parseInt(digits, 16) : undefined;
+  }
+}
+
+/** Go's utf8.DecodeRune: the rune and its length, or U+FFFD and 1 for an invalid byte. */
+function decodeRune(b: Uint8Array, at: number): [number, number] {
+  const c = b[at]!;
+  const cont = (i: number, lo = 0x80, hi = 0xbf): number | undefined => {
+    const x = b[at + i];
+    return x !== undefined && x >= lo && x <= hi ? x & 0x3f : undefined;
+  };
+  if (c >= 0xc2 && c <= 0xdf) {
+    const c1 = cont(1);
+    if (c1 !== undefined) return [((c & 0x1f) << 6) | c1, 2];
+  } else if (c >= 0xe0 && c <= 0xef) {
+    const c1 = cont(1, c === 0xe0 ? 0xa0 : 0x80, c === 0xed ? 0x9f : 0xbf);
+    const c2 = c1 === undefined ? undefined : cont(2);
+    if (c1 !== undefined && c2 !== undefined) return [((c & 0x0f) << 12) | (c1 << 6) | c2, 3];
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    const c1 = cont(1, c === 0xf0 ? 0x90 : 0x80, c === 0xf4 ? 0x8f : 0xbf);
+    const c2 = c1 === undefined ? undefined : cont(2);
+    const c3 = c2 === undefined ? undefined : cont(3);
+    if (c1 !== undefined && c2 !== undefined && c3 !== undefined) return [((c & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3, 4];
+  }
+  return [0xfffd, 1];
+}
