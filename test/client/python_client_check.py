@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+# The module is imported from the repository: no __pycache__ may land in what npm packs.
+sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
 from container_image_proxy import ImageProxy, ImageProxyError  # noqa: E402
 
