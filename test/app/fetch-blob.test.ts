@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { expect } from 'chai';
+import { FetchBlob } from '../../src/app/use-cases/fetch-blob.js';
+import { type ImageLayer, type ResolvedImage } from '../../src/app/use-cases/resolve-manifest.js';
+import { digestOf, type Digest } from '../../src/domain/digest.js';
+import { isProxyError, ProxyError } from '../../src/domain/errors.js';
+import { layerCompression } from '../../src/domain/layers.js';
+import { MediaType } from '../../src/domain/media-types.js';
+import { type ImageReference, parseImageName } from '../../src/domain/reference.js';
+import { type BlobAnswer } from '../../src/ports/image-api.js';
+import { type BlobBody, type BlobRequest, type ImageSource } from '../../src/ports/transport.js';
+
+const CHUNK = 16 * 1024;
+
+/** Hands out stored bytes in chunks, so holding back the tail is observable; records what was asked. */
+class MemorySource implements ImageSource {
+  readonly reference: ImageReference = parseImageName('oci:/memory:test');
+  readonly requested: Digest[] = [];
+  /** What the source claims, when a test wants it to lie about the size. */
+  announcedSize: number | undefined;
+
+  constructor(private readonly blobs: ReadonlyMap<Digest, Uint8Array>) {}
+
+  manifest(): Promise<never> {
+    return Promise.reject(new Error('FetchBlob never reads manifests'));
+  }
+
+  blob(request: BlobRequest): Promise<BlobBody> {
+    this.requested.push(request.digest);
+    const bytes = this.blobs.get(request.digest);
+    if (bytes === undefined) return Promise.reject(new ProxyError('blob-not-found', `${request.digest} is not stored`));
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += CHUNK) chunks.push(Buffer.from(bytes.subarray(at, at + CHUNK)));
+    return Promise.resolve({ stream: Readable.from(chunks), size: this.announcedSize ?? bytes.length });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+interface TestLayer {
+  readonly mediaType: string;
+  /** What the manifest says the layer is. */
+  readonly bytes: Uint8Array;
+  /** What the source actually stores, when it differs: other bytes (corruption), or null (missing). */
+  readonly stored?: Uint8Array | null;
+  readonly diffID: Digest | undefined;
+}
+
+function imageOf(config: Uint8Array, layers: readonly TestLayer[]): { image: ResolvedImage; source: MemorySource } {
+  const stored = new Map<Digest, Uint8Array>();
+  for (const layer of layers) if (layer.stored !== null) stored.set(digestOf(layer.bytes), layer.stored ?? layer.bytes);
+  const source = new MemorySource(stored);
+  const byDigest = new Map<Digest, ImageLayer>();
+  for (const layer of layers) {
+    const descriptor = { mediaType: layer.mediaType, digest: digestOf(layer.bytes), size: layer.bytes.length };
+    byDigest.set(descriptor.digest, { source: descriptor, info: { ...descriptor, compression: layerCompression(layer.mediaType), diffID: layer.diffID } });
+  }
+  const image: ResolvedImage = {
+    source,
+    manifestDigest: digestOf(Buffer.from('manifest')),
+    instanceDigest: digestOf(Buffer.from('manifest')),
+    ociManifest: Buffer.from('manifest'),
+    ociConfig: config,
+    configDigest: digestOf(config),
+    layerInfos: [...byDigest.values()].map((layer) => layer.info),
+    layers: byDigest,
+  };
+  return { image, source };
+}
+
+async function drain(answer: BlobAnswer): Promise<{ body: Buffer; error: unknown }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of answer.stream) chunks.push(chunk as Buffer);
+    return { body: Buffer.concat(chunks), error: undefined };
+  } catch (error) {
+    return { body: Buffer.concat(chunks), error };
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ProxyError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isProxyError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('FetchBlob', () => {
+  // Incompressible, so every form spans many chunks and a withheld tail is a visible shortfall.
+  const tar = randomBytes(300 * 1024);
+  const diffID = digestOf(tar);
+  const gzip = gzipSync(tar);
+  const zstd = zstdCompressSync(tar);
+  const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [diffID, diffID, diffID] } }));
+  const good = [
+    { mediaType: MediaType.ociLayerGzip, bytes: gzip, diffID },
+    { mediaType: MediaType.ociLayerZstd, bytes: zstd, diffID },
+    { mediaType: MediaType.ociLayerTar, bytes: tar, diffID },
+  ];
+  const fetchBlob = new FetchBlob();
+
+  it('serves the config from memory with its size, without asking the source', async () => {
+    const { image, source } = imageOf(config, good);
+    const answer = await fetchBlob.execute(image, digestOf(config));
+    expect(answer.size).to.equal(config.length);
+    expect((await drain(answer)).body.equals(config)).to.equal(true);
+    expect(source.requested).to.deep.equal([]);
+  });
+
+  for (const layer of good) {
+    it(`${layer.mediaType}: as stored, with its exact size`, async () => {
+      const { image } = imageOf(config, good);
+      const answer = await fetchBlob.execute(image, digestOf(layer.bytes));
+      expect(answer.size).to.equal(layer.bytes.length);
+      const { body, error } = await drain(answer);
+      expect(error).to.equal(undefined);
+      expect(body.equals(layer.bytes)).to.equal(true);
+    });
+
+    it(`${layer.mediaType}: decompressed to the tar that hashes to the diff ID`, async () => {
+      const { image } = imageOf(config, good);
+      const answer = await fetchBlob.execute(image, digestOf(layer.bytes), { decompress: true });
+      // A decompressed length is known only at the end; an uncompressed layer keeps its size.
+      expect(answer.size).to.equal(layer.mediaType === MediaType.ociLayerTar ? tar.length : undefined);
+      const { body, error } = await drain(answer);
+      expect(error).to.equal(undefined);
+      expect(digestOf(body)).to.equal(diffID);
+    });
+  }
+
+  for (const layer of good) {
+    it(`${layer.mediaType}: a wrong diff ID fails the decompressed stream with its tail withheld`, async () => {
+      const wrongDiffID = digestOf(Buffer.from('some other tar'));
+      const { image } = imageOf(config, [{ ...layer, diffID: wrongDiffID }]);
+      const { body, error } = await drain(await fetchBlob.execute(image, digestOf(layer.bytes), { decompress: true }));
+      expect(isProxyError(error) && error.code).to.equal('digest-mismatch');
+      expect((error as Error).message).to.contain(wrongDiffID);
+      expect(body.length, 'the last bytes never come out').to.be.lessThan(tar.length);
+      expect(body.equals(tar.subarray(0, body.length)), 'what came out is a true prefix').to.equal(true);
+    });
+  }
+
+  for (const [name, layer] of [
+    ['gzip', good[0]!],
+    ['zstd', good[1]!],
+  ] as const) {
+    for (const decompress of [false, true]) {
+      it(`${name}: stored bytes that do not match the compressed digest fail the stream (decompress=${decompress})`, async () => {
+        const stored = Buffer.from(layer.bytes);
+        const middle = Math.floor(stored.length / 2);
+        stored[middle] = stored[middle]! ^ 0xff;
+        const { image } = imageOf(config, [{ ...layer, stored }]);
+        const { body, error } = await drain(await fetchBlob.execute(image, digestOf(layer.bytes), { decompress }));
+        expect(isProxyError(error) && error.code).to.equal('digest-mismatch');
+        expect((error as Error).message).to.contain(digestOf(layer.bytes));
+        expect(body.length).to.be.lessThan(decompress ? tar.length : stored.length);
+      });
+    }
+  }
+
+  it('a digest the image does not reference: blob-not-found, and the source is never asked', async () => {
+    const { image, source } = imageOf(config, good);
+    const other = digestOf(Buffer.from('not in this image'));
+    const err = await rejection(fetchBlob.execute(image, other));
+    expect([err.code, err.message]).to.deep.equal(['blob-not-found', `${other} is not a blob of this image`]);
+    expect(source.requested).to.deep.equal([]);
+  });
+
+  it('a referenced layer the source lacks: its blob-not-found passes through', async () => {
+    const missing = { mediaType: MediaType.ociLayerGzip, bytes: gzipSync(Buffer.from('gone')), diffID, stored: null };
+    const { image, source } = imageOf(config, [...good, missing]);
+    const err = await rejection(fetchBlob.execute(image, digestOf(missing.bytes)));
+    expect([err.code, source.requested]).to.deep.equal(['blob-not-found', [digestOf(missing.bytes)]]);
+  });
+
+  it('a source announcing another size than the manifest: size-mismatch before any byte', async () => {
+    const { image, source } = imageOf(config, good);
+    source.announcedSize = gzip.length + 1;
+    const err = await rejection(fetchBlob.execute(image, digestOf(gzip)));
+    expect(err.code).to.equal('size-mismatch');
+    expect(err.message).to.contain(String(gzip.length + 1)).and.to.contain(String(gzip.length));
+  });
+
+  it('decompress for a layer without a diff ID: bad-request, nothing fetched', async () => {
+    const { image, source } = imageOf(config, [{ ...good[0]!, diffID: undefined }]);
+    const err = await rejection(fetchBlob.execute(image, digestOf(gzip), { decompress: true }));
+    expect(err.code).to.equal('bad-request');
+    expect(source.requested).to.deep.equal([]);
+  });
+
+  it('an empty layer whose digest is not the empty digest: digest-mismatch before any header', async () => {
+    const { image } = imageOf(config, good);
+    const fake = digestOf(Buffer.from('pretends to be empty'));
+    const empty: ImageLayer = { source: { mediaType: MediaType.ociLayerTar, digest: fake, size: 0 }, info: { digest: fake, size: 0, mediaType: MediaType.ociLayerTar, compression: 'none', diffID: undefined } };
+    const err = await rejection(fetchBlob.execute({ ...image, layers: new Map([[fake, empty]]) }, fake));
+    expect(err.code).to.equal('digest-mismatch');
+  });
+});
