@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ImageProxyError } from './errors.js';
@@ -18,9 +19,20 @@ export interface SpawnOptions {
   readonly stderr?: 'inherit' | 'pipe' | 'ignore';
 }
 
-/** The CLI shipped next to this file (dist/src/client → dist/src/bin), run by the Node running us. */
+/**
+ * The CLI shipped next to this file (dist/src/client → dist/src/bin), run by the Node running us
+ * (the bin's `#!/usr/bin/env` might find an older node first on PATH) with the Node options its
+ * shebang carries, so the client's proxy is tuned exactly like the command users run.
+ */
 export function defaultCommand(): string[] {
-  return [process.execPath, fileURLToPath(new URL('../bin/container-image-proxy.cjs', import.meta.url))];
+  const bin = fileURLToPath(new URL('../bin/container-image-proxy.cjs', import.meta.url));
+  return [process.execPath, ...shebangNodeOptions(bin), bin];
+}
+
+function shebangNodeOptions(file: string): string[] {
+  const [firstLine = ''] = readFileSync(file, 'utf8').split('\n', 1);
+  const options = /^#!\/usr\/bin\/env -S node (.+)$/.exec(firstLine.trim())?.[1];
+  return options === undefined ? [] : options.split(/\s+/);
 }
 
 export interface SpawnedProxy {

@@ -46,8 +46,11 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
     return proxy;
   }
 
-  it("runs this package's bundled CLI under the current Node by default", () => {
-    expect(defaultCommand()).to.deep.equal([process.execPath, CLI_PATH]);
+  it("runs this package's bundled CLI under the current Node, with its shebang's Node options, by default", async () => {
+    const command = defaultCommand();
+    expect([command[0], command.at(-1)]).to.deep.equal([process.execPath, CLI_PATH]);
+    const [shebang] = (await readFile(CLI_PATH, 'utf8')).split('\n', 1);
+    expect(shebang!.replace('env -S node', 'env node')).to.equal(['#!/usr/bin/env node', ...command.slice(1, -1)].join(' '));
   });
 
   it('fetches the bundled example image (manifest, config, every blob) and quits with 0', async () => {
