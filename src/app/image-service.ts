@@ -3,6 +3,7 @@ import { ProxyError } from '../domain/errors.js';
 import { type LayerInfo } from '../domain/layers.js';
 import { formatImageName, type ImageReference } from '../domain/reference.js';
 import { type BlobAnswer, type ImageApi, type ImageName, type ManifestAnswer } from '../ports/image-api.js';
+import { type PolicyVerdict } from '../ports/signature-policy.js';
 import { type FetchBlob } from './use-cases/fetch-blob.js';
 import { type ResolvedImage, type ResolveManifest } from './use-cases/resolve-manifest.js';
 
@@ -38,6 +39,10 @@ export class ImageService implements ImageApi {
 
   async blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer> {
     return this.fetchBlob.execute(await this.image(image), digest, options, signal);
+  }
+
+  async signatures(image: ImageName): Promise<PolicyVerdict> {
+    return (await this.image(image)).policyVerdict;
   }
 
   async close(image: string): Promise<void> {

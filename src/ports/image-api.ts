@@ -1,6 +1,7 @@
 import { type Readable } from 'node:stream';
 import { type Digest } from '../domain/digest.js';
 import { type LayerInfo } from '../domain/layers.js';
+import { type PolicyVerdict } from './signature-policy.js';
 
 /** The proxy's driving port: what the HTTP adapter serves. */
 export interface ManifestAnswer {
@@ -34,6 +35,8 @@ export interface ImageApi {
    * a gzip or zstd layer comes out as its uncompressed tar, checked against its diff ID too.
    */
   blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer>;
+  /** The signature policy's verdict on the image, recorded when it was resolved. */
+  signatures(image: ImageName, signal?: AbortSignal): Promise<PolicyVerdict>;
   /** Forgets a resolved image (and closes its source); the next request resolves it again. */
   close(image: string): Promise<void>;
 }

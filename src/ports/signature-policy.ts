@@ -14,7 +14,44 @@ export interface PolicySubject {
   readonly instance?: (RawManifest & { readonly digest: Digest }) | undefined;
 }
 
-/** Decides whether an image may be served. Rejects with `policy-rejected` (or `policy-invalid`). */
+/** One signature found for the image, as the requirements that looked at it judged it. */
+export interface SignatureVerdict {
+  readonly kind: 'simple-signing' | 'sigstore';
+  /** The trusted key that verified it: a GPG fingerprint, or `sha256:<hex>` of a sigstore public key. */
+  readonly keyFingerprint?: string;
+  /** The subject email of the Fulcio certificate that verified it, and that certificate's OIDC issuer. */
+  readonly certificateIdentity?: string;
+  readonly certificateIssuer?: string;
+  /** The docker reference the signature claims; known once its payload verified. */
+  readonly identity?: string;
+  /** Whether a requirement accepted it (trusted signer, this manifest, an accepted identity). */
+  readonly verified: boolean;
+  /** Why no requirement accepted it. */
+  readonly reason?: string;
+}
+
+export interface RequirementVerdict {
+  readonly type: string;
+  /** Indexes into `PolicyVerdict.signatures` of the signatures this requirement accepted. */
+  readonly acceptedSignatures?: readonly number[];
+}
+
+/** Why an image was allowed: recorded when it was resolved, served by `GET /signatures`. */
+export interface PolicyVerdict {
+  readonly allowed: true;
+  /** The policy file, or `--insecure-policy`. */
+  readonly policy: string;
+  /** The policy scope whose requirements applied; absent with `--insecure-policy`. */
+  readonly scope?: string;
+  readonly requirements: readonly RequirementVerdict[];
+  /** Every signature found; empty when no requirement needed signatures. */
+  readonly signatures: readonly SignatureVerdict[];
+}
+
+/**
+ * Decides whether an image may be served: resolves with the verdict, rejects with
+ * `policy-rejected` (or `policy-invalid`).
+ */
 export interface SignaturePolicy {
-  check(subject: PolicySubject, signal?: AbortSignal): Promise<void>;
+  check(subject: PolicySubject, signal?: AbortSignal): Promise<PolicyVerdict>;
 }

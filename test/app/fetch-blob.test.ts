@@ -68,6 +68,7 @@ function imageOf(config: Uint8Array, layers: readonly TestLayer[]): { image: Res
     configDigest: digestOf(config),
     layerInfos: [...byDigest.values()].map((layer) => layer.info),
     layers: byDigest,
+    policyVerdict: { allowed: true, policy: '--insecure-policy', requirements: [], signatures: [] },
   };
   return { image, source };
 }

@@ -6,6 +6,7 @@ import { asProxyError, sendError } from './error-response.js';
 import { imageOf } from './query.js';
 import { signalForResponse } from './request-signal.js';
 import { type ServerHooks } from './server-hooks.js';
+import { signaturesHandler } from './signatures-handler.js';
 
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
@@ -89,6 +90,8 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: { readon
     .route('/version')
     .get((_req, res) => sendJson(res, { version: info.version, apiVersion: API_VERSION }))
     .all(methodNotAllowed('GET, HEAD'));
+
+  app.route('/signatures').get(handle(signaturesHandler(api))).all(methodNotAllowed('GET, HEAD'));
 
   app.route('/blobs{/*digest}').get(handle(blobHandler(api, hooks))).all(methodNotAllowed('GET, HEAD'));
 

@@ -1,10 +1,10 @@
 import { type Digest, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
-import { type PolicyDocument, type PolicyRequirement, scopeFor } from '../../domain/policy.js';
+import { type PolicyDocument, scopeFor } from '../../domain/policy.js';
 import { policyIdentity, policyNamespaces } from '../../domain/policy-identity.js';
 import { type DockerReference, formatImageName, type ImageReference } from '../../domain/reference.js';
 import { type Signature } from '../../domain/signatures/signature.js';
-import { type PolicySubject, type SignaturePolicy } from '../../ports/signature-policy.js';
+import { type PolicySubject, type PolicyVerdict, type RequirementVerdict, type SignaturePolicy, type SignatureVerdict } from '../../ports/signature-policy.js';
 import { checkSignatureRequirement } from './requirement-check.js';
 import { type SignatureFinder } from './signature-finder.js';
 
@@ -22,29 +22,54 @@ export interface PolicyJsonSignaturePolicyOptions {
 export class PolicyJsonSignaturePolicy implements SignaturePolicy {
   constructor(private readonly options: PolicyJsonSignaturePolicyOptions) {}
 
-  async check(subject: PolicySubject, signal?: AbortSignal): Promise<void> {
+  async check(subject: PolicySubject, signal?: AbortSignal): Promise<PolicyVerdict> {
     const { policy } = this.options;
     const reference = subject.reference;
     const { scope, requirements } = scopeFor(policy, reference.transport, policyIdentity(reference), policyNamespaces(reference));
     // The image judged is the one served: for a list, the chosen instance (as containers/image copies it).
     const manifest = subject.instance ?? subject.manifest;
     let signatures: Promise<Signature[]> | undefined;
+    const report = new VerdictReport();
     for (const [index, requirement] of requirements.entries()) {
       const where = `${formatImageName(reference)} is rejected by ${policy.source} (scope ${scope}, requirement ${index + 1} "${requirement.type}")`;
       try {
-        if (requirement.type === 'insecureAcceptAnything') continue;
+        if (requirement.type === 'insecureAcceptAnything') {
+          report.requirements.push({ type: requirement.type });
+          continue;
+        }
         if (requirement.type === 'reject') throw new ProxyError('policy-rejected', 'the policy rejects every image here');
         signatures ??= this.options.signatures.find(subject.source, lookupDigest(manifest), signal);
-        await checkSignatureRequirement(
-          requirement as Extract<PolicyRequirement, { type: 'signedBy' | 'sigstoreSigned' }>,
+        const verdicts = await checkSignatureRequirement(
+          requirement,
           { manifest: manifest.bytes, manifestDigest: manifest.digest, intended: intendedReference(reference), signatures: await signatures },
           policy.source,
         );
+        report.add(requirement.type, verdicts);
       } catch (err) {
         if (err instanceof ProxyError && err.code === 'policy-rejected') throw new ProxyError('policy-rejected', `${where}: ${err.message}`, { cause: err });
         throw err;
       }
     }
+    return { allowed: true, policy: policy.source, scope, requirements: report.requirements, signatures: report.signatures };
+  }
+}
+
+/**
+ * Verdicts of every requirement merged per signature: a signature any requirement accepted is
+ * reported as that requirement saw it; otherwise as the first requirement that judged it.
+ */
+class VerdictReport {
+  readonly requirements: RequirementVerdict[] = [];
+  readonly signatures: SignatureVerdict[] = [];
+
+  add(type: string, verdicts: readonly SignatureVerdict[]): void {
+    const accepted: number[] = [];
+    for (const [index, verdict] of verdicts.entries()) {
+      if (verdict.verified) accepted.push(index);
+      const known = this.signatures[index];
+      if (known === undefined || (!known.verified && verdict.verified)) this.signatures[index] = verdict;
+    }
+    this.requirements.push({ type, acceptedSignatures: accepted });
   }
 }
 
@@ -62,5 +87,7 @@ function intendedReference(reference: ImageReference): DockerReference | undefin
 
 /** `--insecure-policy`: accepts every image without reading any policy file. */
 export class InsecureAcceptAnythingPolicy implements SignaturePolicy {
-  async check(): Promise<void> {}
+  async check(): Promise<PolicyVerdict> {
+    return { allowed: true, policy: '--insecure-policy', requirements: [], signatures: [] };
+  }
 }

@@ -7,7 +7,7 @@ import { MediaType } from '../../domain/media-types.js';
 import { chooseInstance, type Platform } from '../../domain/platform.js';
 import { formatImageName, type ImageReference } from '../../domain/reference.js';
 import { type RegistriesConfig } from '../../ports/registries-config.js';
-import { type SignaturePolicy } from '../../ports/signature-policy.js';
+import { type PolicyVerdict, type SignaturePolicy } from '../../ports/signature-policy.js';
 import { type ImageSource, type RawManifest, type Transport } from '../../ports/transport.js';
 import { readVerified } from './read-verified.js';
 import { openFirstSource } from './open-source.js';
@@ -30,6 +30,8 @@ export interface ResolvedImage {
   readonly layerInfos: readonly LayerInfo[];
   /** Layers by digest: the source's descriptor (to fetch it) and the OCI view (to describe it). */
   readonly layers: ReadonlyMap<Digest, ImageLayer>;
+  /** Why the signature policy allowed it. */
+  readonly policyVerdict: PolicyVerdict;
 }
 
 export interface ImageLayer {
@@ -73,13 +75,13 @@ export class ResolveManifest {
         chosenFromList = true;
       }
 
-      await this.deps.policy.check(
+      const policyVerdict = await this.deps.policy.check(
         { reference, source, manifest, instance: chosenFromList ? { ...instance.raw, digest: instance.digest } : undefined },
         signal,
       );
 
       const oci = await toOci(source, instance.raw, instance.parsed, name, signal);
-      return { source, manifestDigest: manifest.digest, instanceDigest: instance.digest, ...oci };
+      return { source, manifestDigest: manifest.digest, instanceDigest: instance.digest, ...oci, policyVerdict };
     } catch (err) {
       await source.close().catch(() => undefined);
       throw err;

@@ -4,6 +4,7 @@ import { ProxyError } from '../../../src/domain/errors.js';
 import { VerifyingStream } from '../../../src/domain/verifying-stream.js';
 import { type LayerInfo } from '../../../src/domain/layers.js';
 import { type BlobAnswer, type ImageApi, type ImageName, type ManifestAnswer } from '../../../src/ports/image-api.js';
+import { type PolicyVerdict } from '../../../src/ports/signature-policy.js';
 
 /**
  * An ImageApi over bytes held in memory, for testing the HTTP adapter on its own. Blobs go through
@@ -47,6 +48,12 @@ export class MemoryImageApi implements ImageApi {
     this.requestedImages.push(image);
     if (this.failure) throw this.failure;
     return [...this.blobs.keys()].map((digest) => ({ digest, size: this.blobs.get(digest)!.bytes.length, mediaType: 'application/vnd.oci.image.layer.v1.tar', compression: 'none' as const, diffID: digest }));
+  }
+
+  async signatures(image: ImageName): Promise<PolicyVerdict> {
+    this.requestedImages.push(image);
+    if (this.failure) throw this.failure;
+    return { allowed: true, policy: '--insecure-policy', requirements: [], signatures: [] };
   }
 
   async close(image: string): Promise<void> {
