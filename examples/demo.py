@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""A Python parent of the proxy, standard library only.
+"""A Python parent of the proxy through the standard-library client clients/python/container_image_proxy.py.
 
-Spawns the proxy with one half of a socketpair (passed with pass_fds, announced with --sockfd),
-speaks HTTP/1.1 on the other half with http.client, fetches the manifest, the config and every
-blob, checks each digest, then POST /quit.
+The client spawns the proxy with one half of a socketpair (pass_fds, announced with --sockfd) and
+speaks HTTP/1.1 on the other half; this demo fetches the manifest, the config and every blob,
+checks each digest, then quits.
 
     python3 examples/demo.py [IMAGE] [PROXY OPTIONS...]
 
@@ -14,17 +14,49 @@ Run from the repository root after `npm run build`; the proxy runs on node_modul
 (Node 24) when present, else on `node`.
 """
 import hashlib
-import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI = os.path.join(ROOT, "dist", "src", "app", "cli.js")
+# Imported from the repository: keep __pycache__ out of clients/, which npm packs.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from container_image_proxy import ImageProxy, ImageProxyError  # noqa: E402
+
+CLI = os.path.join(ROOT, "dist", "src", "bin", "container-image-proxy.cjs")
 PINNED_NODE = os.path.join(ROOT, "node_modules", ".bin", "node")
 NODE = PINNED_NODE if os.path.exists(PINNED_NODE) else "node"
+
+
+def step(request, call):
+    """Runs one call; a failure names the request, with the proxy's JSON error as answered."""
+    try:
+        return call()
+    except ImageProxyError as err:
+        if err.status == 0:
+            answer = f"{err.code}: {err.message}"
+        else:
+            answer = f"HTTP {err.status}: {json.dumps({'code': err.code, 'message': err.message})}"
+        raise SystemExit(f"demo failed: {request}: {answer}") from err
+
+
+def fetch_checked(proxy, what, descriptor):
+    def read():
+        digest = hashlib.sha256()
+        length = 0
+        with proxy.blob(descriptor["digest"]) as blob:
+            while chunk := blob.read(1 << 20):
+                digest.update(chunk)
+                length += len(chunk)
+        return "sha256:" + digest.hexdigest(), length
+
+    actual, length = step("GET /blobs/" + descriptor["digest"], read)
+    ok = actual == descriptor["digest"] and length == descriptor["size"]
+    print(f"  {what:<9} {descriptor['digest']}  {length:>8} bytes  {'digest OK' if ok else 'DIGEST MISMATCH'}")
+    if not ok:
+        raise SystemExit(f"demo failed: {what} {descriptor['digest']} does not verify")
+    return length
 
 
 def main():
@@ -32,52 +64,24 @@ def main():
     given_image = bool(args) and not args[0].startswith("-")
     image = args[0] if given_image else "oci:examples/image:latest"
     proxy_options = args[1:] if given_image else args
-    parent, child = socket.socketpair()
-    fd = child.fileno()
-    proxy = subprocess.Popen(
-        [NODE, CLI, f"--sockfd={fd}", "--policy", "examples/policy.json", *proxy_options, image],
-        pass_fds=[fd],
-        cwd=ROOT,
-    )
-    child.close()
 
-    conn = http.client.HTTPConnection("localhost")
-    conn.sock = parent
+    with ImageProxy.spawn(image, args=["--policy", "examples/policy.json", *proxy_options], command=[NODE, CLI], cwd=ROOT) as proxy:
+        print(f"container-image-proxy demo (Python): {image}")
+        answer = step("GET /manifest", proxy.manifest)
+        manifest = answer.manifest
+        print(f"  manifest  {answer.digest}")
+        print(f"  instance  {answer.instance_digest}  {len(answer.bytes)} bytes, {len(manifest['layers'])} layer(s)")
 
-    def get(method, path):
-        conn.request(method, path)
-        response = conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise SystemExit(f"demo failed: {method} {path}: HTTP {response.status}: {body.decode()}")
-        return response, body
+        config = step("GET /config", proxy.config)
+        platform = "/".join(p for p in (config.get("os"), config.get("architecture"), config.get("variant")) if p)
+        print(f"  platform  {platform}")
+        fetch_checked(proxy, "config", manifest["config"])
+        total = sum(fetch_checked(proxy, f"layer {i}", layer) for i, layer in enumerate(manifest["layers"], 1))
+        print(f"  layers    {total} bytes in all, every digest verified")
 
-    def fetch_checked(what, descriptor):
-        _, body = get("GET", "/blobs/" + descriptor["digest"])
-        ok = "sha256:" + hashlib.sha256(body).hexdigest() == descriptor["digest"] and len(body) == descriptor["size"]
-        print(f"  {what:<9} {descriptor['digest']}  {len(body):>8} bytes  {'digest OK' if ok else 'DIGEST MISMATCH'}")
-        if not ok:
-            raise SystemExit(f"demo failed: {what} {descriptor['digest']} does not verify")
-        return body
-
-    print(f"container-image-proxy demo (Python): {image}")
-    response, body = get("GET", "/manifest")
-    manifest = json.loads(body)
-    print(f"  manifest  {response.getheader('Manifest-Digest')}")
-    print(f"  instance  {response.getheader('Instance-Digest')}  {len(body)} bytes, {len(manifest['layers'])} layer(s)")
-
-    _, body = get("GET", "/config")
-    config = json.loads(body)
-    platform = "/".join(p for p in (config.get("os"), config.get("architecture"), config.get("variant")) if p)
-    print(f"  platform  {platform}")
-    fetch_checked("config", manifest["config"])
-    total = sum(len(fetch_checked(f"layer {i}", layer)) for i, layer in enumerate(manifest["layers"], 1))
-    print(f"  layers    {total} bytes in all, every digest verified")
-
-    get("POST", "/quit")
-    conn.close()
-    code = proxy.wait(timeout=10)
-    print(f"  quit      the proxy exited with {code}")
+        step("POST /quit", proxy.quit)
+        code = proxy.process.returncode
+        print(f"  quit      the proxy exited with {code}")
     sys.exit(0 if code == 0 else 1)
 
 

@@ -1,92 +1,70 @@
 /**
- * A Node parent of the proxy: spawns it with one half of a socketpair as fd 3, speaks HTTP/1.1 on
- * the other half, fetches the manifest, the config and every blob, checks each digest, quits.
+ * A Node parent of the proxy through the package's TypeScript client (`ImageProxy`, what
+ * `import { ImageProxy } from 'container-image-proxy'` gives users): it spawns the proxy over a
+ * socketpair, fetches the manifest, the config and every blob, checks each digest, quits.
  *
  *   node dist/examples/demo.js [IMAGE] [PROXY OPTIONS...]
  *
  * IMAGE defaults to the bundled oci:examples/image:latest; the options go to the proxy as they
  * are, e.g. `node dist/examples/demo.js docker://127.0.0.1:5000/repo:tag --tls-verify=false`.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Agent, request } from 'node:http';
-import { type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { type Descriptor, ImageProxy, ImageProxyError } from '../src/client/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../src/app/cli.js', import.meta.url));
 const [first, ...rest] = process.argv.slice(2);
 const givenImage = first !== undefined && !first.startsWith('-');
 const image = givenImage ? first : 'oci:examples/image:latest';
 const proxyOptions = givenImage ? rest : process.argv.slice(2);
 
-interface Descriptor {
-  readonly digest: string;
-  readonly size: number;
+/** Names the request in a failure, with the proxy's JSON error as it was answered. */
+async function step<T>(request: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof ImageProxyError)) throw err;
+    const answer = err.status === 0 ? `${err.code}: ${err.message}` : `HTTP ${err.status}: ${JSON.stringify({ code: err.code, message: err.message })}`;
+    throw new Error(`${request}: ${answer}`, { cause: err });
+  }
 }
 
-const proxy = spawn(process.execPath, [CLI, '--sockfd', '3', '--policy', 'examples/policy.json', ...proxyOptions, image], {
-  cwd: ROOT,
-  stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-});
-const exited = new Promise<number | null>((resolve) => proxy.once('exit', resolve));
-
-// One keep-alive connection, and it is the socketpair: the agent never dials anywhere.
-const socket = proxy.stdio[3] as Socket;
-const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-agent.createConnection = () => socket;
-
-function get(method: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ agent, method, path, host: 'localhost' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.once('error', reject);
-    });
-    req.once('error', reject);
-    req.end();
+async function fetchChecked(proxy: ImageProxy, what: string, descriptor: Descriptor): Promise<number> {
+  const request = `GET /blobs/${descriptor.digest}`;
+  const hash = createHash('sha256');
+  let length = 0;
+  await step(request, async () => {
+    for await (const chunk of (await proxy.blob(descriptor.digest)) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      length += chunk.length;
+    }
   });
-}
-
-function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-async function fetchChecked(what: string, descriptor: Descriptor): Promise<Buffer> {
-  const { status, body } = await get('GET', `/blobs/${descriptor.digest}`);
-  if (status !== 200) throw new Error(`${what} ${descriptor.digest}: HTTP ${status}: ${body.toString()}`);
-  const ok = sha256(body) === descriptor.digest && body.length === descriptor.size;
-  console.log(`  ${what.padEnd(9)} ${descriptor.digest}  ${String(body.length).padStart(8)} bytes  ${ok ? 'digest OK' : 'DIGEST MISMATCH'}`);
+  const ok = `sha256:${hash.digest('hex')}` === descriptor.digest && length === descriptor.size;
+  console.log(`  ${what.padEnd(9)} ${descriptor.digest}  ${String(length).padStart(8)} bytes  ${ok ? 'digest OK' : 'DIGEST MISMATCH'}`);
   if (!ok) throw new Error(`${what} ${descriptor.digest} does not verify`);
-  return body;
+  return length;
 }
 
-async function main(): Promise<void> {
+async function main(proxy: ImageProxy): Promise<void> {
   console.log(`container-image-proxy demo (Node): ${image}`);
-  const manifest = await get('GET', '/manifest');
-  if (manifest.status !== 200) throw new Error(`GET /manifest: HTTP ${manifest.status}: ${manifest.body.toString()}`);
-  const parsed = JSON.parse(manifest.body.toString()) as { config: Descriptor; layers: Descriptor[] };
-  console.log(`  manifest  ${String(manifest.headers['manifest-digest'])}`);
-  console.log(`  instance  ${String(manifest.headers['instance-digest'])}  ${manifest.body.length} bytes, ${parsed.layers.length} layer(s)`);
+  const { manifest, digest, instanceDigest, bytes } = await step('GET /manifest', () => proxy.manifest());
+  console.log(`  manifest  ${digest}`);
+  console.log(`  instance  ${instanceDigest}  ${bytes.length} bytes, ${manifest.layers.length} layer(s)`);
 
-  const config = JSON.parse((await get('GET', '/config')).body.toString()) as { os: string; architecture: string; variant?: string };
+  const config = await step('GET /config', () => proxy.config());
   console.log(`  platform  ${[config.os, config.architecture, config.variant].filter(Boolean).join('/')}`);
-  await fetchChecked('config', parsed.config);
+  await fetchChecked(proxy, 'config', manifest.config);
   let total = 0;
-  for (const [i, layer] of parsed.layers.entries()) total += (await fetchChecked(`layer ${i + 1}`, layer)).length;
+  for (const [i, layer] of manifest.layers.entries()) total += await fetchChecked(proxy, `layer ${i + 1}`, layer);
   console.log(`  layers    ${total} bytes in all, every digest verified`);
 
-  await get('POST', '/quit');
-  agent.destroy();
-  const code = await exited;
-  console.log(`  quit      the proxy exited with ${code}`);
-  if (code !== 0) process.exitCode = 1;
+  await step('POST /quit', () => proxy.quit());
+  console.log(`  quit      the proxy exited with ${proxy.child.exitCode}`);
 }
 
-main().catch(async (err: unknown) => {
+const proxy = await ImageProxy.spawn({ image, args: ['--policy', 'examples/policy.json', ...proxyOptions], cwd: ROOT });
+await main(proxy).catch(async (err: unknown) => {
   console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  proxy.kill();
-  await exited;
+  await proxy.kill();
   process.exitCode = 1;
 });
