@@ -8,8 +8,9 @@ import { parseImageAt } from './image-names.js';
 import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type ProxyOptions, type RegistryOptions } from './options.js';
 
 /**
- * Process exit codes: 0 after `POST /quit` or when the peer closes; 1 when serving fails (a blob
- * that fails verification, an unusable fd, a listen error); 2 for a command line that cannot be
+ * Process exit codes: 0 after `POST /quit` (from any connection) or when every peer has closed;
+ * 1 when serving fails (a blob that fails verification on any connection ends the whole process,
+ * an unusable fd, a listen error); 2 for a command line that cannot be
  * run (unknown or incomplete option, extra IMAGE arguments, an IMAGE that does not parse).
  */
 export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
