@@ -1,4 +1,4 @@
-import { type Key, readKeys, readMessage, verify } from 'openpgp';
+import type { Key } from 'openpgp';
 import { ProxyError } from '../../domain/errors.js';
 
 /** A verified simple-signing blob: the signed bytes and who signed them. */
@@ -7,6 +7,10 @@ export interface GpgVerified {
   /** Upper-case hex fingerprint of the trusted (primary) key whose key or subkey made the signature. */
   readonly fingerprint: string;
 }
+
+// openpgp.js takes ~15 ms and ~8 MiB to load; only a `signedBy` requirement needs it, so it is
+// loaded on the first keyring read instead of at start-up.
+const openpgp = () => import('openpgp');
 
 /**
  * Checks OpenPGP signed messages against a fixed set of trusted public keys, with openpgp.js
@@ -34,6 +38,7 @@ export class GpgVerifier {
 
   /** Rejects with `policy-rejected` saying whether the key is unknown or the signature bad. */
   async verify(blob: Uint8Array): Promise<GpgVerified> {
+    const { readMessage, verify } = await openpgp();
     let message;
     try {
       message = await readMessage({ binaryMessage: blob });
@@ -57,6 +62,7 @@ export class GpgVerifier {
 }
 
 async function readKeyring(keyring: Uint8Array): Promise<Key[]> {
+  const { readKeys } = await openpgp();
   const text = Buffer.from(keyring).toString('latin1');
   if (text.trimStart().startsWith('-----BEGIN PGP')) return readKeys({ armoredKeys: Buffer.from(keyring).toString('utf8') });
   return readKeys({ binaryKeys: keyring });

@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { ProxyError } from '../../domain/errors.js';
 import { policyIdentity, policyNamespaces } from '../../domain/policy-identity.js';
 import { type DockerReference } from '../../domain/reference.js';
@@ -47,7 +46,12 @@ export class RegistriesDirectory {
     const origins = new Map<string, string>();
     let defaultDocker: SignatureStorageSection | undefined;
     let defaultOrigin: string | undefined;
-    for (const name of await yamlFiles(dir)) {
+    const builtin = options.isRoot ? 'file:///var/lib/containers/sigstore' : `file://${join(options.homeDir, '.local/share/containers/sigstore')}`;
+    const names = await yamlFiles(dir);
+    // The YAML parser is loaded only when there is a file to parse: most hosts have none.
+    if (names.length === 0) return new RegistriesDirectory(docker, undefined, builtin);
+    const { parseRegistriesFile } = await import('./registries-d-file.js');
+    for (const name of names) {
       const path = join(dir, name);
       const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
         throw new ProxyError('policy-invalid', `cannot read ${path}: ${err.code ?? err.message}`, { cause: err });
@@ -65,7 +69,6 @@ export class RegistriesDirectory {
         origins.set(scope, path);
       }
     }
-    const builtin = options.isRoot ? 'file:///var/lib/containers/sigstore' : `file://${join(options.homeDir, '.local/share/containers/sigstore')}`;
     return new RegistriesDirectory(docker, defaultDocker, builtin);
   }
 
@@ -84,47 +87,6 @@ export class RegistriesDirectory {
     if (this.defaultDocker !== undefined) sections.push(this.defaultDocker);
     return sections;
   }
-}
-
-/** Parses one registries.d file; exported for the malformed-input tests. */
-export function parseRegistriesFile(text: string, path: string): { defaultDocker: SignatureStorageSection | undefined; docker: Map<string, SignatureStorageSection> } {
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  const problem = document.errors[0];
-  if (problem !== undefined) throw new ProxyError('policy-invalid', `${path}: invalid YAML: ${problem.message}`);
-  const value: unknown = document.toJS();
-  const docker = new Map<string, SignatureStorageSection>();
-  if (value === null || value === undefined) return { defaultDocker: undefined, docker };
-  if (!isMapping(value)) throw new ProxyError('policy-invalid', `${path}: the top level must be a mapping`);
-  // Like containers/image (yaml.Unmarshal, not strict), keys this program does not use are ignored.
-  const defaultDocker = value['default-docker'] === undefined || value['default-docker'] === null ? undefined : section(value['default-docker'], path, 'default-docker');
-  const sections = value['docker'];
-  if (sections !== undefined && sections !== null) {
-    if (!isMapping(sections)) throw new ProxyError('policy-invalid', `${path}: "docker" must be a mapping of namespaces`);
-    for (const [scope, entry] of Object.entries(sections)) docker.set(scope, entry === null ? {} : section(entry, path, `docker.${scope}`));
-  }
-  return { defaultDocker, docker };
-}
-
-function section(value: unknown, path: string, where: string): SignatureStorageSection {
-  if (!isMapping(value)) throw new ProxyError('policy-invalid', `${path}: ${where} must be a mapping`);
-  const text = (key: string): string | undefined => {
-    const field = value[key];
-    if (field === undefined || field === null) return undefined;
-    if (typeof field !== 'string') throw new ProxyError('policy-invalid', `${path}: ${where}.${key} must be a string`);
-    return field;
-  };
-  const attachments = value['use-sigstore-attachments'];
-  if (attachments !== undefined && attachments !== null && typeof attachments !== 'boolean') {
-    throw new ProxyError('policy-invalid', `${path}: ${where}.use-sigstore-attachments must be true or false`);
-  }
-  const lookaside = text('lookaside');
-  const sigstore = text('sigstore');
-  text('lookaside-staging');
-  text('sigstore-staging');
-  for (const [key, url] of [['lookaside', lookaside], ['sigstore', sigstore]] as const) {
-    if (url !== undefined && url !== '' && !URL.canParse(url)) throw new ProxyError('policy-invalid', `${path}: ${where}.${key} ${JSON.stringify(url)} is not a URL`);
-  }
-  return { lookaside, sigstore, useSigstoreAttachments: attachments ?? undefined };
 }
 
 async function chooseDirectory(homeDir: string): Promise<string> {
@@ -151,8 +113,4 @@ function firstDefined<T>(sections: readonly SignatureStorageSection[], pick: (se
     if (value !== undefined) return value;
   }
   return undefined;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { isProxyError } from '../../../src/domain/errors.js';
 import { parseDockerReference } from '../../../src/domain/reference.js';
-import { parseRegistriesFile, RegistriesDirectory } from '../../../src/adapters/registries-d/registries-d.js';
+import { RegistriesDirectory } from '../../../src/adapters/registries-d/registries-d.js';
+import { parseRegistriesFile } from '../../../src/adapters/registries-d/registries-d-file.js';
 
 describe('registries.d', () => {
   let dir: string;
