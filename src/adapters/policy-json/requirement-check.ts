@@ -10,7 +10,8 @@ import { GpgVerifier } from '../openpgp/gpg-verifier.js';
 import { parseFulcioCas } from '../sigstore/fulcio.js';
 import { parseSigstorePublicKey } from '../sigstore/public-keys.js';
 import { parseRekorPublicKey } from '../sigstore/rekor-set.js';
-import { verifySigstoreWithFulcio, verifySigstoreWithKeys } from '../sigstore/sigstore-verifier.js';
+import { parsePkiCertificates } from '../sigstore/pki.js';
+import { verifySigstoreWithFulcio, verifySigstoreWithKeys, verifySigstoreWithPki } from '../sigstore/sigstore-verifier.js';
 import { readKeyMaterial } from './key-material.js';
 
 /** What one requirement judges: the signatures found and the manifest they must name. */
@@ -81,9 +82,6 @@ async function verifierFor(requirement: SignatureRequirement, policySource: stri
     };
   }
   const { trust } = requirement;
-  if (trust.kind === 'pki') {
-    throw new ProxyError('policy-rejected', 'sigstoreSigned with pki is not supported by this build; refusing to accept signatures it cannot check');
-  }
   const rekorKeys = requirement.rekorKeys === undefined ? undefined : await parsedKeys(requirement.rekorKeys, policySource, parseRekorPublicKey);
   const sigstoreOnly = (signature: Signature) => {
     if (signature.format !== 'sigstore') throw new ProxyError('policy-rejected', 'not a sigstore signature; sigstoreSigned ignores it');
@@ -94,6 +92,12 @@ async function verifierFor(requirement: SignatureRequirement, policySource: stri
     const root = { cas: cas ?? [], oidcIssuer: trust.fulcio.oidcIssuer, subjectEmail: trust.fulcio.subjectEmail };
     // The policy parser refuses fulcio without a Rekor key, so rekorKeys is set here.
     return async (signature) => withDetails(verifySigstoreWithFulcio(sigstoreOnly(signature), root, rekorKeys ?? []));
+  }
+  if (trust.kind === 'pki') {
+    const [roots] = await parsedKeys(trust.pki.caRoots, policySource, parsePkiCertificates);
+    const [intermediates] = trust.pki.caIntermediates === undefined ? [] : await parsedKeys(trust.pki.caIntermediates, policySource, parsePkiCertificates);
+    const pki = { roots: roots ?? [], intermediates: intermediates ?? [], subjectEmail: trust.pki.subjectEmail, subjectHostname: trust.pki.subjectHostname };
+    return async (signature) => withDetails(verifySigstoreWithPki(sigstoreOnly(signature), pki));
   }
   const keys = await parsedKeys(trust.keys, policySource, parseSigstorePublicKey);
   return async (signature) => withDetails(verifySigstoreWithKeys(sigstoreOnly(signature), keys, rekorKeys));

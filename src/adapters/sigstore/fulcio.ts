@@ -33,11 +33,8 @@ export function parseFulcioCas(pem: Uint8Array, where: string): X509Certificate[
  * must be the policy's. Rejects with `policy-rejected`.
  */
 export function verifyFulcioCertificate(root: FulcioRoot, at: Date, certificatePem: string, chainPem: string | undefined): FulcioIdentity {
-  const leaves = certificates(certificatePem, (detail) => rejected(`leaf certificate: ${detail}`));
-  if (leaves.length !== 1) throw rejected(leaves.length === 0 ? 'no certificate in the signature\'s certificate data' : 'more than one certificate in the signature\'s certificate data');
-  const leaf = leaves[0]!;
-  const presented = chainPem === undefined ? [] : certificates(chainPem, (detail) => rejected(`certificate chain: ${detail}`));
-  const chain = buildChain(leaf, presented.slice(0, -1), root.cas, at);
+  const leaf = leafCertificate(certificatePem);
+  const chain = buildChain(leaf, presentedIntermediates(chainPem), root.cas, at);
   if (typeof chain === 'string') throw rejected(`the Fulcio certificate ${describe(leaf)} does not chain to the configured CA at ${at.toISOString()}: ${chain}`);
 
   const extensions = certificateExtensions(leaf);
@@ -52,6 +49,18 @@ export function verifyFulcioCertificate(root: FulcioRoot, at: Date, certificateP
   };
 }
 
+/** The one certificate of a signature's certificate annotation. */
+export function leafCertificate(certificatePem: string): X509Certificate {
+  const leaves = certificates(certificatePem, (detail) => rejected(`leaf certificate: ${detail}`));
+  if (leaves.length !== 1) throw rejected(leaves.length === 0 ? 'no certificate in the signature\'s certificate data' : 'more than one certificate in the signature\'s certificate data');
+  return leaves[0]!;
+}
+
+/** The chain annotation's certificates but the last (the root, which must come from the policy instead). */
+export function presentedIntermediates(chainPem: string | undefined): X509Certificate[] {
+  return chainPem === undefined ? [] : certificates(chainPem, (detail) => rejected(`certificate chain: ${detail}`)).slice(0, -1);
+}
+
 /** The issuer from the v1 (raw) and/or v2 (DER string) extension; both present must agree. */
 function oidcIssuer(extensions: readonly CertificateExtension[]): string {
   const v1 = extensions.find((extension) => extension.oid === OID.fulcioIssuerV1)?.value.toString('utf8');
@@ -64,7 +73,7 @@ function oidcIssuer(extensions: readonly CertificateExtension[]): string {
 }
 
 /** Depth-first, as Go's Verify builds chains; returns the chain or why none was found. */
-function buildChain(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[], at: Date): X509Certificate[] | string {
+export function buildChain(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[], at: Date): X509Certificate[] | string {
   const leafProblem = problemAt(leaf, at, 'leaf');
   if (leafProblem !== undefined) return leafProblem;
   const problems: string[] = [];
@@ -121,7 +130,7 @@ function codeSigningProblem(chain: readonly X509Certificate[]): string | undefin
   return undefined;
 }
 
-function certificates(text: string, error: (detail: string) => ProxyError): X509Certificate[] {
+export function certificates(text: string, error: (detail: string) => ProxyError): X509Certificate[] {
   return pemBlocks(text)
     .filter((block) => block.type === 'CERTIFICATE')
     .map((block) => {
@@ -133,7 +142,7 @@ function certificates(text: string, error: (detail: string) => ProxyError): X509
     });
 }
 
-function describe(certificate: X509Certificate): string {
+export function describe(certificate: X509Certificate): string {
   return JSON.stringify(certificate.subject.replace(/\n/g, ', ') || `serial ${certificate.serialNumber}`);
 }
 

@@ -9,6 +9,7 @@ import {
   SIGSTORE_SIGNATURE_ANNOTATION,
 } from '../../domain/signatures/signature.js';
 import { type FulcioRoot, verifyFulcioCertificate } from './fulcio.js';
+import { type PkiRoot, verifyPkiCertificate } from './pki.js';
 import { type SigstorePublicKey, verifiesWith } from './public-keys.js';
 import { verifyRekorSet } from './rekor-set.js';
 
@@ -73,6 +74,15 @@ export function verifySigstoreWithFulcio(signature: SigstoreSignature, fulcio: F
     throw new ProxyError('policy-rejected', `bad signature: the payload does not verify with the key of the ${identity.publicKey.description}`);
   }
   return { payload: signature.payload, signer: identity.publicKey.description, certificateIdentity: identity.subjectEmail, certificateIssuer: identity.oidcIssuer };
+}
+
+/** PKI trust (c/image's verifyPKI): the certificate checked against the policy's roots now, then the payload with its key. */
+export function verifySigstoreWithPki(signature: SigstoreSignature, pki: PkiRoot): SigstoreVerified {
+  const bytes = signatureBytes(signature);
+  const certificate = requiredAnnotation(signature, SIGSTORE_CERTIFICATE_ANNOTATION);
+  const key = verifyPkiCertificate(pki, certificate, signature.annotations[SIGSTORE_CHAIN_ANNOTATION]);
+  if (!verifiesWith(key, signature.payload, bytes)) throw new ProxyError('policy-rejected', `bad signature: the payload does not verify with the key of the ${key.description}`);
+  return { payload: signature.payload, signer: key.description, certificateIdentity: key.identity };
 }
 
 /** The decoded signature annotation of a cosign payload layer. */

@@ -27,6 +27,8 @@ export interface LeafOptions {
   readonly issuerV2?: string;
   readonly issuedBy?: 'ca' | 'intermediate' | 'other-ca';
   readonly extendedKeyUsage?: string;
+  /** More subjectAltName entries, e.g. `DNS:signer.example.com`. */
+  readonly extraSan?: string;
 }
 
 export interface Leaf {
@@ -60,7 +62,7 @@ export async function makeTestFulcio(dir: string): Promise<TestFulcio> {
     async leaf(options = {}) {
       const name = `leaf${++serial}`;
       const lines = [
-        `subjectAltName=critical,email:${options.email ?? EMAIL}`,
+        `subjectAltName=critical,email:${options.email ?? EMAIL}${options.extraSan === undefined ? '' : `,${options.extraSan}`}`,
         'keyUsage=critical,digitalSignature',
         `extendedKeyUsage=${options.extendedKeyUsage ?? 'codeSigning'}`,
       ];
