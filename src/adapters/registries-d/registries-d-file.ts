@@ -1,6 +1,13 @@
 import { parseDocument } from 'yaml';
 import { ProxyError } from '../../domain/errors.js';
-import { type SignatureStorageSection } from './registries-d.js';
+
+/** One `docker:` or `default-docker` section of a registries.d file. */
+export interface SignatureStorageSection {
+  readonly lookaside?: string | undefined;
+  /** The deprecated spelling of `lookaside`; used when `lookaside` is absent. */
+  readonly sigstore?: string | undefined;
+  readonly useSigstoreAttachments?: boolean | undefined;
+}
 
 /**
  * Parses one registries.d file. A module of its own so that the YAML parser is loaded only when

@@ -3,15 +3,11 @@ import { join } from 'node:path';
 import { ProxyError } from '../../domain/errors.js';
 import { policyIdentity, policyNamespaces } from '../../domain/policy-identity.js';
 import { type DockerReference } from '../../domain/reference.js';
+import { type SignatureStorageSection } from './registries-d-file.js';
+
+export { type SignatureStorageSection };
 
 /** One `docker:` (or `default-docker:`) section of containers-registries.d(5). */
-export interface SignatureStorageSection {
-  readonly lookaside?: string | undefined;
-  /** The deprecated spelling of `lookaside`; used when `lookaside` is absent. */
-  readonly sigstore?: string | undefined;
-  readonly useSigstoreAttachments?: boolean | undefined;
-}
-
 /** Where a docker image's signatures are looked for. */
 export interface SignatureStorage {
   /** Lookaside base URL (`file://…`, `http(s)://…`); the built-in default when nothing is configured. */
