@@ -1,14 +1,15 @@
 /**
- * `node dist/bench/startup.js [--runs N] [--cli PATH]... [--skopeo]`
+ * `node dist/bench/startup.js [--runs N] [--cli PATH]... [--skopeo | --image REF]`
  *
  * The start-up half of the benchmark alone, for iterating on start-up work: one anonymous
  * docker-registry with a 1 MiB image, then for each bin (package.json's by default, or every
  * `--cli`) a warm-up start and N fresh processes timed from spawn to the end of GET /manifest.
  * Also prints the proxy's peak RSS right after that first manifest (the idle footprint that
  * every blob's buffers come on top of). Bins are interleaved run by run, so a load spike from
- * the other users of the machine hits them alike.
+ * the other users of the machine hits them alike. `--image oci:DIR` (any proxy image name) times
+ * that image instead, without a registry.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +30,11 @@ interface Sample {
   readonly cpuMs: number;
 }
 
-const TICK_MS = 10;
-
-/** utime + stime from /proc/PID/stat, in ms (clock ticks of 10 ms, so averaged over runs). */
+/** Nanoseconds on a CPU, summed over every thread of the process (/proc/PID/task/TID/schedstat). */
 function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  return ns / 1e6;
 }
 
 async function startOnce(cli: string, args: readonly string[]): Promise<Sample> {
@@ -59,36 +58,45 @@ function defaultCli(): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, cli: { type: 'string', multiple: true }, skopeo: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, cli: { type: 'string', multiple: true }, skopeo: { type: 'boolean', default: false }, image: { type: 'string' } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, not ${JSON.stringify(values.runs)}`);
   const clis = (values.cli ?? [defaultCli()]).map((cli) => resolve(cli));
+  if (values.image !== undefined) {
+    process.stdout.write(`${(await timeAll(clis, ['--insecure-policy', values.image], runs)).join('\n')}\n`);
+    return;
+  }
   const status = ensureRegistryTools();
   if (!status.ready) throw new Error(status.reason);
   const registry = await startRegistry({ kind: 'anonymous' });
   try {
     const image = await pushRandomImage(registry, 'bench/startup', 'latest', [MIB]);
-    const args = ['--tls-verify=false', '--insecure-policy', image.reference];
-    const samples = new Map<string, Sample[]>(clis.map((cli) => [cli, []]));
-    for (const cli of clis) await startOnce(cli, args);
-    const loadBefore = loadavg()[0]!;
-    for (let i = 0; i < runs; i++) for (const cli of clis) samples.get(cli)!.push(await startOnce(cli, args));
-    const lines = [...samples].map(([cli, taken]) => {
-      const ms = median(taken.map((s) => s.ms)).toFixed(1);
-      const rss = (median(taken.map((s) => s.peakRssBytes)) / MIB).toFixed(1);
-      const cpu = (taken.reduce((sum, s) => sum + s.cpuMs, 0) / taken.length).toFixed(1);
-      return `${cli}: spawn → manifest ${ms} ms, RSS after manifest ${rss} MiB (medians of ${runs}); CPU ${cpu} ms (mean)`;
-    });
+    const lines = await timeAll(clis, ['--tls-verify=false', '--insecure-policy', image.reference], runs);
     if (values.skopeo) {
       const paths: Paths = { cli: clis[0]!, skopeoClient: join(REPO_ROOT, 'bench', 'skopeo-proxy.py') };
       await skopeoSpawnToManifest(paths, image.reference, 1);
       lines.push(`skopeo: spawn → manifest ${(await skopeoSpawnToManifest(paths, image.reference, runs)).medianMs.toFixed(1)} ms`);
     }
-    lines.push(`load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await registry.stop();
   }
+}
+
+/** One warm-up start per bin, then `runs` rounds of one start each; a line per bin and the load. */
+async function timeAll(clis: readonly string[], args: readonly string[], runs: number): Promise<string[]> {
+  const samples = new Map<string, Sample[]>(clis.map((cli) => [cli, []]));
+  for (const cli of clis) await startOnce(cli, args);
+  const loadBefore = loadavg()[0]!;
+  for (let i = 0; i < runs; i++) for (const cli of clis) samples.get(cli)!.push(await startOnce(cli, args));
+  const lines = [...samples].map(([cli, taken]) => {
+    const ms = median(taken.map((s) => s.ms)).toFixed(1);
+    const rss = (median(taken.map((s) => s.peakRssBytes)) / MIB).toFixed(1);
+    const cpu = median(taken.map((s) => s.cpuMs)).toFixed(1);
+    return `${cli}: spawn → manifest ${ms} ms, CPU ${cpu} ms, RSS after manifest ${rss} MiB (medians of ${runs})`;
+  });
+  lines.push(`load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}`);
+  return lines;
 }
 
 main().catch((err: unknown) => {

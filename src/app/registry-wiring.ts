@@ -8,11 +8,9 @@ import { RegistriesConfCredentials } from '../adapters/credentials/registries-co
 import { RequestedRegistryOnly } from '../adapters/credentials/requested-registry-only.js';
 import { StaticCredentials } from '../adapters/credentials/static-credentials.js';
 import { TomlRegistriesConfig } from '../adapters/registries-conf/toml-registries-config.js';
-import { createRegistryAgent } from '../adapters/distribution/dispatchers.js';
-import { DistributionTransport } from '../adapters/distribution/distribution-transport.js';
-import { CertsDirectories, defaultCertsDirectories } from '../adapters/tls/certs-d.js';
 import { type CredentialStore } from '../ports/credential-store.js';
 import { type RegistriesConfig } from '../ports/registries-config.js';
+import { type Transport } from '../ports/transport.js';
 import { DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
 import { VERSION } from './version.js';
 
@@ -47,8 +45,22 @@ function configuredCredentials(options: ProxyOptions, registries: RegistriesConf
   return new RegistriesConfCredentials({ registries, authFiles, helpers });
 }
 
-/** The docker:// transport: undici with our own dispatcher, certs.d TLS and timeouts. */
-export function distributionTransportFor(options: ProxyOptions, credentials: CredentialStore): DistributionTransport {
+/**
+ * The docker:// transport: undici with our own dispatcher, certs.d TLS and timeouts. Loaded at
+ * its first open, so local layouts and archives start without undici and the TLS code.
+ */
+export function distributionTransportFor(options: ProxyOptions, credentials: CredentialStore): Transport {
+  let loading: Promise<Transport> | undefined;
+  const transport = (): Promise<Transport> => (loading ??= loadDistributionTransport(options, credentials));
+  return { name: 'docker', open: async (reference, openOptions, signal) => (await transport()).open(reference, openOptions, signal) };
+}
+
+async function loadDistributionTransport(options: ProxyOptions, credentials: CredentialStore): Promise<Transport> {
+  const [{ createRegistryAgent }, { DistributionTransport }, { CertsDirectories, defaultCertsDirectories }] = await Promise.all([
+    import('../adapters/distribution/dispatchers.js'),
+    import('../adapters/distribution/distribution-transport.js'),
+    import('../adapters/tls/certs-d.js'),
+  ]);
   const registry = options.registry ?? DEFAULT_REGISTRY_OPTIONS;
   const certs = new CertsDirectories(registry.certDir !== undefined ? { certDir: registry.certDir } : { dirs: defaultCertsDirectories(options.homeDir) });
   const userAgent = `container-image-proxy/${VERSION}`;

@@ -3,7 +3,7 @@ import { pullSourcesFor } from '../../domain/registries/pull-sources.js';
 import { type RegistriesConf } from '../../domain/registries/registries-conf.js';
 import { type DockerReference } from '../../domain/reference.js';
 import { type PullSource, type RegistriesConfig } from '../../ports/registries-config.js';
-import { type RegistriesConfLocations, readRegistriesConfFiles } from './registries-conf-files.js';
+import { type RegistriesConfLocations } from './registries-conf-files.js';
 
 export type TomlRegistriesConfigOptions = RegistriesConfLocations;
 
@@ -31,8 +31,9 @@ export class TomlRegistriesConfig implements RegistriesConfig {
 
   private async load(signal?: AbortSignal): Promise<RegistriesConf> {
     signal?.throwIfAborted();
-    // The shared read is not tied to one caller's signal.
-    this.conf ??= readRegistriesConfFiles(this.options).then(mergeRegistriesConf);
+    // The shared read is not tied to one caller's signal. The TOML parser is imported here so
+    // that images which never consult registries.conf (local layouts, archives) do not load it.
+    this.conf ??= import('./registries-conf-files.js').then(({ readRegistriesConfFiles }) => readRegistriesConfFiles(this.options)).then(mergeRegistriesConf);
     return this.conf;
   }
 }
