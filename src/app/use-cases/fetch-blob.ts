@@ -5,7 +5,6 @@ import { ProxyError } from '../../domain/errors.js';
 import { type LayerInfo } from '../../domain/layers.js';
 import { VerifyingStream } from '../../domain/verifying-stream.js';
 import { type BlobAnswer } from '../../ports/image-api.js';
-import { type ContentHashFactory, defaultContentHashes } from '../hashing/off-thread-hashes.js';
 import { type ResolvedImage } from './resolve-manifest.js';
 
 /**
@@ -13,8 +12,6 @@ import { type ResolvedImage } from './resolve-manifest.js';
  * verified stream from the source. Digests the image does not reference are not served.
  */
 export class FetchBlob {
-  constructor(private readonly hashFor: ContentHashFactory = defaultContentHashes()) {}
-
   async execute(image: ResolvedImage, digest: Digest, options: { decompress?: boolean } = {}, signal?: AbortSignal): Promise<BlobAnswer> {
     if (digest === image.configDigest) {
       return { size: image.ociConfig.length, stream: Readable.from([Buffer.from(image.ociConfig)]) };
@@ -35,10 +32,9 @@ export class FetchBlob {
       body.stream.destroy();
       throw new ProxyError('size-mismatch', `layer ${digest}: the source announces ${body.size} bytes, the manifest ${layer.size}`);
     }
-    const verifying = (expected: { digest: Digest; size?: number }, what: string) => new VerifyingStream(expected, what, this.hashFor(expected));
-    const stages = [body.stream, verifying(layer, `layer ${digest}`)];
-    if (decompress) stages.push(decompressor(layer), verifying({ digest: layer.diffID! }, `uncompressed layer ${digest} (diff ID ${layer.diffID})`));
-    else if (options.decompress) stages.push(verifying({ digest: layer.diffID!, size: layer.size }, `layer ${digest} (diff ID ${layer.diffID})`));
+    const stages = [body.stream, new VerifyingStream(layer, `layer ${digest}`)];
+    if (decompress) stages.push(decompressor(layer), new VerifyingStream({ digest: layer.diffID! }, `uncompressed layer ${digest} (diff ID ${layer.diffID})`));
+    else if (options.decompress) stages.push(new VerifyingStream({ digest: layer.diffID!, size: layer.size }, `layer ${digest} (diff ID ${layer.diffID})`));
     return { size: decompress ? undefined : layer.size, stream: chain(stages) };
   }
 }
