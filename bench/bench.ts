@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { ensureRegistryTools } from '../test/support/registry/install.js';
 import { startRegistry, type RunningRegistry } from '../test/support/registry/registry-server.js';
 import { pushRandomImage } from './image.js';
+import { parallelBlobs, pipelineDecompressed, proxyDecompressed, pushGzipImage } from './layers.js';
 import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, proxySpawnToManifest, skopeoBlob, skopeoSpawnToManifest } from './measure.js';
 import { checkTargets, formatResults, type Results, type SizeResult } from './report.js';
 
@@ -105,6 +106,24 @@ async function tokenCount(p: Paths, blobs: number): Promise<Results['tokens']> {
   }
 }
 
+const PARALLEL_LAYERS = 4;
+const PARALLEL_LAYER_SIZE = 64 * 1024 * 1024;
+const DECOMPRESSED_SIZE = 256 * 1024 * 1024;
+
+/** Issue 6's figures: a decompressed layer against a shell pipeline, 4 connections against 1. */
+async function layerFigures(p: Paths, registry: RunningRegistry, runs: number): Promise<Pick<Results, 'decompressed' | 'parallel'>> {
+  log('decompressed layer: pushing a 256 MiB (uncompressed) gzip layer');
+  const gz = await pushGzipImage(registry, 'bench/gzip', DECOMPRESSED_SIZE);
+  const args = ['--tls-verify=false', '--insecure-policy'];
+  log(`decompressed layer: (d) proxy ?decompress=true ×${runs}, (e) curl | gzip -dc | sha256sum ×${runs}`);
+  const decompressed = { proxyMibPerS: await proxyDecompressed(p, args, gz, runs), pipelineMibPerS: await pipelineDecompressed(gz, runs) };
+  log(`parallel: ${PARALLEL_LAYERS} × 64 MiB layers over 1 and ${PARALLEL_LAYERS} connections ×${runs}`);
+  const image = await pushRandomImage(registry, 'bench/parallel', 'latest', Array.from({ length: PARALLEL_LAYERS }, () => PARALLEL_LAYER_SIZE));
+  const one = await parallelBlobs(p, [...args, image.reference], image.layers, 1, runs);
+  const many = await parallelBlobs(p, [...args, image.reference], image.layers, PARALLEL_LAYERS, runs);
+  return { decompressed, parallel: { connections: PARALLEL_LAYERS, oneMibPerS: one, manyMibPerS: many } };
+}
+
 async function main(): Promise<void> {
   const opts = options();
   const p = paths();
@@ -114,6 +133,7 @@ async function main(): Promise<void> {
   try {
     const sizes: SizeResult[] = [];
     for (const label of opts.sizes) sizes.push(await throughput(p, registry, label, opts.runs));
+    const layers = await layerFigures(p, registry, opts.runs);
     log('spawn → manifest');
     const small = await pushRandomImage(registry, 'bench/startup', 'latest', [TOKEN_LAYER_SIZE]);
     // One unmeasured start each warms the page cache and Node's compile cache.
@@ -128,6 +148,7 @@ async function main(): Promise<void> {
       sizes,
       startup: { proxyMs: proxyStart.medianMs, skopeoMs: skopeoStart.medianMs, runs: { proxy: proxyStart.runsMs, skopeo: skopeoStart.runsMs } },
       tokens,
+      ...layers,
     };
   } finally {
     await registry.stop();

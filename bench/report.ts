@@ -18,6 +18,10 @@ export interface Results {
   readonly sizes: readonly SizeResult[];
   readonly startup: { readonly proxyMs: number; readonly skopeoMs: number; readonly runs: { readonly proxy: readonly number[]; readonly skopeo: readonly number[] } };
   readonly tokens: { readonly blobFetches: number; readonly tokenRequests: number; readonly perScope: Readonly<Record<string, number>> };
+  /** Uncompressed MiB/s of one gzip layer: (d) through the proxy, (e) curl | gzip -dc | sha256sum. */
+  readonly decompressed: { readonly proxyMibPerS: number; readonly pipelineMibPerS: number };
+  /** Aggregate MiB/s of the same layers over one connection and over several. */
+  readonly parallel: { readonly connections: number; readonly oneMibPerS: number; readonly manyMibPerS: number };
 }
 
 export interface TargetCheck {
@@ -84,6 +88,21 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
     ['container-image-proxy', fixed(results.startup.proxyMs, 1)],
     ['skopeo experimental-image-proxy', fixed(results.startup.skopeoMs, 1)],
   ]);
+  const layers = table([
+    ['layers (uncompressed or aggregate MiB/s)', 'proxy', 'compared with', 'ratio'],
+    [
+      'decompressed gzip layer: (d) ?decompress=true vs (e) curl | gzip -dc | sha256sum',
+      fixed(results.decompressed.proxyMibPerS, 0),
+      fixed(results.decompressed.pipelineMibPerS, 0),
+      fixed(results.decompressed.proxyMibPerS / results.decompressed.pipelineMibPerS),
+    ],
+    [
+      `${results.parallel.connections} connections vs 1, the same ${results.parallel.connections} layers`,
+      fixed(results.parallel.manyMibPerS, 0),
+      fixed(results.parallel.oneMibPerS, 0),
+      fixed(results.parallel.manyMibPerS / results.parallel.oneMibPerS),
+    ],
+  ]);
   const targets = table([['target', 'wanted', 'measured', 'met'], ...checks.map((c) => [c.name, c.target, c.measured, c.met ? 'yes' : 'NO'])]);
   const scopes = Object.entries(results.tokens.perScope)
     .map(([scope, count]) => `  ${scope || '(no scope)'}: ${count}`)
@@ -94,6 +113,8 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
     throughput,
     '',
     startup,
+    '',
+    layers,
     '',
     `token requests for ${results.tokens.blobFetches} blob fetches on a token-auth registry: ${results.tokens.tokenRequests}`,
     scopes,
