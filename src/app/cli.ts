@@ -1,11 +1,9 @@
 #!/usr/bin/env node
-import { enableCompileCache } from 'node:module';
 import { ExitCode } from './cli-args.js';
 import { describe, runProxy, say } from './run-proxy.js';
 
-// Startup time is what a sidecar's parent waits for; the compile cache roughly halves module loading.
-enableCompileCache();
-
+// The installed bin is a launcher (scripts/bundle-cli.mjs) that checks the Node version and
+// enables the compile cache before loading the bundled form of this file.
 runProxy(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

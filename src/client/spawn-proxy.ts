@@ -25,14 +25,21 @@ export interface SpawnOptions {
  * shebang carries, so the client's proxy is tuned exactly like the command users run.
  */
 export function defaultCommand(): string[] {
-  const bin = fileURLToPath(new URL('../bin/container-image-proxy.cjs', import.meta.url));
-  return [process.execPath, ...shebangNodeOptions(bin), bin];
+  const bin = defaultBin();
+  return [process.execPath, ...shebang(bin).nodeOptions, bin];
 }
 
-function shebangNodeOptions(file: string): string[] {
+function defaultBin(): string {
+  return fileURLToPath(new URL('../bin/container-image-proxy.cjs', import.meta.url));
+}
+
+/** `#!/usr/bin/env -S [NAME=VALUE…] node [OPTIONS…]`: the variables and options the bin runs with. */
+function shebang(file: string): { env: Record<string, string>; nodeOptions: string[] } {
   const [firstLine = ''] = readFileSync(file, 'utf8').split('\n', 1);
-  const options = /^#!\/usr\/bin\/env -S node (.+)$/.exec(firstLine.trim())?.[1];
-  return options === undefined ? [] : options.split(/\s+/);
+  const match = /^#!\/usr\/bin\/env -S ((?:\w+=\S*\s+)*)node(?:\s+(.+))?$/.exec(firstLine.trim());
+  if (!match) return { env: {}, nodeOptions: [] };
+  const env = Object.fromEntries((match[1] ?? '').trim().split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  return { env, nodeOptions: match[2]?.split(/\s+/) ?? [] };
 }
 
 export interface SpawnedProxy {
@@ -52,7 +59,8 @@ export async function spawnProxy(options: SpawnOptions): Promise<SpawnedProxy> {
   const args = [...leading, '--sockfd', '3', ...(options.args ?? []), ...(options.image === undefined ? [] : [options.image])];
   const child = spawn(program, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    // The default command runs the bin under this Node, so it applies the bin's variables itself.
+    env: { ...(options.command === undefined ? shebang(defaultBin()).env : {}), ...(options.env ?? process.env) },
     stdio: ['ignore', 'ignore', options.stderr ?? 'inherit', 'pipe'],
   });
   const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
