@@ -3,9 +3,10 @@ import { isProxyError } from '../domain/errors.js';
 import { type ImageReference } from '../domain/reference.js';
 import { type ListenAddress } from '../adapters/http/serve.js';
 import { LOG_LEVELS, type LogLevel } from '../adapters/http/request-log.js';
-import { parseCredsOption } from '../adapters/credentials/static-credentials.js';
+import { registryOptions } from './cli-registry-args.js';
+import { type OptionKind, scan, type ScannedArgs, UsageProblem } from './cli-scan.js';
 import { parseImageAt } from './image-names.js';
-import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type ProxyOptions, type RegistryOptions } from './options.js';
+import { type ProxyOptions } from './options.js';
 
 /**
  * Process exit codes: 0 after `POST /quit` (from any connection) or when every peer has closed;
@@ -80,7 +81,6 @@ export interface CliContext {
   readonly parseImage?: (value: string) => ImageReference;
 }
 
-type OptionKind = 'flag' | 'value';
 const OPTIONS: Readonly<Record<string, OptionKind>> = {
   sockfd: 'value',
   listen: 'value',
@@ -109,78 +109,6 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   help: 'flag',
 };
 const SHORT_OPTIONS: Readonly<Record<string, string>> = { q: 'quiet', h: 'help' };
-
-// The spellings Go's strconv.ParseBool accepts, which is what pflag uses for `--flag=value`.
-const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
-  '1': true, t: true, T: true, true: true, TRUE: true, True: true,
-  '0': false, f: false, F: false, false: false, FALSE: false, False: false,
-};
-
-/** Internal to this module: every one becomes a `usage-error` command. */
-class UsageProblem extends Error {}
-
-interface ScannedArgs {
-  /** The last value of each option. */
-  readonly values: ReadonlyMap<string, string>;
-  /** Every value of each option, in order, for the ones that may repeat. */
-  readonly allValues: ReadonlyMap<string, readonly string[]>;
-  readonly flags: ReadonlyMap<string, boolean>;
-  readonly positionals: readonly string[];
-}
-
-/**
- * Reads argv the way skopeo's pflag does: options before or after IMAGE, `--opt value` and
- * `--opt=value`, booleans also `--opt=false`, the last occurrence wins, `--` ends options.
- */
-function scan(argv: readonly string[]): ScannedArgs {
-  const values = new Map<string, string>();
-  const allValues = new Map<string, string[]>();
-  const flags = new Map<string, boolean>();
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const [spelled, inline] = splitInlineValue(arg);
-    const name = longName(spelled);
-    const kind = OPTIONS[name];
-    if (kind === undefined) throw new UsageProblem(`unknown option ${spelled}`);
-    if (kind === 'flag') {
-      flags.set(name, inline === undefined ? true : parseBoolean(spelled, inline));
-    } else {
-      const value = inline ?? argv[i + 1];
-      if (value === undefined) throw new UsageProblem(`option ${spelled} needs a value`);
-      if (inline === undefined) i++;
-      values.set(name, value);
-      allValues.set(name, [...(allValues.get(name) ?? []), value]);
-    }
-  }
-  return { values, allValues, flags, positionals };
-}
-
-function splitInlineValue(arg: string): [string, string | undefined] {
-  const eq = arg.indexOf('=');
-  return eq === -1 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
-}
-
-function longName(spelled: string): string {
-  if (spelled.startsWith('--')) return spelled.slice(2);
-  const short = SHORT_OPTIONS[spelled.slice(1)];
-  if (short === undefined) throw new UsageProblem(`unknown option ${spelled}`);
-  return short;
-}
-
-function parseBoolean(spelled: string, value: string): boolean {
-  const parsed = BOOLEAN_VALUES[value];
-  if (parsed === undefined) throw new UsageProblem(`option ${spelled} takes true or false, not ${JSON.stringify(value)}`);
-  return parsed;
-}
 
 function parseListenAddress(value: string): ListenAddress {
   if (value.startsWith('unix:')) {
@@ -247,70 +175,10 @@ function override(args: ScannedArgs, name: string): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** Go-style durations as skopeo takes them (`30s`, `1m30s`, `500ms`), or plain seconds. */
-export function parseDuration(spelled: string, value: string): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  const rest = value.replace(/(\d+(?:\.\d+)?)(ms|s|m|h)/g, (_all, amount: string, unit: string) => {
-    total += Number(amount) * unitMs[unit]!;
-    return '';
-  });
-  if (value === '' || rest !== '' || total <= 0) throw new UsageProblem(`${spelled} ${JSON.stringify(value)}: expected a positive duration such as 30s, 1m30s or 500ms`);
-  return total;
-}
-
-/** skopeo's credential options and their exclusions, then where files are read from. */
-function credentialChoice(args: ScannedArgs, context: CliContext): CredentialChoice {
-  const creds = args.values.get('creds');
-  const username = args.values.get('username');
-  const password = args.values.get('password');
-  const token = args.values.get('registry-token');
-  const noCreds = args.flags.get('no-creds') === true;
-  const given = [creds !== undefined && '--creds', (username ?? password) !== undefined && '--username/--password', token !== undefined && '--registry-token', noCreds && '--no-creds'].filter(Boolean);
-  if (given.length > 1) throw new UsageProblem(`${given.join(' and ')} cannot be used together`);
-  if (noCreds) return { kind: 'none' };
-  if (token !== undefined) return { kind: 'explicit', credentials: { registryToken: token } };
-  if (creds !== undefined) {
-    try {
-      return { kind: 'explicit', credentials: parseCredsOption(creds) };
-    } catch (err) {
-      throw new UsageProblem((err as Error).message);
-    }
-  }
-  if (username !== undefined || password !== undefined) {
-    if (username === undefined || username === '') throw new UsageProblem('--password needs --username');
-    return { kind: 'explicit', credentials: { username, password: password ?? '' } };
-  }
-  const authFile = args.values.get('authfile') ?? context.env['REGISTRY_AUTH_FILE'];
-  return { kind: 'configured', authFile: authFile === undefined || authFile === '' ? undefined : resolve(context.cwd, authFile) };
-}
-
-/** The flag, else the variables the containers CLIs read (an empty value counts as unset). */
-function registriesConfPath(args: ScannedArgs, context: CliContext): string | undefined {
-  const path = args.values.get('registries-conf') || context.env['CONTAINERS_REGISTRIES_CONF'] || context.env['REGISTRIES_CONFIG_PATH'];
-  return path ? resolve(context.cwd, path) : undefined;
-}
-
-function registryOptions(args: ScannedArgs, context: CliContext): RegistryOptions {
-  const certDir = args.values.get('cert-dir');
-  const connect = args.values.get('connect-timeout');
-  const idle = args.values.get('idle-timeout');
-  return {
-    tlsVerify: args.flags.get('tls-verify'),
-    certDir: certDir === undefined || certDir === '' ? undefined : resolve(context.cwd, certDir),
-    registriesConf: registriesConfPath(args, context),
-    credentials: credentialChoice(args, context),
-    connectTimeoutMs: connect === undefined ? DEFAULT_REGISTRY_OPTIONS.connectTimeoutMs : parseDuration('--connect-timeout', connect),
-    idleTimeoutMs: idle === undefined ? DEFAULT_REGISTRY_OPTIONS.idleTimeoutMs : parseDuration('--idle-timeout', idle),
-    userAgentPrefix: args.values.get('user-agent-prefix') || undefined,
-  };
-}
-
 /** Turns argv (without node and script) and the process context into what to run. Pure. */
 export function parseCommandLine(argv: readonly string[], context: CliContext): CliCommand {
   try {
-    const args = scan(argv);
+    const args = scan(argv, { long: OPTIONS, short: SHORT_OPTIONS });
     if (args.flags.get('help') === true) return { kind: 'help' };
     if (args.flags.get('version') === true) return { kind: 'version' };
     const serve = serveTarget(args);

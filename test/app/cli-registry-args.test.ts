@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { type CliCommand, type CliContext, parseCommandLine, parseDuration } from '../../src/app/cli-args.js';
+import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/cli-args.js';
+import { parseDuration } from '../../src/app/cli-registry-args.js';
 import { VERSION } from '../../src/app/version.js';
 
 const context: CliContext = { env: { HOME: '/home/u' }, cwd: '/work/here', homeDir: '/home/u' };

@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { parseCredsOption } from '../adapters/credentials/static-credentials.js';
+import { type ScannedArgs, UsageProblem } from './cli-scan.js';
+import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from './options.js';
+
+/** The registry options of the command line: credentials, TLS, timeouts, configuration files. */
+
+/** What these options are resolved against. */
+interface Surroundings {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** Go-style durations as skopeo takes them (`30s`, `1m30s`, `500ms`), or plain seconds. */
+export function parseDuration(spelled: string, value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  const rest = value.replace(/(\d+(?:\.\d+)?)(ms|s|m|h)/g, (_all, amount: string, unit: string) => {
+    total += Number(amount) * unitMs[unit]!;
+    return '';
+  });
+  if (value === '' || rest !== '' || total <= 0) throw new UsageProblem(`${spelled} ${JSON.stringify(value)}: expected a positive duration such as 30s, 1m30s or 500ms`);
+  return total;
+}
+
+/** skopeo's credential options and their exclusions, then where files are read from. */
+function credentialChoice(args: ScannedArgs, context: Surroundings): CredentialChoice {
+  const creds = args.values.get('creds');
+  const username = args.values.get('username');
+  const password = args.values.get('password');
+  const token = args.values.get('registry-token');
+  const noCreds = args.flags.get('no-creds') === true;
+  const given = [creds !== undefined && '--creds', (username ?? password) !== undefined && '--username/--password', token !== undefined && '--registry-token', noCreds && '--no-creds'].filter(Boolean);
+  if (given.length > 1) throw new UsageProblem(`${given.join(' and ')} cannot be used together`);
+  if (noCreds) return { kind: 'none' };
+  if (token !== undefined) return { kind: 'explicit', credentials: { registryToken: token } };
+  if (creds !== undefined) {
+    try {
+      return { kind: 'explicit', credentials: parseCredsOption(creds) };
+    } catch (err) {
+      throw new UsageProblem((err as Error).message);
+    }
+  }
+  if (username !== undefined || password !== undefined) {
+    if (username === undefined || username === '') throw new UsageProblem('--password needs --username');
+    return { kind: 'explicit', credentials: { username, password: password ?? '' } };
+  }
+  const authFile = args.values.get('authfile') ?? context.env['REGISTRY_AUTH_FILE'];
+  return { kind: 'configured', authFile: authFile === undefined || authFile === '' ? undefined : resolve(context.cwd, authFile) };
+}
+
+/** The flag, else the variables the containers CLIs read (an empty value counts as unset). */
+function registriesConfPath(args: ScannedArgs, context: Surroundings): string | undefined {
+  const path = args.values.get('registries-conf') || context.env['CONTAINERS_REGISTRIES_CONF'] || context.env['REGISTRIES_CONFIG_PATH'];
+  return path ? resolve(context.cwd, path) : undefined;
+}
+
+export function registryOptions(args: ScannedArgs, context: Surroundings): RegistryOptions {
+  const certDir = args.values.get('cert-dir');
+  const connect = args.values.get('connect-timeout');
+  const idle = args.values.get('idle-timeout');
+  return {
+    tlsVerify: args.flags.get('tls-verify'),
+    certDir: certDir === undefined || certDir === '' ? undefined : resolve(context.cwd, certDir),
+    registriesConf: registriesConfPath(args, context),
+    credentials: credentialChoice(args, context),
+    connectTimeoutMs: connect === undefined ? DEFAULT_REGISTRY_OPTIONS.connectTimeoutMs : parseDuration('--connect-timeout', connect),
+    idleTimeoutMs: idle === undefined ? DEFAULT_REGISTRY_OPTIONS.idleTimeoutMs : parseDuration('--idle-timeout', idle),
+    userAgentPrefix: args.values.get('user-agent-prefix') || undefined,
+  };
+}
