@@ -87,6 +87,7 @@ describe('docker:// end to end: htpasswd credentials against a real registry', f
     { name: '--creds with a wrong password', args: () => ['--creds', `${USER}:${WRONG_PASSWORD}`] },
     { name: '--authfile with a wrong password', args: () => ['--authfile', writeAuthFile('wrong-auth.json', WRONG_PASSWORD)] },
     { name: '--no-creds', args: () => ['--no-creds'] },
+    { name: '--debug with --creds and a wrong password', args: () => ['--debug', '--creds', `${USER}:${WRONG_PASSWORD}`] },
   ];
   for (const { name, args } of refused) {
     it(`${name}: error JSON "unauthorized" naming the registry, no password in body or stderr`, async () => {

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { request } from 'undici';
 import { requireRegistryTools } from '../../support/registry/install.js';
@@ -61,6 +63,19 @@ describe('docker:// end to end: token auth against a real registry', function ()
     const image = await fetchVerifiedImage(proxy);
     expect(image.manifest.headers['instance-digest']).to.equal(standardFixtures().dockerSingle.manifest.digest);
     expect(issuer.requests.map((r) => [r.scope, r.grantType, r.account])).to.deep.equal([[PRIVATE_SCOPE, 'basic', USER.user]]);
+  });
+
+  it('an identity token from auth.json: exchanged with an OAuth2 refresh-token POST, the image served, the token never on stderr', async () => {
+    const refreshToken = issuer.issueRefreshToken(USER.user);
+    const authFile = join(workDir, 'identity-auth.json');
+    // containers/image needs "user:" in `auth` for the entry to count; the identity token does the rest.
+    writeFileSync(authFile, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${USER.user}:`).toString('base64'), identitytoken: refreshToken } } }));
+    const proxy = proxyFor('tok/private', '--authfile', authFile, '--debug');
+    const image = await fetchVerifiedImage(proxy);
+    expect(image.manifest.headers['instance-digest']).to.equal(standardFixtures().dockerSingle.manifest.digest);
+    expect(issuer.requests.map((r) => [r.scope, r.grantType])).to.deep.equal([[PRIVATE_SCOPE, 'refresh_token']]);
+    expect(proxy.stderr()).to.contain('"path":"/manifest"');
+    expect(proxy.stderr()).to.not.include(refreshToken);
   });
 
   it('anonymous on a private repository: error JSON "unauthorized" naming the repository, one anonymous token request', async () => {
