@@ -1,11 +1,11 @@
 import { isProxyError, ProxyError } from '../../domain/errors.js';
 import { type ImageReference, type TransportName } from '../../domain/reference.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
-import { parseJsonFile } from '../oci-layout/local-files.js';
-import { checkLayoutVersion, type LayoutDescriptor, parseLayoutIndex, selectDescriptor } from '../oci-layout/oci-index.js';
-import { MAX_ARCHIVE_INDEX_BYTES } from './archive-limits.js';
-import { OciArchiveSource } from './oci-archive-source.js';
+import { readLayoutIndex } from '../oci-layout/layout-files.js';
+import { type LayoutDescriptor, selectDescriptor } from '../oci-layout/oci-index.js';
+import { OciLayoutSource } from '../oci-layout/oci-layout-source.js';
 import { TarIndex } from './tar-index.js';
+import { TarLayoutFiles } from './tar-layout-files.js';
 
 /**
  * `oci-archive:PATH[:REF]`: an OCI image layout packed in a tar file (optionally gzip or zstd
@@ -19,18 +19,14 @@ export class OciArchiveTransport implements Transport {
       throw new ProxyError('internal', `the oci-archive transport was asked to open a ${reference.transport} reference`);
     }
     const archive = await TarIndex.build(reference.path, signal);
-    checkLayoutVersion(parseJsonFile(await readTopFile(archive, 'oci-layout', signal), `${archive.path}: oci-layout`), `${archive.path}: oci-layout`);
-    const indexName = `${archive.path}: index.json`;
-    const descriptors = parseLayoutIndex(parseJsonFile(await readTopFile(archive, 'index.json', signal), indexName), indexName);
+    const files = new TarLayoutFiles(archive);
+    const descriptors = await readLayoutIndex(files, {
+      layoutFile: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no oci-layout` },
+      index: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no index.json` },
+    }, signal);
     const descriptor = choose(descriptors, reference.reference, archive.path);
-    return new OciArchiveSource({ reference, archive, descriptor, indexDescriptors: descriptors });
+    return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors });
   }
-}
-
-async function readTopFile(archive: TarIndex, name: string, signal: AbortSignal | undefined): Promise<Uint8Array> {
-  const entry = archive.find(name);
-  if (entry === undefined) throw new ProxyError('manifest-invalid', `${archive.path} is not an OCI archive: it has no ${name}`);
-  return archive.read(entry, MAX_ARCHIVE_INDEX_BYTES, signal);
 }
 
 /** The layout's selection rules, reported against the archive (which has no `@INDEX` form). */

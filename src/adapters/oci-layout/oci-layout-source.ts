@@ -1,15 +1,15 @@
-import { join } from 'node:path';
 import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../../domain/digest.js';
 import { type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
-import { readSmallFile, streamFile } from './local-files.js';
+import { MAX_MANIFEST_BYTES } from '../archive/archive-limits.js';
+import { type LayoutFiles } from './layout-files.js';
 import { declaredMediaType } from './manifest-media-type.js';
 import { type LayoutDescriptor } from './oci-index.js';
 
 export interface OciLayoutSourceOptions {
   readonly reference: ImageReference;
-  /** The layout directory. */
-  readonly layout: string;
+  /** Where the layout is stored: a directory (`oci:`) or a tar archive (`oci-archive:`). */
+  readonly files: LayoutFiles;
   /** The index.json entry the reference selected. */
   readonly descriptor: LayoutDescriptor;
   /** All of index.json's entries: they supply media types for instance manifests they list. */
@@ -19,13 +19,13 @@ export interface OciLayoutSourceOptions {
 /** One image of an OCI layout; every file it reads is addressed by a validated digest. */
 export class OciLayoutSource implements ImageSource {
   readonly reference: ImageReference;
-  private readonly layout: string;
+  private readonly files: LayoutFiles;
   private readonly descriptor: LayoutDescriptor;
   private readonly indexDescriptors: readonly LayoutDescriptor[];
 
   constructor(options: OciLayoutSourceOptions) {
     this.reference = options.reference;
-    this.layout = options.layout;
+    this.files = options.files;
     this.descriptor = options.descriptor;
     this.indexDescriptors = options.indexDescriptors;
   }
@@ -33,23 +33,24 @@ export class OciLayoutSource implements ImageSource {
   async manifest(instance: Digest | undefined, signal?: AbortSignal): Promise<RawManifest> {
     const digest = instance === undefined ? this.descriptor.digest : parseDigest(instance);
     const listed = instance === undefined ? this.descriptor : this.indexDescriptors.find((entry) => entry.digest === digest);
-    const path = this.blobPath(digest);
-    const bytes = await readSmallFile(path, { code: 'image-not-found', message: `manifest ${digest} is not in the OCI layout ${this.layout}` }, signal);
-    const mediaType = listed?.mediaType || declaredMediaType(bytes, path);
+    const path = blobPath(digest);
+    const missing = { code: 'image-not-found', message: `manifest ${digest} is not in the ${this.files.description}` } as const;
+    const bytes = await this.files.read(path, MAX_MANIFEST_BYTES, missing, signal);
+    const mediaType = listed?.mediaType || declaredMediaType(bytes, this.files.nameOf(path));
     return { bytes, mediaType };
   }
 
   async blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
     const digest = parseDigest(request.digest);
-    return streamFile(this.blobPath(digest), { code: 'blob-not-found', message: `blob ${digest} is not in the OCI layout ${this.layout}` }, signal);
+    return this.files.stream(blobPath(digest), { code: 'blob-not-found', message: `blob ${digest} is not in the ${this.files.description}` }, signal);
   }
 
   async close(): Promise<void> {
-    // Nothing is held open between calls: each blob stream closes its own file.
+    // Nothing is held open between calls: each read opens and closes what it reads.
   }
+}
 
-  /** `blobs/<algorithm>/<hex>`; safe because `digest` was validated (no separators, no `..`). */
-  private blobPath(digest: Digest): string {
-    return join(this.layout, 'blobs', digestAlgorithm(digest), digestHex(digest));
-  }
+/** `blobs/<algorithm>/<hex>`; safe because `digest` was validated (no separators, no `..`). */
+function blobPath(digest: Digest): string {
+  return `blobs/${digestAlgorithm(digest)}/${digestHex(digest)}`;
 }

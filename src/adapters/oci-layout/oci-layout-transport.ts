@@ -1,9 +1,10 @@
-import { join } from 'node:path';
 import { ProxyError } from '../../domain/errors.js';
 import { type ImageReference, type TransportName } from '../../domain/reference.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
-import { parseJsonFile, readSmallFile, requireDirectory } from './local-files.js';
-import { checkLayoutVersion, parseLayoutIndex, selectDescriptor } from './oci-index.js';
+import { DirectoryLayoutFiles } from './directory-layout-files.js';
+import { readLayoutIndex } from './layout-files.js';
+import { requireDirectory } from './local-files.js';
+import { selectDescriptor } from './oci-index.js';
 import { OciLayoutSource } from './oci-layout-source.js';
 
 /**
@@ -20,15 +21,12 @@ export class OciLayoutTransport implements Transport {
     const layout = reference.path;
     signal?.throwIfAborted();
     await requireDirectory(layout, { code: 'image-not-found', message: `no OCI layout at ${layout}` });
-
-    const layoutFile = join(layout, 'oci-layout');
-    const layoutBytes = await readSmallFile(layoutFile, { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no oci-layout file` }, signal);
-    checkLayoutVersion(parseJsonFile(layoutBytes, layoutFile), layoutFile);
-
-    const indexFile = join(layout, 'index.json');
-    const indexBytes = await readSmallFile(indexFile, { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no index.json` }, signal);
-    const descriptors = parseLayoutIndex(parseJsonFile(indexBytes, indexFile), indexFile);
-    const chosen = selectDescriptor(descriptors, reference, layout);
-    return new OciLayoutSource({ reference, layout, descriptor: chosen, indexDescriptors: descriptors });
+    const files = new DirectoryLayoutFiles(layout);
+    const descriptors = await readLayoutIndex(files, {
+      layoutFile: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no oci-layout file` },
+      index: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no index.json` },
+    }, signal);
+    const descriptor = selectDescriptor(descriptors, reference, layout);
+    return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors });
   }
 }
