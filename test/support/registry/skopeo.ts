@@ -19,6 +19,8 @@ export interface SkopeoEnvironment {
   readonly dir: string;
   readonly policyPath: string;
   readonly registriesDir: string;
+  /** Passed with --registries-conf: skopeo 1.9.3 ignores CONTAINERS_REGISTRIES_CONF. */
+  readonly registriesConf: string;
   readonly env: NodeJS.ProcessEnv;
   cleanup(): void;
 }
@@ -40,10 +42,9 @@ export function makeSkopeoEnvironment(): SkopeoEnvironment {
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_RUNTIME_DIR: join(home, 'run'),
     REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-    CONTAINERS_REGISTRIES_CONF: registriesConf,
     TMPDIR: dir,
   };
-  return { dir, policyPath, registriesDir, env, cleanup: () => removeTempDir(dir) };
+  return { dir, policyPath, registriesDir, registriesConf, env, cleanup: () => removeTempDir(dir) };
 }
 
 const ROOT_CACHE_DIR = '/var/lib/containers/cache';
@@ -58,7 +59,7 @@ function privateCacheAvailable(): boolean {
 
 /** Runs `skopeo --policy … --registries.d … ARGS` in the environment (see the file comment). */
 export function skopeo(environment: SkopeoEnvironment, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
-  const skopeoArgs = ['--policy', environment.policyPath, '--registries.d', environment.registriesDir, '--tmpdir', environment.dir, ...args];
+  const skopeoArgs = ['--policy', environment.policyPath, '--registries.d', environment.registriesDir, '--registries-conf', environment.registriesConf, '--tmpdir', environment.dir, ...args];
   const runOptions = { env: environment.env, timeoutMs: options.timeoutMs ?? 300_000 };
   if (!privateCacheAvailable()) return run('skopeo', skopeoArgs, runOptions);
   const script = `mkdir -p ${ROOT_CACHE_DIR} && mount -t tmpfs tmpfs ${ROOT_CACHE_DIR} && exec skopeo "$@"`;
