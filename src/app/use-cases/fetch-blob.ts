@@ -46,8 +46,8 @@ const DECOMPRESSED_CHUNK_BYTES = 1024 * 1024;
  * layer is released only after both the compressed digest and the diff ID matched.
  */
 function decompressor(layer: LayerInfo) {
-X
-  // ~1.7× faster (gzip, measured with bench/) while memory stays flat.
+  // zlib's default 16 KiB output chunks cost a threadpool round trip each; with 1 MiB ones a gzip
+  // layer decompresses ~1.5× faster (bench: 135 → 212 MiB/s; `curl | gzip -dc | sha256sum` 171).
   const options = { chunkSize: DECOMPRESSED_CHUNK_BYTES };
   const stream = layer.compression === 'gzip' ? createGunzip(options) : createZstdDecompress(options);
   return stream.on('error', (err) => {
