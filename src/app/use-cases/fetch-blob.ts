@@ -6,6 +6,7 @@ import { type LayerInfo } from '../../domain/layers.js';
 import { VerifyingStream } from '../../domain/verifying-stream.js';
 import { type BlobAnswer } from '../../ports/image-api.js';
 import { type ResolvedImage } from './resolve-manifest.js';
+import { chain } from './stream-chain.js';
 
 /**
  * Serves one blob of a resolved image: the (possibly converted) config from memory, a layer as a
@@ -53,17 +54,4 @@ function decompressor(layer: LayerInfo) {
   return stream.on('error', (err) => {
     if (!(err instanceof ProxyError)) stream.destroy(new ProxyError('digest-mismatch', `layer ${layer.digest}: cannot decompress (${layer.compression}): ${err.message}`));
   });
-}
-
-/** Pipes the stages together; an error anywhere ends the whole chain with that error. */
-function chain(stages: Readable[]): Readable {
-  const last = stages[stages.length - 1]!;
-  for (let i = 1; i < stages.length; i++) {
-    const from = stages[i - 1]!;
-    const to = stages[i]! as Readable & NodeJS.WritableStream;
-    from.once('error', (err) => last.destroy(err));
-    from.pipe(to);
-  }
-  last.once('close', () => stages.forEach((stage) => stage.destroy()));
-  return last;
 }
