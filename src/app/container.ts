@@ -64,7 +64,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   container.bind(Tokens.FetchBlob).toResolvedValue(() => new FetchBlob());
   container
     .bind<ImageApi>(Tokens.ImageApi)
-    .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, (name) => parseImageAt(name, options.cwd ?? options.homeDir), resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
+    .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, (name) => parseImageAt(name, options.cwd), resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
   return container;
 }
 

@@ -23,7 +23,7 @@ export interface ProxyOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly homeDir: string;
   /** Relative paths in image names requested over HTTP are resolved against this. */
-  readonly cwd?: string | undefined;
+  readonly cwd: string;
   /** Owner of the per-user runtime auth file (`/run/containers/<uid>/auth.json`). */
   readonly uid?: number | undefined;
   /** The platform to prefer from manifest lists; detected from this host when absent. */
