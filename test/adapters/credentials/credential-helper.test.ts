@@ -5,10 +5,21 @@ import { expect } from 'chai';
 import { CredentialHelper } from '../../../src/adapters/credentials/credential-helper.js';
 import { RegistriesConfCredentials } from '../../../src/adapters/credentials/registries-conf-credentials.js';
 import { StaticCredentials } from '../../../src/adapters/credentials/static-credentials.js';
-import { NoRegistriesConfig } from '../../../src/adapters/registries-conf/no-registries-config.js';
 import { isProxyError } from '../../../src/domain/errors.js';
-import { type RegistriesConfig } from '../../../src/ports/registries-config.js';
+import { type DockerReference } from '../../../src/domain/reference.js';
+import { type PullSource, type RegistriesConfig } from '../../../src/ports/registries-config.js';
 import { everythingShown, expectRejection } from './support.js';
+
+/** registries.conf with nothing in it: every reference pulled from where it names. */
+class NoRegistriesConfig implements RegistriesConfig {
+  async pullSources(reference: DockerReference): Promise<readonly PullSource[]> {
+    return [{ reference, insecure: false, blocked: false }];
+  }
+
+  async credentialHelpers(): Promise<readonly string[]> {
+    return ['containers-auth.json'];
+  }
+}
 
 const SECRET = 's3cr3t-never-shown';
 
