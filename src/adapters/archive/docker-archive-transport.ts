@@ -1,9 +1,9 @@
 import { digestOf, type Digest } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
 import { type ImageReference, type TransportName } from '../../domain/reference.js';
+import { MAX_ARCHIVE_MANIFEST_BYTES, MAX_CONFIG_BYTES } from '../../domain/size-limits.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
 import { parseJsonFile } from '../oci-layout/local-files.js';
-import { MAX_ARCHIVE_INDEX_BYTES, MAX_CONFIG_BYTES } from './archive-limits.js';
 import { countBytes, detectCompression, MAGIC_LENGTH } from './compression.js';
 import { chooseManifestItem, configDiffIds, generatedManifest, parseTarManifest, type TarManifestItem } from './docker-archive-manifest.js';
 import { type ArchiveLayer, DockerArchiveSource, uncompressed } from './docker-archive-source.js';
@@ -24,7 +24,7 @@ export class DockerArchiveTransport implements Transport {
     const listName = `${archive.path}: manifest.json`;
     const list = archive.find('manifest.json');
     if (list === undefined) throw new ProxyError('manifest-invalid', `${archive.path} is not a docker archive: it has no manifest.json`);
-    const items = parseTarManifest(parseJsonFile(await archive.read(list, MAX_ARCHIVE_INDEX_BYTES, signal), listName), listName);
+    const items = parseTarManifest(parseJsonFile(await archive.read(list, MAX_ARCHIVE_MANIFEST_BYTES, signal), listName), listName);
     const item = chooseManifestItem(items, reference, archive.path);
 
     const configBytes = await archive.read(requireEntry(archive, item.config, 'config'), MAX_CONFIG_BYTES, signal);

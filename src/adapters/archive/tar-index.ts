@@ -4,12 +4,11 @@
  * beyond the list of entries. A compressed archive (as containers/image accepts) is indexed by
  * offsets in the decompressed stream, and each read decompresses from the start up to its range.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { ProxyError } from '../../domain/errors.js';
+import { openRegularFile, regularFileStream } from '../file-system/regular-file.js';
 import { decompressorFor, detectCompression, MAGIC_LENGTH, type DetectedCompression } from './compression.js';
 
 const HEADER_BLOCK = 512;
@@ -98,9 +97,9 @@ export class TarIndex {
     const options = signal === undefined ? {} : { signal };
     if (this.compression === 'none') {
       if (entry.size === 0) return Readable.from([]);
-      return createReadStream(this.path, { ...options, start: entry.offset, end: entry.offset + entry.size - 1 });
+      return regularFileStream(this.path, { ...options, start: entry.offset, end: entry.offset + entry.size - 1 });
     }
-    const decompressed = pipeline(createReadStream(this.path, options), decompressorFor(this.compression, this.path)!, () => undefined);
+    const decompressed = pipeline(regularFileStream(this.path, options), decompressorFor(this.compression, this.path)!, () => undefined);
     const sliced = Readable.from(slice(decompressed, entry.offset, entry.size, `${this.path}: ${entry.name}`), { objectMode: false });
     return signal === undefined ? sliced : addAbortSignal(signal, sliced);
   }
@@ -124,15 +123,14 @@ export class TarIndex {
 async function sniff(path: string): Promise<DetectedCompression> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    ({ handle } = await openRegularFile(path));
   } catch (err) {
+    if (err instanceof ProxyError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ProxyError('image-not-found', `no archive at ${path}`, { cause: err });
     throw new ProxyError('io', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new ProxyError('manifest-invalid', `${path} is not a tar archive: it is not a regular file`);
     const head = new Uint8Array(MAGIC_LENGTH);
     const { bytesRead } = await handle.read(head, 0, MAGIC_LENGTH, 0);
     return detectCompression(head.subarray(0, bytesRead));
@@ -150,7 +148,7 @@ function walk(path: string, compression: DetectedCompression, signal: AbortSigna
       stream.on('end', () => next());
       stream.resume();
     });
-    const file = createReadStream(path, signal === undefined ? {} : { signal });
+    const file = regularFileStream(path, { signal });
     const decompressor = decompressorFor(compression, path);
     const input = decompressor === undefined ? file : pipeline(file, decompressor, () => undefined);
     const fail = (err: Error): void => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { digestHex, parseDigest, type Digest } from '../../domain/digest.js';
 import { type ImageReference } from '../../domain/reference.js';
+import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
 import { readSmallFile, streamFile } from '../oci-layout/local-files.js';
 import { declaredMediaType } from '../oci-layout/manifest-media-type.js';
@@ -32,7 +33,7 @@ export class DirSource implements ImageSource {
     if (instance === undefined) return this.topManifest;
     const digest = parseDigest(instance);
     const path = join(this.directory, `${digestHex(digest)}.manifest.json`);
-    const bytes = await readSmallFile(path, { code: 'image-not-found', message: `manifest ${digest} is not in the image directory ${this.directory}` }, signal);
+    const bytes = await readSmallFile(path, MAX_MANIFEST_BYTES, { code: 'image-not-found', message: `manifest ${digest} is not in the image directory ${this.directory}` }, signal);
     return { bytes, mediaType: declaredMediaType(bytes, path) };
   }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ProxyError } from '../../domain/errors.js';
 import { type ImageReference, type TransportName } from '../../domain/reference.js';
+import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
 import { readSmallFile, requireDirectory } from '../oci-layout/local-files.js';
 import { declaredMediaType } from '../oci-layout/manifest-media-type.js';
@@ -23,7 +24,7 @@ export class DirTransport implements Transport {
     // Read once at open: the image exists exactly when its manifest does, and later calls then
     // serve the manifest that was checked.
     const path = join(directory, 'manifest.json');
-    const bytes = await readSmallFile(path, { code: 'image-not-found', message: `${directory} holds no image: it has no manifest.json` }, signal);
+    const bytes = await readSmallFile(path, MAX_MANIFEST_BYTES, { code: 'image-not-found', message: `${directory} holds no image: it has no manifest.json` }, signal);
     return new DirSource({ reference, directory, manifest: { bytes, mediaType: declaredMediaType(bytes, path) } });
   }
 }

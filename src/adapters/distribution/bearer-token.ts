@@ -1,4 +1,6 @@
 import { ProxyError } from '../../domain/errors.js';
+import { MAX_TOKEN_BYTES } from '../../domain/size-limits.js';
+import { parseUrlAsWritten } from '../../domain/written-host.js';
 import { type Credentials } from '../../ports/credential-store.js';
 import { readCapped } from './bodies.js';
 import { basicAuthorization } from './basic-auth.js';
@@ -6,8 +8,6 @@ import { type Send } from './http.js';
 import { registryError } from './registry-errors.js';
 import { type BearerToken } from './token-cache.js';
 
-/** Token answers are small; anything bigger is not a token answer. */
-const TOKEN_BODY_CAP = 1024 * 1024;
 /** distribution's token spec: a token never lives less than 60 s, and 60 s is the default. */
 const MIN_LIFETIME_S = 60;
 /** containers/image identifies itself this way on OAuth2 refresh-token requests; registries know it. */
@@ -32,11 +32,7 @@ function encodeSorted(pairs: readonly (readonly [string, string])[]): string {
 }
 
 function realmUrl(request: TokenRequest): URL {
-  try {
-    return new URL(request.realm);
-  } catch (err) {
-    throw new ProxyError('registry-error', `registry ${request.registry}: bearer challenge has an invalid realm`, { cause: err });
-  }
+  return parseUrlAsWritten(request.realm, undefined, 'registry-error', `registry ${request.registry}: bearer challenge realm`);
 }
 
 function parseToken(bytes: Buffer | undefined, registry: string, now: number): BearerToken {
@@ -89,11 +85,11 @@ export async function fetchBearerToken(send: Send, request: TokenRequest, now: (
     response = await send({ url, method: 'GET', authorization, insecure: request.insecure, what, signal: request.signal });
   }
   if (response.statusCode === 401) {
-    await readCapped(response.body, TOKEN_BODY_CAP).catch(() => undefined);
+    await readCapped(response.body, MAX_TOKEN_BYTES).catch(() => undefined);
     throw new ProxyError('unauthorized', `registry ${request.registry}: unable to retrieve auth token: invalid username/password`);
   }
   if (response.statusCode !== 200) throw await registryError(response, url.host, what, 'token');
-  const bytes = await readCapped(response.body, TOKEN_BODY_CAP).catch((err: unknown) => {
+  const bytes = await readCapped(response.body, MAX_TOKEN_BYTES).catch((err: unknown) => {
     throw response.failure(err);
   });
   return parseToken(bytes, request.registry, now());

@@ -1,3 +1,4 @@
+import { parseUrlAsWritten } from '../../domain/written-host.js';
 import { discard } from './bodies.js';
 import { type BlobBody, type BlobRequest } from '../../ports/transport.js';
 import { type HttpResponse } from './http.js';
@@ -9,9 +10,10 @@ function rangeHeaders(offset: number): Record<string, string> | undefined {
   return offset === 0 ? undefined : { range: `bytes=${offset}-` };
 }
 
+/** http(s) URLs whose host is written as Node reads it; others are skipped like unknown schemes. */
 function usableUrl(value: string): URL | undefined {
   try {
-    const url = new URL(value);
+    const url = parseUrlAsWritten(value, undefined, 'registry-error', 'foreign layer URL');
     return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
   } catch {
     return undefined;

@@ -1,13 +1,11 @@
 import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
 import { MANIFEST_ACCEPT, MediaType } from '../../domain/media-types.js';
+import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type RawManifest } from '../../ports/transport.js';
 import { readCapped } from './bodies.js';
 import { registryError } from './registry-errors.js';
 import { type Repository, getFromRepository } from './repository.js';
-
-/** containers/image refuses manifests larger than this. */
-export const MANIFEST_SIZE_CAP = 4 * 1024 * 1024;
 
 /** `type/subtype` without parameters, lower-cased; '' when absent. */
 export function mediaTypeOf(contentType: string | string[] | undefined): string {
@@ -25,11 +23,11 @@ export async function fetchManifest(repository: Repository, reference: string, e
   const what = `manifest ${repository.name}${separator}${reference}`;
   const response = await getFromRepository(repository, 'manifests', reference, { headers: { accept: MANIFEST_ACCEPT }, what, signal });
   if (response.statusCode !== 200) throw await registryError(response, repository.baseUrl.host, what, 'manifest');
-  const bytes = await readCapped(response.body, MANIFEST_SIZE_CAP).catch((err: unknown) => {
+  const bytes = await readCapped(response.body, MAX_MANIFEST_BYTES).catch((err: unknown) => {
     throw response.failure(err);
   });
   if (bytes === undefined) {
-    throw new ProxyError('manifest-invalid', `${what} is larger than ${MANIFEST_SIZE_CAP / (1024 * 1024)} MiB`);
+    throw new ProxyError('manifest-invalid', `${what} is larger than ${MAX_MANIFEST_BYTES / (1024 * 1024)} MiB`);
   }
   const mediaType = mediaTypeOf(response.headers['content-type']);
   if (expected !== undefined && mediaType !== MediaType.dockerSchema1Signed) {

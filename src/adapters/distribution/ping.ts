@@ -1,4 +1,5 @@
 import { ProxyError, isProxyError } from '../../domain/errors.js';
+import { urlForHost } from '../../domain/written-host.js';
 import { discard } from './bodies.js';
 import { type Send } from './http.js';
 import { registryError } from './registry-errors.js';
@@ -27,14 +28,18 @@ async function pingOnce(send: Send, base: URL, insecure: boolean, signal?: Abort
 /**
  * `GET /v2/` without credentials over https; only when the source is insecure, again over plain
  * http. 200 and 401 both mean "a registry"; anything else is an error. No localhost exception.
+ * Every registry URL derives from the base built here, so a host Node would reach under another
+ * name (`2130706433`, `127.1`) is refused here, before any request or credential lookup.
  */
 export async function ping(send: Send, apiHost: string, insecure: boolean, signal?: AbortSignal): Promise<Endpoint> {
+  const what = `registry ${apiHost}`;
+  const https = urlForHost('https', apiHost, 'invalid-reference', what);
   try {
-    return await pingOnce(send, new URL(`https://${apiHost}`), insecure, signal);
+    return await pingOnce(send, https, insecure, signal);
   } catch (httpsError) {
     if (!insecure || signal?.aborted) throw httpsError;
     try {
-      return await pingOnce(send, new URL(`http://${apiHost}`), insecure, signal);
+      return await pingOnce(send, urlForHost('http', apiHost, 'invalid-reference', what), insecure, signal);
     } catch (httpError) {
       const code = isProxyError(httpError) ? httpError.code : 'network';
       const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));

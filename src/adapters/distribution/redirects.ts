@@ -1,4 +1,5 @@
 import { ProxyError } from '../../domain/errors.js';
+import { parseUrlAsWritten } from '../../domain/written-host.js';
 import { discard } from './bodies.js';
 import { type HttpRequest, type Send } from './http.js';
 
@@ -31,12 +32,7 @@ export function followRedirects(next: Send, maxRedirects = MAX_REDIRECTS): Send 
       if (hops >= maxRedirects) {
         throw new ProxyError('registry-error', `${first.what}: more than ${maxRedirects} redirects from ${authorizedHost}`);
       }
-      let target: URL;
-      try {
-        target = new URL(location, request.url);
-      } catch (err) {
-        throw new ProxyError('registry-error', `${first.what}: ${request.url.host} redirected to an invalid location`, { cause: err });
-      }
+      const target = parseUrlAsWritten(location, request.url, 'registry-error', `${first.what}: ${request.url.host} redirected to an unusable location`);
       if (target.protocol !== 'https:' && target.protocol !== 'http:') {
         throw new ProxyError('registry-error', `${first.what}: ${request.url.host} redirected to unsupported scheme ${target.protocol}`);
       }

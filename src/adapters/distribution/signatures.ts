@@ -3,14 +3,11 @@ import { isProxyError, ProxyError } from '../../domain/errors.js';
 import { parseManifest } from '../../domain/manifest.js';
 import { MediaType } from '../../domain/media-types.js';
 import { type Signature } from '../../domain/signatures/signature.js';
+import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, MAX_SIGNATURE_LIST_BYTES } from '../../domain/size-limits.js';
 import { readCapped } from './bodies.js';
-import { mediaTypeOf, MANIFEST_SIZE_CAP } from './manifests.js';
+import { mediaTypeOf } from './manifests.js';
 import { registryError } from './registry-errors.js';
 import { type Repository, getFromRepository } from './repository.js';
-
-/** containers/image's caps: a signature list body, and each sigstore payload layer. */
-const SIGNATURE_LIST_CAP = 4 * 1024 * 1024;
-const SIGSTORE_LAYER_CAP = 4 * 1024 * 1024;
 
 /**
  * `GET /extensions/v2/<path>/signatures/<digest>`, the registry signature API (OpenShift's),
@@ -22,10 +19,10 @@ export async function fetchExtensionSignatures(repository: Repository, digest: D
   const what = `signatures of ${repository.name}@${digest}`;
   const response = await repository.send({ url, method: 'GET', insecure: repository.insecure, what, signal });
   if (response.statusCode !== 200) throw await registryError(response, repository.baseUrl.host, what, 'other');
-  const body = await readCapped(response.body, SIGNATURE_LIST_CAP).catch((err: unknown) => {
+  const body = await readCapped(response.body, MAX_SIGNATURE_LIST_BYTES).catch((err: unknown) => {
     throw response.failure(err);
   });
-  if (body === undefined) throw new ProxyError('policy-rejected', `${what}: the signature list is larger than ${SIGNATURE_LIST_CAP} bytes`);
+  if (body === undefined) throw new ProxyError('policy-rejected', `${what}: the signature list is larger than ${MAX_SIGNATURE_LIST_BYTES} bytes`);
   let list: unknown;
   try {
     list = JSON.parse(body.toString('utf8'));
@@ -51,23 +48,23 @@ export async function fetchSigstoreAttachments(repository: Repository, digest: D
     if (isProxyError(error, 'image-not-found')) return [];
     throw error;
   }
-  const bytes = await readCapped(response.body, MANIFEST_SIZE_CAP).catch((err: unknown) => {
+  const bytes = await readCapped(response.body, MAX_MANIFEST_BYTES).catch((err: unknown) => {
     throw response.failure(err);
   });
-  if (bytes === undefined) throw new ProxyError('policy-rejected', `${what}: the manifest is larger than ${MANIFEST_SIZE_CAP} bytes`);
+  if (bytes === undefined) throw new ProxyError('policy-rejected', `${what}: the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
   const mediaType = mediaTypeOf(response.headers['content-type']);
   if (mediaType !== MediaType.ociManifest) throw new ProxyError('policy-rejected', `${what}: unexpected media type ${JSON.stringify(mediaType)}`);
   const manifest = parseManifest(bytes, mediaType);
   if (manifest.kind !== 'oci-manifest') throw new ProxyError('policy-rejected', `${what}: not an OCI image manifest`);
   const signatures: Signature[] = [];
   for (const layer of manifest.layers) {
-    if (layer.size > SIGSTORE_LAYER_CAP) throw new ProxyError('policy-rejected', `${what}: layer ${layer.digest} is ${layer.size} bytes, more than ${SIGSTORE_LAYER_CAP}`);
+    if (layer.size > MAX_SIGNATURE_BYTES) throw new ProxyError('policy-rejected', `${what}: layer ${layer.digest} is ${layer.size} bytes, more than ${MAX_SIGNATURE_BYTES}`);
     const blob = await getFromRepository(repository, 'blobs', layer.digest, { what: `${what} layer ${layer.digest}`, signal });
     if (blob.statusCode !== 200) throw await registryError(blob, repository.baseUrl.host, `${what} layer ${layer.digest}`, 'blob');
-    const payload = await readCapped(blob.body, SIGSTORE_LAYER_CAP).catch((err: unknown) => {
+    const payload = await readCapped(blob.body, MAX_SIGNATURE_BYTES).catch((err: unknown) => {
       throw blob.failure(err);
     });
-    if (payload === undefined) throw new ProxyError('policy-rejected', `${what}: layer ${layer.digest} is larger than ${SIGSTORE_LAYER_CAP} bytes`);
+    if (payload === undefined) throw new ProxyError('policy-rejected', `${what}: layer ${layer.digest} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
     if (digestOf(payload, digestAlgorithm(layer.digest)) !== layer.digest) {
       throw new ProxyError('digest-mismatch', `${what}: layer ${layer.digest} does not match its digest`);
     }

@@ -1,12 +1,13 @@
-import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Dispatcher, request } from 'undici';
 import { type Digest, digestHex, digestAlgorithm } from '../../domain/digest.js';
-import { ProxyError } from '../../domain/errors.js';
+import { isProxyError, ProxyError } from '../../domain/errors.js';
+import { MAX_SIGNATURE_BYTES } from '../../domain/size-limits.js';
+import { parseUrlAsWritten } from '../../domain/written-host.js';
+import { readRegularFile } from '../file-system/regular-file.js';
 
-/** containers/image's limits: a server offering more signatures than this is broken. */
+/** containers/image's limit: a server offering more signatures than this is broken. */
 export const MAX_LOOKASIDE_SIGNATURES = 128;
-export const MAX_SIGNATURE_BYTES = 4 * 1024 * 1024;
 
 export interface LookasideReaderOptions {
   /** Carries http(s) lookaside requests. */
@@ -41,7 +42,7 @@ export class LookasideReader {
   private readOne(url: URL, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     switch (url.protocol) {
       case 'file:':
-        return readFileSignature(url);
+        return readFileSignature(url, signal);
       case 'http:':
       case 'https:':
         return this.readHttpSignature(url, signal);
@@ -93,27 +94,25 @@ export function lookasideDirectory(base: string, repositoryPath: string, digest:
   } catch (err) {
     throw new ProxyError('policy-invalid', `invalid lookaside URL ${JSON.stringify(base)}`, { cause: err });
   }
+  // file: URLs name no host to reach (containers/image reads only their path).
+  if (url.protocol === 'http:' || url.protocol === 'https:') url = parseUrlAsWritten(base, undefined, 'policy-invalid', `lookaside ${redacted(url)}`);
   const basePath = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
   url.pathname = `${basePath}/${repositoryPath}@${digestAlgorithm(digest)}=${digestHex(digest)}`;
   return url;
 }
 
-async function readFileSignature(url: URL): Promise<Uint8Array | undefined> {
+async function readFileSignature(url: URL, signal?: AbortSignal): Promise<Uint8Array | undefined> {
   const path = fileURLToPath(url);
-  let handle;
+  let bytes;
   try {
-    handle = await open(path, 'r');
+    bytes = await readRegularFile(path, MAX_SIGNATURE_BYTES, signal);
   } catch (err) {
+    if (isProxyError(err) || signal?.aborted) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ProxyError('io', `reading signature ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
-  try {
-    const { size } = await handle.stat();
-    if (size > MAX_SIGNATURE_BYTES) throw new ProxyError('policy-rejected', `signature ${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+  if (bytes === undefined) throw new ProxyError('policy-rejected', `signature ${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
+  return bytes;
 }
 
 /** A URL fit for messages: user-info (which may hold a password) removed. */

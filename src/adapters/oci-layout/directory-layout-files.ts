@@ -15,9 +15,8 @@ export class DirectoryLayoutFiles implements LayoutFiles {
     return join(this.layout, relativePath);
   }
 
-  /** The limit is not applied: files on disk are read whole, as containers/image's oci/layout reads them. */
-  read(relativePath: string, _limit: number, missing: MissingFile, signal?: AbortSignal): Promise<Uint8Array> {
-    return readSmallFile(this.nameOf(relativePath), missing, signal);
+  read(relativePath: string, limit: number, missing: MissingFile, signal?: AbortSignal): Promise<Uint8Array> {
+    return readSmallFile(this.nameOf(relativePath), limit, missing, signal);
   }
 
   stream(relativePath: string, missing: MissingFile, signal?: AbortSignal): Promise<BlobBody> {

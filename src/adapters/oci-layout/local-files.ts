@@ -1,11 +1,13 @@
 /**
  * File access shared by the local transports (OCI layouts, dir:): whole small files (manifests,
- * index.json) and streamed blobs, with file-system errors mapped onto the error catalogue.
+ * index.json) and streamed blobs, with file-system errors mapped onto the error catalogue. Only
+ * regular files are read, small ones within the size limits a registry's answers get.
  */
 import { createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { type ErrorCode, ProxyError } from '../../domain/errors.js';
 import { type BlobBody } from '../../ports/transport.js';
+import { openRegularFile, readRegularFile } from '../file-system/regular-file.js';
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR']);
 
@@ -33,13 +35,16 @@ export interface MissingFile {
   readonly message: string;
 }
 
-/** Reads a small file whole (manifests, index files). */
-export async function readSmallFile(path: string, missing: MissingFile, signal?: AbortSignal): Promise<Uint8Array> {
+/** Reads a small file whole (manifests, index files), refusing one of more than `limit` bytes. */
+export async function readSmallFile(path: string, limit: number, missing: MissingFile, signal?: AbortSignal): Promise<Uint8Array> {
+  let bytes;
   try {
-    return await readFile(path, signal === undefined ? {} : { signal });
+    bytes = await readRegularFile(path, limit, signal);
   } catch (err) {
     throw fileError(err, path, missing.code, missing.message);
   }
+  if (bytes === undefined) throw new ProxyError('manifest-invalid', `${path} is larger than the ${limit} bytes allowed`);
+  return bytes;
 }
 
 /** Checks that `path` is a directory, so that "no such image" names the right culprit. */
@@ -58,18 +63,17 @@ export async function requireDirectory(path: string, missing: MissingFile): Prom
  */
 export async function streamFile(path: string, missing: MissingFile, signal?: AbortSignal): Promise<BlobBody> {
   signal?.throwIfAborted();
-  let handle;
+  let opened;
   try {
-    handle = await open(path, 'r');
+    opened = await openRegularFile(path);
   } catch (err) {
     throw fileError(err, path, missing.code, missing.message);
   }
+  const { handle, size } = opened;
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new ProxyError('io', `cannot read ${path}: not a regular file`);
     signal?.throwIfAborted();
     const stream = createReadStream(path, { fd: handle, ...(signal === undefined ? {} : { signal }) });
-    return { stream, size: info.size };
+    return { stream, size };
   } catch (err) {
     await handle.close();
     throw fileError(err, path, missing.code, missing.message);

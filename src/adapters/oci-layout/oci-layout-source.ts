@@ -1,7 +1,7 @@
 import { digestAlgorithm, digestHex, parseDigest, type Digest } from '../../domain/digest.js';
 import { type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
-import { MAX_MANIFEST_BYTES } from '../archive/archive-limits.js';
+import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type LayoutFiles } from './layout-files.js';
 import { declaredMediaType } from './manifest-media-type.js';
 import { type LayoutDescriptor } from './oci-index.js';

@@ -1,5 +1,6 @@
 import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
+import { MAX_CONFIG_BYTES } from '../../domain/size-limits.js';
 import { type Descriptor, parseManifest, type ParsedManifest } from '../../domain/manifest.js';
 import { convertSchema2ToOci } from '../../domain/oci-conversion.js';
 import { describeLayers, type LayerInfo } from '../../domain/layers.js';
@@ -13,7 +14,6 @@ import { readVerified } from './read-verified.js';
 import { openFirstSource } from './open-source.js';
 
 /** Configs are small; a larger one is refused like containers/image does. */
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** One image, resolved for one platform, in OCI form, allowed by policy. */
 export interface ResolvedImage {

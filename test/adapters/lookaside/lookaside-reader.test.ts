@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { Agent } from 'undici';
 import { type Digest } from '../../../src/domain/digest.js';
 import { isProxyError } from '../../../src/domain/errors.js';
-import { LookasideReader, lookasideDirectory, MAX_LOOKASIDE_SIGNATURES, MAX_SIGNATURE_BYTES } from '../../../src/adapters/lookaside/lookaside-reader.js';
+import { LookasideReader, lookasideDirectory, MAX_LOOKASIDE_SIGNATURES } from '../../../src/adapters/lookaside/lookaside-reader.js';
+import { MAX_SIGNATURE_BYTES } from '../../../src/domain/size-limits.js';
 
 const DIGEST = `sha256:${'c'.repeat(64)}` as Digest;
 const DIR_NAME = `library/busybox@sha256=${'c'.repeat(64)}`;

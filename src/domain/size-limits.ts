@@ -1,0 +1,19 @@
+/**
+ * How much the proxy reads whole into memory, wherever it reads from: registries, OCI layouts,
+ * dir: images, archives and lookaside storage share these (containers/image's iolimits, whose
+ * values they are). Anything larger is refused, never read.
+ */
+const MIB = 1024 * 1024;
+
+/** Manifests and image indexes, including an OCI layout's index.json (MaxManifestBodySize). */
+export const MAX_MANIFEST_BYTES = 4 * MIB;
+/** Image configs (MaxConfigBodySize). */
+export const MAX_CONFIG_BYTES = 4 * MIB;
+/** One signature, and each sigstore payload layer (MaxSignatureBodySize). */
+export const MAX_SIGNATURE_BYTES = 4 * MIB;
+/** The registry signature extension's list (MaxSignatureListBodySize). */
+export const MAX_SIGNATURE_LIST_BYTES = 4 * MIB;
+/** A docker archive's manifest.json and an OCI layout's oci-layout file (MaxTarFileManifestSize). */
+export const MAX_ARCHIVE_MANIFEST_BYTES = 1 * MIB;
+/** A token endpoint's answer (MaxAuthTokenBodySize). */
+export const MAX_TOKEN_BYTES = 1 * MIB;
