@@ -34,7 +34,7 @@ function rewriteKind(written: string, parsed: string): string {
   if (/^[0-9.]+$/.test(parsed)) return 'a numeric IPv4 shorthand (a decimal, hexadecimal or octal number, or fewer than four parts), which containers/image does not read as an address';
   if (parsed.startsWith('[')) return 'an IPv6 address in a spelling other than its canonical one';
   if (written.includes('%')) return 'percent-encoding, which Node decodes';
-  if (/[^\x20-\x7e]/.test(written)) return 'non-ASCII characters, which Node converts to punycode';
+  if (/[^\x20-\x7e]/.test(written)) return 'non-ASCII characters, which Node maps to an ASCII name (IDNA)';
   return 'a spelling Node rewrites';
 }
 
