@@ -17,3 +17,9 @@ export const MAX_SIGNATURE_LIST_BYTES = 4 * MIB;
 export const MAX_ARCHIVE_MANIFEST_BYTES = 1 * MIB;
 /** A token endpoint's answer (MaxAuthTokenBodySize). */
 export const MAX_TOKEN_BYTES = 1 * MIB;
+/**
+ * The entries of an archive, indexed in memory (names, link targets, offsets). containers/image
+ * scans archives again for each file instead; this bounds what the index may hold (each name is
+ * also limited to 4 MiB by the tar parser), about 60,000 entries of ordinary names.
+ */
+export const MAX_TAR_INDEX_BYTES = 16 * MIB;

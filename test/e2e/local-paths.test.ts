@@ -12,8 +12,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { pack } from 'tar-stream';
 import { digestHex } from '../../src/domain/digest.js';
-import { MAX_MANIFEST_BYTES } from '../../src/domain/size-limits.js';
+import { MAX_MANIFEST_BYTES, MAX_TAR_INDEX_BYTES } from '../../src/domain/size-limits.js';
 import { standardFixtures, writeDirImage, writeOciLayout } from '../support/image-fixtures.js';
 import { agentOver, CLI_PATH, type HttpAnswer, httpRequest, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
 
@@ -209,5 +210,23 @@ describe('end to end: local paths cannot stall or exhaust the proxy', function (
     const body = errorOf(answer);
     expect([answer.status, body.code], body.message).to.deep.equal([502, 'manifest-invalid']);
     expect(body.message).to.include(`larger than the ${MAX_MANIFEST_BYTES} bytes allowed`);
+  });
+
+  it('an archive whose entry names would take more memory than the index limit is refused', async () => {
+    // Each name is just under the tar parser's own 4 MiB cap; together they pass the index limit.
+    const nameBytes = 4 * 1024 * 1024 - 4096;
+    const count = Math.ceil(MAX_TAR_INDEX_BYTES / nameBytes) + 1;
+    const archive = join(work, 'long-names.tar');
+    const packer = pack();
+    for (let i = 0; i < count; i++) packer.entry({ name: `${String(i).padStart(4, '0')}${'n'.repeat(nameBytes)}` }, '');
+    packer.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of packer as AsyncIterable<Buffer>) chunks.push(chunk);
+    await writeFile(archive, Buffer.concat(chunks));
+    const started = proxy();
+    const answer = await within(PROMPT_MS * 2, 'the archive of long names', started.request('GET', imageQuery(`oci-archive:${archive}`)));
+    const body = errorOf(answer);
+    expect([answer.status, body.code], body.message).to.deep.equal([502, 'manifest-invalid']);
+    expect(body.message).to.include(archive).and.include(`more than the ${MAX_TAR_INDEX_BYTES} bytes allowed`);
   });
 });

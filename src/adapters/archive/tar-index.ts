@@ -8,10 +8,13 @@ import { posix } from 'node:path';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { ProxyError } from '../../domain/errors.js';
+import { MAX_TAR_INDEX_BYTES } from '../../domain/size-limits.js';
 import { openRegularFile, regularFileStream } from '../file-system/regular-file.js';
 import { decompressorFor, detectCompression, MAGIC_LENGTH, type DetectedCompression } from './compression.js';
 
 const HEADER_BLOCK = 512;
+/** What one entry costs in memory besides its name and link target, counted against the index's limit. */
+const ENTRY_OVERHEAD_BYTES = 256;
 
 export type TarEntryType = 'file' | 'symlink' | 'link' | 'directory' | 'other';
 
@@ -63,10 +66,16 @@ export class TarIndex {
     signal?.throwIfAborted();
     const compression = await sniff(path);
     const entries = new Map<string, TarEntry>();
+    let indexed = 0;
     try {
       await walk(path, compression, signal, (entry) => {
         // containers/image reads the first entry of a name.
-        if (!entries.has(entry.name)) entries.set(entry.name, entry);
+        if (entries.has(entry.name)) return;
+        indexed += ENTRY_OVERHEAD_BYTES + entry.name.length + entry.linkname.length;
+        if (indexed > MAX_TAR_INDEX_BYTES) {
+          throw new ProxyError('manifest-invalid', `${path}: indexing its entries takes more than the ${MAX_TAR_INDEX_BYTES} bytes allowed`);
+        }
+        entries.set(entry.name, entry);
       });
     } catch (err) {
       if (isAbort(err) || err instanceof ProxyError) throw err;
@@ -144,7 +153,12 @@ function walk(path: string, compression: DetectedCompression, signal: AbortSigna
     const parser = extract();
     parser.on('entry', (header, stream, next) => {
       // `stream.offset` is where the entry's own header starts, after any pax or GNU long-name blocks.
-      record({ name: cleanTarName(header.name), type: entryType(header), size: header.size ?? 0, offset: stream.offset + HEADER_BLOCK, linkname: header.linkname ?? '' });
+      try {
+        record({ name: cleanTarName(header.name), type: entryType(header), size: header.size ?? 0, offset: stream.offset + HEADER_BLOCK, linkname: header.linkname ?? '' });
+      } catch (err) {
+        fail(err as Error);
+        return;
+      }
       stream.on('end', () => next());
       stream.resume();
     });
