@@ -1,5 +1,5 @@
 import { type Digest, isDigest } from './digest.js';
-import { ProxyError } from './errors.js';
+import { GoTypes as T, goUnmarshal, type GoStruct } from './go-json.js';
 import { type Descriptor } from './manifest.js';
 import { MediaType } from './media-types.js';
 
@@ -13,6 +13,11 @@ export interface LayerInfo {
   readonly compression: LayerCompression;
   /** Digest of the uncompressed tar, from the config's rootfs.diff_ids; absent for non-image artifacts. */
   readonly diffID?: Digest | undefined;
+  /**
+   * Why the config gives this layer no usable diff ID (too few `diff_ids`, a null or malformed
+   * entry). Only what needs the diff ID fails for such a layer, as in containers/image.
+   */
+  readonly diffIDError?: string | undefined;
 }
 
 const GZIP_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerGzip, MediaType.ociForeignLayerGzip, MediaType.dockerLayerGzip, MediaType.dockerForeignLayerGzip]);
@@ -25,33 +30,69 @@ export function layerCompression(mediaType: string): LayerCompression {
   return 'none';
 }
 
-/** Pairs each layer with its diff ID: the config lists them in layer order. */
+/** What containers/image's compression detection (pkg/compression) recognises from the first bytes. */
+export type DetectedCompression = LayerCompression | 'bzip2' | 'xz';
+
+const MAGIC: readonly (readonly [DetectedCompression, readonly number[]])[] = [
+  ['gzip', [0x1f, 0x8b, 0x08]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+];
+
+/** How many leading bytes detection needs (the longest magic number, xz's). */
+export const MAGIC_LENGTH = 6;
+
+/** The compression the content itself shows; a head shorter than a magic number never matches it. */
+export function detectCompression(head: Uint8Array): DetectedCompression {
+  for (const [name, magic] of MAGIC) {
+    if (magic.every((byte, i) => head[i] === byte)) return name;
+  }
+  return 'none';
+}
+
+/**
+ * Pairs each layer with the diff ID at its position in the config's `rootfs.diff_ids`. A layer
+ * without a usable entry gets a `diffIDError` instead of failing the image: containers/image
+ * converts and copies such images and only refuses the diff ID where it needs it.
+ */
 export function describeLayers(layers: readonly Descriptor[], config: Uint8Array): LayerInfo[] {
   const diffIDs = configDiffIDs(config);
-  if (diffIDs !== undefined && diffIDs.length !== layers.length) {
-    throw new ProxyError('manifest-invalid', `the config lists ${diffIDs.length} diff_ids for ${layers.length} layers`);
-  }
   return layers.map((layer, i) => ({
     digest: layer.digest,
     size: layer.size,
     mediaType: layer.mediaType,
     compression: layerCompression(layer.mediaType),
-    diffID: diffIDs?.[i],
+    ...(diffIDs === undefined ? {} : diffIDOf(diffIDs, i, layers.length)),
   }));
 }
 
-function configDiffIDs(config: Uint8Array): Digest[] | undefined {
+type DiffIDs = readonly unknown[] | { readonly problem: string };
+
+function diffIDOf(diffIDs: DiffIDs, i: number, layerCount: number): Pick<LayerInfo, 'diffID' | 'diffIDError'> {
+  if (!Array.isArray(diffIDs)) return { diffIDError: (diffIDs as { problem: string }).problem };
+  if (i >= diffIDs.length) return { diffIDError: `the config lists ${diffIDs.length} rootfs.diff_ids for ${layerCount} layers, none for layer ${i}` };
+  const entry: unknown = diffIDs[i];
+  if (typeof entry === 'string' && isDigest(entry)) return { diffID: entry };
+  return { diffIDError: `the config's rootfs.diff_ids[${i}] is ${entry === null ? 'null' : 'not a digest'}` };
+}
+
+const ROOTFS = T.struct({ key: 'rootfs', type: T.struct({ key: 'diff_ids', type: T.slice(T.any) }) });
+
+/** The config's diff_ids as Go decodes them (keys case-insensitively); undefined when there are none to offer. */
+function configDiffIDs(config: Uint8Array): DiffIDs | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(config).toString('utf8'));
   } catch {
     return undefined; // not a JSON image config (an artifact): no diff IDs to offer
   }
-  const rootfs = (parsed as { rootfs?: { diff_ids?: unknown } } | null)?.rootfs;
-  if (rootfs?.diff_ids === undefined || rootfs.diff_ids === null) return undefined;
-  const ids = rootfs.diff_ids;
-  if (!Array.isArray(ids) || !ids.every((id): id is Digest => typeof id === 'string' && isDigest(id))) {
-    throw new ProxyError('manifest-invalid', 'the config has a malformed rootfs.diff_ids');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  let decoded: GoStruct;
+  try {
+    decoded = goUnmarshal(config, ROOTFS) as GoStruct;
+  } catch (err) {
+    return { problem: `the config's rootfs.diff_ids cannot be read: ${(err as Error).message}` };
   }
-  return ids;
+  return ((decoded['rootfs'] as GoStruct)['diff_ids'] as unknown[] | null) ?? undefined;
 }

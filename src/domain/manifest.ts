@@ -170,7 +170,8 @@ export function parseManifest(bytes: Uint8Array, mediaType: string): ParsedManif
   }
   if (schema.kind === 'oci-index' || schema.kind === 'docker-list') {
     const entries = requireArray(doc['manifests'], 'manifests', declared);
-    return { kind: schema.kind, mediaType: declared, manifests: entries.map((entry, i) => descriptor(entry, `manifests[${i}]`, declared)) };
+    // containers/image reads list entries without a mediaType: the instance's own type decides.
+    return { kind: schema.kind, mediaType: declared, manifests: entries.map((entry, i) => descriptor(entry, `manifests[${i}]`, declared, { untyped: true })) };
   }
   if (doc['config'] === null) throw invalid(declared, 'config is missing');
   const config = descriptor(doc['config'] as GoStruct, 'config', declared);
@@ -218,11 +219,11 @@ function requireArray(value: unknown, name: string, declared: string): readonly 
   return value as GoStruct[];
 }
 
-function descriptor(d: GoStruct, where: string, declared: string): Descriptor {
+function descriptor(d: GoStruct, where: string, declared: string, allow: { untyped?: boolean } = {}): Descriptor {
   const mediaType = d['mediaType'] as string;
   const digest = d['digest'] as string;
   const size = d['size'] as number;
-  if (mediaType === '') throw invalid(declared, `${where} has no mediaType`);
+  if (mediaType === '' && !allow.untyped) throw invalid(declared, `${where} has no mediaType`);
   if (!isDigest(digest)) throw invalid(declared, `${where} has invalid digest ${JSON.stringify(digest)}`);
   if (size < 0) throw invalid(declared, `${where} has negative size ${size}`);
   const urls = d['urls'] as string[] | null;

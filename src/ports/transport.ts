@@ -1,5 +1,6 @@
 import { type Readable } from 'node:stream';
 import { type Digest } from '../domain/digest.js';
+import { type LayerCompression } from '../domain/layers.js';
 import { type ImageReference, type TransportName } from '../domain/reference.js';
 import { type Signature } from '../domain/signatures/signature.js';
 
@@ -52,6 +53,12 @@ export interface ImageSource {
   /** Streams a blob. Rejects with `blob-not-found` when the source does not have it. */
   blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody>;
   close(): Promise<void>;
+  /**
+   * How the bytes `blob` serves for a layer are compressed, for a source that knows better than
+   * the layer's media type (a docker archive serves every layer uncompressed, typed gzip).
+   * Optional: without it the media type is believed.
+   */
+  layerCompression?(layer: BlobRequest, signal?: AbortSignal): Promise<LayerCompression>;
   /**
    * Signature blobs the source keeps itself for the manifest with this digest (a registry's
    * signature extension API, when its ping advertised one). Resolves undefined when it keeps

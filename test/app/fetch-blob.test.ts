@@ -6,7 +6,7 @@ import { FetchBlob } from '../../src/app/use-cases/fetch-blob.js';
 import { type ImageLayer, type ResolvedImage } from '../../src/app/use-cases/resolve-manifest.js';
 import { digestOf, type Digest } from '../../src/domain/digest.js';
 import { isProxyError, ProxyError } from '../../src/domain/errors.js';
-import { layerCompression } from '../../src/domain/layers.js';
+import { detectCompression, layerCompression } from '../../src/domain/layers.js';
 import { MediaType } from '../../src/domain/media-types.js';
 import { type ImageReference, parseImageName } from '../../src/domain/reference.js';
 import { type BlobAnswer } from '../../src/ports/image-api.js';
@@ -18,6 +18,7 @@ const CHUNK = 16 * 1024;
 class MemorySource implements ImageSource {
   readonly reference: ImageReference = parseImageName('oci:/memory:test');
   readonly requested: Digest[] = [];
+  readonly opened: Readable[] = [];
   /** What the source claims, when a test wants it to lie about the size. */
   announcedSize: number | undefined;
 
@@ -33,7 +34,9 @@ class MemorySource implements ImageSource {
     if (bytes === undefined) return Promise.reject(new ProxyError('blob-not-found', `${request.digest} is not stored`));
     const chunks: Buffer[] = [];
     for (let at = 0; at < bytes.length; at += CHUNK) chunks.push(Buffer.from(bytes.subarray(at, at + CHUNK)));
-    return Promise.resolve({ stream: Readable.from(chunks), size: this.announcedSize ?? bytes.length });
+    const stream = Readable.from(chunks);
+    this.opened.push(stream);
+    return Promise.resolve({ stream, size: this.announcedSize ?? bytes.length });
   }
 
   close(): Promise<void> {
@@ -136,8 +139,25 @@ describe('FetchBlob', () => {
     });
   }
 
-  for (const layer of good) {
-    it(`${layer.mediaType}: a wrong diff ID fails the decompressed stream with its tail withheld`, async () => {
+  // What containers/image's detection copes with: the media type says one thing, the bytes another.
+  const mislabelled = [
+    { name: 'a plain tar typed gzip (a docker archive layer)', layer: { mediaType: MediaType.ociLayerGzip, bytes: tar, diffID }, sized: true },
+    { name: 'a gzip layer typed uncompressed', layer: { mediaType: MediaType.ociLayerTar, bytes: gzip, diffID }, sized: false },
+    { name: 'a zstd layer typed gzip', layer: { mediaType: MediaType.ociLayerGzip, bytes: zstd, diffID }, sized: false },
+  ];
+  for (const { name, layer, sized } of mislabelled) {
+    it(`${name}: decompressed as its bytes say, to the tar that hashes to the diff ID`, async () => {
+      const { image } = imageOf(config, [layer]);
+      const answer = await fetchBlob.execute(image, digestOf(layer.bytes), { decompress: true });
+      expect(answer.size).to.equal(sized ? tar.length : undefined);
+      const { body, error } = await drain(answer);
+      expect(error).to.equal(undefined);
+      expect(body.equals(tar)).to.equal(true);
+    });
+  }
+
+  for (const layer of [...good, ...mislabelled.map((entry) => entry.layer)]) {
+    it(`${layer.mediaType} holding ${detectCompression(layer.bytes)}: a wrong diff ID fails the decompressed stream with its tail withheld`, async () => {
       const wrongDiffID = digestOf(Buffer.from('some other tar'));
       const { image } = imageOf(config, [{ ...layer, diffID: wrongDiffID }]);
       const { body, error } = await drain(await fetchBlob.execute(image, digestOf(layer.bytes), { decompress: true }));
@@ -187,6 +207,48 @@ describe('FetchBlob', () => {
     const err = await rejection(fetchBlob.execute(image, digestOf(gzip)));
     expect(err.code).to.equal('size-mismatch');
     expect(err.message).to.contain(String(gzip.length + 1)).and.to.contain(String(gzip.length));
+  });
+
+  for (const [name, magic] of [
+    ['bzip2', [0x42, 0x5a, 0x68, 0x39]],
+    ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ] as const) {
+    it(`a ${name} layer: decompress answers manifest-unsupported before any byte, and releases the source`, async () => {
+      const bytes = Buffer.concat([Buffer.from(magic), randomBytes(100 * 1024)]);
+      const { image, source } = imageOf(config, [{ mediaType: MediaType.ociLayerGzip, bytes, diffID }]);
+      const err = await rejection(fetchBlob.execute(image, digestOf(bytes), { decompress: true }));
+      expect([err.code, err.message]).to.deep.equal(['manifest-unsupported', `layer ${digestOf(bytes)} is ${name}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`]);
+      await new Promise(setImmediate);
+      expect(source.opened.map((stream) => stream.destroyed), 'the source stream is destroyed').to.deep.equal([true]);
+    });
+  }
+
+  it('a stored layer that fails its digest before the first bytes are out: the decompress request itself is refused', async () => {
+    const small = gzipSync(Buffer.from('a tiny tar'));
+    const stored = Buffer.from(small);
+    stored[stored.length - 1] = stored[stored.length - 1]! ^ 0xff;
+    const { image } = imageOf(config, [{ mediaType: MediaType.ociLayerGzip, bytes: small, stored, diffID }]);
+    const err = await rejection(fetchBlob.execute(image, digestOf(small), { decompress: true }));
+    expect(err.code).to.equal('digest-mismatch');
+  });
+
+  it('an empty uncompressed layer decompresses to nothing, verified against the empty diff ID', async () => {
+    const empty = new Uint8Array(0);
+    const { image } = imageOf(config, [{ mediaType: MediaType.ociLayerTar, bytes: empty, diffID: digestOf(empty) }]);
+    const answer = await fetchBlob.execute(image, digestOf(empty), { decompress: true });
+    expect(answer.size).to.equal(0);
+    expect(await drain(answer)).to.deep.equal({ body: Buffer.alloc(0), error: undefined });
+  });
+
+  it("decompress for a layer whose config entry is unusable: manifest-invalid with the config's problem, nothing fetched", async () => {
+    const { image, source } = imageOf(config, [{ ...good[0]!, diffID: undefined }]);
+    const [layer] = [...image.layers.values()];
+    const broken = new Map([[layer!.info.digest, { ...layer!, info: { ...layer!.info, diffIDError: "the config's rootfs.diff_ids[0] is null" } }]]);
+    const err = await rejection(fetchBlob.execute({ ...image, layers: broken }, digestOf(gzip), { decompress: true }));
+    expect([err.code, err.message]).to.deep.equal(['manifest-invalid', `layer ${digestOf(gzip)}: the config's rootfs.diff_ids[0] is null, so its uncompressed form cannot be verified`]);
+    expect(source.requested).to.deep.equal([]);
+    const raw = await fetchBlob.execute({ ...image, layers: broken }, digestOf(gzip));
+    expect((await drain(raw)).body.equals(gzip), 'the layer itself is still served').to.equal(true);
   });
 
   it('decompress for a layer without a diff ID: bad-request, nothing fetched', async () => {

@@ -1,7 +1,7 @@
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { expect } from 'chai';
 import { digestOf, type Digest } from '../../src/domain/digest.js';
-import { isProxyError } from '../../src/domain/errors.js';
-import { describeLayers, layerCompression, type LayerCompression } from '../../src/domain/layers.js';
+import { type DetectedCompression, describeLayers, detectCompression, layerCompression, type LayerCompression, type LayerInfo } from '../../src/domain/layers.js';
 import { type Descriptor } from '../../src/domain/manifest.js';
 import { MediaType } from '../../src/domain/media-types.js';
 
@@ -14,15 +14,6 @@ function layer(mediaType: string, name: string, size = 100): Descriptor {
 
 function configWith(diffIds: unknown): Uint8Array {
   return json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } });
-}
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
 }
 
 describe('layers: compression and diff IDs', () => {
@@ -55,6 +46,30 @@ describe('layers: compression and diff IDs', () => {
     });
   });
 
+  describe('detectCompression (containers/image pkg/compression magic numbers)', () => {
+    const table: readonly [string, readonly number[], DetectedCompression][] = [
+      ['gzip', [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00], 'gzip'],
+      ['gzip with only its three magic bytes', [0x1f, 0x8b, 0x08], 'gzip'],
+      ['gzip magic with another method byte', [0x1f, 0x8b, 0x07, 0x00], 'none'],
+      ['zstd', [0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x00], 'zstd'],
+      ['bzip2', [0x42, 0x5a, 0x68, 0x39], 'bzip2'],
+      ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz'],
+      ['xz cut short', [0xfd, 0x37, 0x7a, 0x58, 0x5a], 'none'],
+      ['a tar header', [...Buffer.from('etc/\0\0')], 'none'],
+      ['nothing', [], 'none'],
+    ];
+    for (const [name, head, expected] of table) {
+      it(`${name} → ${expected}`, () => {
+        expect(detectCompression(Uint8Array.from(head))).to.equal(expected);
+      });
+    }
+
+    it('reads the compression of real gzip and zstd output', () => {
+      const tar = new TextEncoder().encode('a tar would be here');
+      expect([detectCompression(gzipSync(tar)), detectCompression(zstdCompressSync(tar)), detectCompression(tar)]).to.deep.equal(['gzip', 'zstd', 'none']);
+    });
+  });
+
   describe('describeLayers', () => {
     const layers = [layer(MediaType.ociLayerGzip, 'base', 120), layer(MediaType.ociLayerZstd, 'app', 80), layer(MediaType.ociLayerTar, 'data', 3072)];
     const diffIds = [digestFor('tar base'), digestFor('tar app'), digestFor('tar data')];
@@ -71,30 +86,52 @@ describe('layers: compression and diff IDs', () => {
       expect(describeLayers([], configWith([]))).to.deep.equal([]);
     });
 
-    const mismatched: readonly [string, readonly Digest[]][] = [
-      ['fewer diff_ids than layers', diffIds.slice(0, 2)],
-      ['more diff_ids than layers', [...diffIds, digestFor('tar extra')]],
-      ['no diff_ids for three layers', []],
+    const diffIDsOf = (described: readonly LayerInfo[]) => described.map((info) => info.diffID);
+    const errorsOf = (described: readonly LayerInfo[]) => described.map((info) => info.diffIDError);
+
+    it('fewer diff_ids than layers: the layers beyond them have a diffIDError naming both counts, the others keep theirs', () => {
+      const described = describeLayers(layers, configWith(diffIds.slice(0, 2)));
+      expect(diffIDsOf(described)).to.deep.equal([diffIds[0], diffIds[1], undefined]);
+      expect(errorsOf(described).slice(0, 2)).to.deep.equal([undefined, undefined]);
+      expect(described[2]!.diffIDError).to.contain('2 rootfs.diff_ids for 3 layers').and.to.contain('layer 2');
+    });
+
+    it('more diff_ids than layers: each layer takes the one at its position (containers/image pairs by index)', () => {
+      const described = describeLayers(layers, configWith([...diffIds, digestFor('tar extra')]));
+      expect(diffIDsOf(described)).to.deep.equal(diffIds);
+      expect(errorsOf(described)).to.deep.equal([undefined, undefined, undefined]);
+    });
+
+    it('diff_ids: [] for three layers: every layer has a diffIDError, and is still described', () => {
+      const described = describeLayers(layers, configWith([]));
+      expect(described.map((info) => [info.digest, info.compression])).to.deep.equal(layers.map((l) => [l.digest, layerCompression(l.mediaType)]));
+      expect(errorsOf(described).every((error) => error?.includes('0 rootfs.diff_ids for 3 layers'))).to.equal(true);
+    });
+
+    const badEntries: readonly [string, unknown, string][] = [
+      ['null', null, 'rootfs.diff_ids[1] is null'],
+      ['a non-digest string', 'not-a-digest', 'rootfs.diff_ids[1] is not a digest'],
+      ['an upper-case digest', diffIds[1]!.toUpperCase(), 'rootfs.diff_ids[1] is not a digest'],
+      ['a number', 7, 'rootfs.diff_ids[1] is not a digest'],
     ];
-    for (const [name, ids] of mismatched) {
-      it(`${name} → manifest-invalid naming both counts`, () => {
-        const err = thrownBy(() => describeLayers(layers, configWith(ids)));
-        expect(isProxyError(err) && err.code).to.equal('manifest-invalid');
-        expect((err as Error).message).to.contain(`${ids.length} diff_ids`).and.to.contain('3 layers');
+    for (const [name, entry, message] of badEntries) {
+      it(`a diff_ids entry that is ${name}: only that layer has a diffIDError`, () => {
+        const described = describeLayers(layers, configWith([diffIds[0], entry, diffIds[2]]));
+        expect(diffIDsOf(described)).to.deep.equal([diffIds[0], undefined, diffIds[2]]);
+        expect(errorsOf(described)).to.deep.equal([undefined, `the config's ${message}`, undefined]);
       });
     }
 
-    const malformed: readonly [string, unknown][] = [
-      ['a string instead of a list', 'sha256:abc'],
-      ['a non-digest entry', [diffIds[0], 'not-a-digest', diffIds[2]]],
-      ['a number entry', [diffIds[0], 7, diffIds[2]]],
-    ];
-    for (const [name, value] of malformed) {
-      it(`rootfs.diff_ids as ${name} → manifest-invalid`, () => {
-        const err = thrownBy(() => describeLayers(layers, configWith(value)));
-        expect(isProxyError(err) && err.code).to.equal('manifest-invalid');
-      });
-    }
+    it('rootfs.diff_ids that is not a list: every layer has a diffIDError saying why', () => {
+      const described = describeLayers(layers, configWith('sha256:abc'));
+      expect(diffIDsOf(described)).to.deep.equal([undefined, undefined, undefined]);
+      for (const error of errorsOf(described)) expect(error).to.match(/^the config's rootfs.diff_ids cannot be read: .*diff_ids/);
+    });
+
+    it("keys are matched as Go matches them: RootFS and Diff_IDs name the same fields", () => {
+      const config = json({ RootFS: { type: 'layers', Diff_IDs: diffIds } });
+      expect(diffIDsOf(describeLayers(layers, config))).to.deep.equal(diffIds);
+    });
 
     const withoutDiffIds: readonly [string, Uint8Array][] = [
       ['an artifact config that is not JSON', new TextEncoder().encode('plain artifact data')],
@@ -109,6 +146,7 @@ describe('layers: compression and diff IDs', () => {
         const described = describeLayers(layers.slice(0, 1), config);
         expect(described).to.have.length(1);
         expect(described[0]!.diffID).to.equal(undefined);
+        expect(described[0]!.diffIDError).to.equal(undefined);
         expect(described[0]!.compression).to.equal('gzip');
       });
     }

@@ -94,6 +94,16 @@ describe('parseManifest', () => {
       ],
     });
   });
+  for (const [name, list, kind] of [
+    ['an OCI index', ociIndex, M.ociIndex],
+    ['a docker list', dockerList, M.dockerList],
+  ] as const) {
+    it(`parses ${name} whose entries have no mediaType, as containers/image does: the instance's own type decides`, () => {
+      const { mediaType: _entryType, ...untyped } = list.manifests[0]!;
+      const parsed = parseManifest(bytes({ ...list, manifests: [untyped] }), kind);
+      expect(parsed.kind === 'oci-index' || parsed.kind === 'docker-list' ? parsed.manifests.map((m) => [m.mediaType, m.digest]) : []).to.deep.equal([['', d('a')]]);
+    });
+  }
   it('parses a docker list; an entry without platform gets the empty one Go gives it', () => {
     const doc = { ...dockerList, manifests: [...dockerList.manifests, { mediaType: M.dockerSchema2, digest: d('b'), size: 1 }] };
     const parsed = parseManifest(bytes(doc), M.dockerList);

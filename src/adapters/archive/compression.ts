@@ -1,26 +1,10 @@
 import { type Readable, type Transform } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { ProxyError } from '../../domain/errors.js';
+import { type DetectedCompression } from '../../domain/layers.js';
 
-/** What containers/image's compression detection recognises, from the first bytes of a stream. */
-export type DetectedCompression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
-
-const MAGIC: readonly (readonly [DetectedCompression, readonly number[]])[] = [
-  ['gzip', [0x1f, 0x8b, 0x08]],
-  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
-  ['bzip2', [0x42, 0x5a, 0x68]],
-  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-];
-
-/** How many leading bytes detection needs. */
-export const MAGIC_LENGTH = 6;
-
-export function detectCompression(head: Uint8Array): DetectedCompression {
-  for (const [name, magic] of MAGIC) {
-    if (magic.every((byte, i) => head[i] === byte)) return name;
-  }
-  return 'none';
-}
+// Detection is pure and shared with the blob use case, which detects a layer's real compression.
+export { detectCompression, MAGIC_LENGTH, type DetectedCompression } from '../../domain/layers.js';
 
 /**
  * A decompressor for what Node's zlib reads; undefined for uncompressed data. containers/image

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { parseDigest, type Digest } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
+import { type LayerCompression } from '../../domain/layers.js';
 import { MediaType } from '../../domain/media-types.js';
 import { type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
@@ -55,6 +56,11 @@ export class DockerArchiveSource implements ImageSource {
     const layer = this.layers.get(digest);
     if (layer === undefined) throw new ProxyError('blob-not-found', `blob ${digest} is not in the docker archive ${this.archive.path}`);
     return { stream: uncompressed(this.archive, layer, signal), size: layer.size };
+  }
+
+  /** Every layer is served decompressed (containers/image's GetBlob), whatever its file holds. */
+  async layerCompression(): Promise<LayerCompression> {
+    return 'none';
   }
 
   async close(): Promise<void> {

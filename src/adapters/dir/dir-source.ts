@@ -4,7 +4,7 @@ import { type ImageReference } from '../../domain/reference.js';
 import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
 import { readSmallFile, streamFile } from '../oci-layout/local-files.js';
-import { declaredMediaType } from '../oci-layout/manifest-media-type.js';
+import { guessedMediaType } from '../oci-layout/manifest-media-type.js';
 
 export interface DirSourceOptions {
   readonly reference: ImageReference;
@@ -34,7 +34,7 @@ export class DirSource implements ImageSource {
     const digest = parseDigest(instance);
     const path = join(this.directory, `${digestHex(digest)}.manifest.json`);
     const bytes = await readSmallFile(path, MAX_MANIFEST_BYTES, { code: 'image-not-found', message: `manifest ${digest} is not in the image directory ${this.directory}` }, signal);
-    return { bytes, mediaType: declaredMediaType(bytes, path) };
+    return { bytes, mediaType: guessedMediaType(bytes, path) };
   }
 
   async blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {

@@ -4,7 +4,7 @@ import { type ImageReference, type TransportName } from '../../domain/reference.
 import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
 import { readSmallFile, requireDirectory } from '../oci-layout/local-files.js';
-import { declaredMediaType } from '../oci-layout/manifest-media-type.js';
+import { guessedMediaType } from '../oci-layout/manifest-media-type.js';
 import { DirSource } from './dir-source.js';
 
 /**
@@ -22,9 +22,9 @@ export class DirTransport implements Transport {
     signal?.throwIfAborted();
     await requireDirectory(directory, { code: 'image-not-found', message: `no image directory at ${directory}` });
     // Read once at open: the image exists exactly when its manifest does, and later calls then
-    // serve the manifest that was checked.
+    // serve the manifest that was checked. Its type is always guessed, as containers/image does.
     const path = join(directory, 'manifest.json');
     const bytes = await readSmallFile(path, MAX_MANIFEST_BYTES, { code: 'image-not-found', message: `${directory} holds no image: it has no manifest.json` }, signal);
-    return new DirSource({ reference, directory, manifest: { bytes, mediaType: declaredMediaType(bytes, path) } });
+    return new DirSource({ reference, directory, manifest: { bytes, mediaType: guessedMediaType(bytes, path) } });
   }
 }

@@ -1,15 +1,16 @@
 import { ProxyError } from '../../domain/errors.js';
+import { guessManifestMediaType } from '../../domain/manifest.js';
 import { parseJsonFile } from './local-files.js';
 
 /**
- * The media type a manifest declares in its own `mediaType` field, for sources that store none
- * beside it; '' when the manifest has no such field (the use case then decides).
+ * The media type of a manifest stored without one beside it (dir:, an index entry that declares
+ * none), guessed from its content as containers/image does (GuessMIMEType); '' when the content
+ * does not tell. A file that is not a JSON object is refused here, where its name is known.
  */
-export function declaredMediaType(bytes: Uint8Array, path: string): string {
+export function guessedMediaType(bytes: Uint8Array, path: string): string {
   const value = parseJsonFile(bytes, path);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProxyError('manifest-invalid', `${path} is not a JSON object`);
   }
-  const mediaType = (value as { mediaType?: unknown }).mediaType;
-  return typeof mediaType === 'string' ? mediaType : '';
+  return guessManifestMediaType(bytes);
 }

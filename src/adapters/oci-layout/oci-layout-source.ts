@@ -3,7 +3,7 @@ import { type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
 import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type LayoutFiles } from './layout-files.js';
-import { declaredMediaType } from './manifest-media-type.js';
+import { guessedMediaType } from './manifest-media-type.js';
 import { type LayoutDescriptor } from './oci-index.js';
 
 export interface OciLayoutSourceOptions {
@@ -36,7 +36,7 @@ export class OciLayoutSource implements ImageSource {
     const path = blobPath(digest);
     const missing = { code: 'image-not-found', message: `manifest ${digest} is not in the ${this.files.description}` } as const;
     const bytes = await this.files.read(path, MAX_MANIFEST_BYTES, missing, signal);
-    const mediaType = listed?.mediaType || declaredMediaType(bytes, this.files.nameOf(path));
+    const mediaType = listed?.mediaType || guessedMediaType(bytes, this.files.nameOf(path));
     return { bytes, mediaType };
   }
 

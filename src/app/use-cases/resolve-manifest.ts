@@ -116,9 +116,16 @@ async function toOci(
     parsed.kind === 'oci-manifest'
       ? { ociManifest: raw.bytes, ociConfig: config, configDigest: parsed.config.digest, ociLayers: parsed.layers }
       : convertedToOci(raw.bytes, config);
-  const layerInfos = describeLayers(oci.ociLayers, oci.ociConfig);
+  const layerInfos = await withServedCompression(source, parsed.layers, describeLayers(oci.ociLayers, oci.ociConfig), signal);
   const layers = new Map(parsed.layers.map((source, i) => [source.digest, { source, info: layerInfos[i]! }] as const));
   return { ociManifest: oci.ociManifest, ociConfig: oci.ociConfig, configDigest: oci.configDigest, layerInfos, layers };
+}
+
+/** The compression the source knows its layers are served with, where it knows better than the media type. */
+async function withServedCompression(source: ImageSource, layers: readonly Descriptor[], infos: LayerInfo[], signal?: AbortSignal): Promise<LayerInfo[]> {
+  if (source.layerCompression === undefined) return infos;
+  const served = await Promise.all(layers.map((layer) => source.layerCompression!(layer, signal)));
+  return infos.map((info, i) => ({ ...info, compression: served[i]! }));
 }
 
 function convertedToOci(manifest: Uint8Array, config: Uint8Array) {

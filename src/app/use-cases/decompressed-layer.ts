@@ -1,0 +1,67 @@
+import { type Readable, type Transform } from 'node:stream';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { type Digest } from '../../domain/digest.js';
+import { ProxyError } from '../../domain/errors.js';
+import { detectCompression, type LayerInfo, MAGIC_LENGTH } from '../../domain/layers.js';
+import { VerifyingStream } from '../../domain/verifying-stream.js';
+import { type BlobAnswer } from '../../ports/image-api.js';
+import { chain } from './stream-chain.js';
+
+/**
+ * A layer as its uncompressed tar. The compression is read from the first bytes of the verified
+ * stream, never from the media type: containers/image detects it the same way, and sources
+ * label layers wrongly (a docker archive serves plain tars as `…tar.gzip`). An uncompressed
+ * layer goes out as is, with its length; every form is checked against the diff ID, and each
+ * stage holds back its last bytes until its own check passed.
+ */
+export async function decompressedLayer(verified: Readable, layer: LayerInfo & { readonly diffID: Digest }): Promise<BlobAnswer> {
+  const head = await readHead(verified, MAGIC_LENGTH);
+  const compression = detectCompression(head);
+  if (compression === 'bzip2' || compression === 'xz') {
+    verified.destroy();
+    throw new ProxyError('manifest-unsupported', `layer ${layer.digest} is ${compression}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`);
+  }
+  const diffIDCheck = (size?: number) => new VerifyingStream({ digest: layer.diffID, size }, `uncompressed layer ${layer.digest} (diff ID ${layer.diffID})`);
+  const stages: Readable[] = compression === 'none' ? [diffIDCheck(layer.size)] : [decompressor(compression, layer.digest), diffIDCheck()];
+  if (head.length > 0) (stages[0] as Transform).write(head);
+  const stream = chain([verified, ...stages]);
+  // An error between the peek and the piping was kept by readHead's listener: pass it on.
+  if (verified.errored) stream.destroy(verified.errored);
+  return { size: compression === 'none' ? layer.size : undefined, stream };
+}
+
+/**
+ * Reads until `length` bytes (or the end) came out, then pauses the stream so that piping it
+ * later continues right after them. The error listener stays: an error before the piping is
+ * then found in `stream.errored` instead of crashing the process.
+ */
+function readHead(stream: Readable, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const settle = () => {
+      stream.pause();
+      stream.off('data', onData).off('end', settle).off('close', onClose);
+      resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (received >= length) settle();
+    };
+    const onClose = () => reject(stream.errored ?? new ProxyError('io', 'the layer stream closed before its first bytes'));
+    stream.on('data', onData).once('end', settle).once('close', onClose).once('error', reject);
+  });
+}
+
+const DECOMPRESSED_CHUNK_BYTES = 1024 * 1024;
+
+function decompressor(compression: 'gzip' | 'zstd', digest: Digest) {
+  // zlib's default 16 KiB output chunks cost a threadpool round trip each; with 1 MiB ones a gzip
+  // layer decompresses ~1.5× faster (bench: 135 → 212 MiB/s; `curl | gzip -dc | sha256sum` 171).
+  const options = { chunkSize: DECOMPRESSED_CHUNK_BYTES };
+  const stream = compression === 'gzip' ? createGunzip(options) : createZstdDecompress(options);
+  return stream.on('error', (err) => {
+    if (!(err instanceof ProxyError)) stream.destroy(new ProxyError('digest-mismatch', `layer ${digest}: cannot decompress (${compression}): ${err.message}`));
+  });
+}
