@@ -74,7 +74,7 @@ function diffIDOf(diffIDs: DiffIDs, i: number, layerCount: number): Pick<LayerIn
   if (i >= diffIDs.length) return { diffIDError: `the config lists ${diffIDs.length} rootfs.diff_ids for ${layerCount} layers, none for layer ${i}` };
   const entry: unknown = diffIDs[i];
   if (typeof entry === 'string' && isDigest(entry)) return { diffID: entry };
-  return { diffIDError: `the config's rootfs.diff_ids[${i}] is ${entry === null ? 'null' : 'not a digest'}` };
+  return { diffIDError: `the config's rootfs.diff_ids[${i}] is ${entry === null ? 'null' : entry === '' ? 'empty' : 'not a digest'}` };
 }
 
 const ROOTFS = T.struct({ key: 'rootfs', type: T.struct({ key: 'diff_ids', type: T.slice(T.any) }) });

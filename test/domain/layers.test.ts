@@ -110,6 +110,7 @@ describe('layers: compression and diff IDs', () => {
 
     const badEntries: readonly [string, unknown, string][] = [
       ['null', null, 'rootfs.diff_ids[1] is null'],
+      ['an empty string (what converting a null gives)', '', 'rootfs.diff_ids[1] is empty'],
       ['a non-digest string', 'not-a-digest', 'rootfs.diff_ids[1] is not a digest'],
       ['an upper-case digest', diffIds[1]!.toUpperCase(), 'rootfs.diff_ids[1] is not a digest'],
       ['a number', 7, 'rootfs.diff_ids[1] is not a digest'],

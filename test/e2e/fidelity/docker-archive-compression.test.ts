@@ -1,0 +1,66 @@
+/**
+ * docker-archive layers through the real CLI: containers/image types every layer of a `docker
+ * save` archive gzip and serves it uncompressed, then detects the real compression from the
+ * bytes. skopeo is the oracle: `skopeo copy --dest-decompress docker-archive:… dir:…` writes each
+ * layer as containers/image decompresses it.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import { digestHex, digestOf, parseDigest } from '../../../src/domain/digest.js';
+import { MediaType } from '../../../src/domain/media-types.js';
+import { standardFixtures } from '../../support/image-fixtures.js';
+import { run } from '../../support/registry/processes.js';
+import { dockerArchive, packDirectory } from '../../adapters/archive/archive-fixtures.js';
+import { expectStillServing, FidelityBench, jsonOf, type LayerAnswer, type Manifest } from './fidelity-support.js';
+
+describe('fidelity: docker-archive layers are read by their bytes, as containers/image reads them', function () {
+  this.timeout(120_000);
+  const bench = new FidelityBench();
+  const { ociSingle } = standardFixtures();
+  const archives: Record<string, string> = {};
+
+  before(async function () {
+    await bench.setUp();
+    // skopeo writes what `docker save` writes: every layer file a plain tar.
+    archives['plain tar layer files (skopeo, docker save)'] = await dockerArchive(bench.env!, bench.work, 'plain', ociSingle, 'example.com/fidelity/archive:v1');
+    // Older tools (umoci, docker before 25) left some layer files gzip-compressed.
+    const unpacked = bench.path('gzip.dir');
+    await mkdir(unpacked);
+    await run('tar', ['-C', unpacked, '-xf', archives['plain tar layer files (skopeo, docker save)']]);
+    const file = join(unpacked, `${digestHex(ociSingle.layers[0]!.diffId)}.tar`);
+    await writeFile(file, gzipSync(await readFile(file)));
+    archives['a gzip-compressed layer file'] = await packDirectory(unpacked, bench.path('gzip.tar'));
+  });
+  after(() => bench.tearDown());
+
+  for (const name of ['plain tar layer files (skopeo, docker save)', 'a gzip-compressed layer file']) {
+    it(`${name}: /layers says compression none; ?decompress=true serves what skopeo copy --dest-decompress writes`, async function () {
+      const image = `docker-archive:${archives[name]!}`;
+      const oracle = bench.path(`decompressed-${Object.keys(archives).indexOf(name)}`);
+      await bench.skopeo('copy', '--quiet', '--dest-decompress', image, `dir:${oracle}`);
+      const proxy = bench.proxy(image);
+
+      const manifest = jsonOf<Manifest>(await proxy.request('GET', '/manifest'));
+      const layers = await proxy.request('GET', '/layers');
+      expect(layers.status, proxy.stderr()).to.equal(200);
+      // The media type stays containers/image's (gzip), the compression is what the bytes are.
+      expect(jsonOf<LayerAnswer[]>(layers)).to.deep.equal(
+        manifest.layers.map((layer) => ({ digest: layer.digest, size: layer.size, mediaType: MediaType.ociLayerGzip, compression: 'none', diffID: layer.digest })),
+      );
+
+      for (const layer of manifest.layers) {
+        const expected = await readFile(join(oracle, digestHex(parseDigest(layer.digest))));
+        const decompressed = await proxy.request('GET', `/blobs/${layer.digest}?decompress=true`);
+        expect([decompressed.status, decompressed.complete], proxy.stderr()).to.deep.equal([200, true]);
+        expect(decompressed.headers['content-length']).to.equal(String(layer.size));
+        expect(decompressed.body.equals(expected), `${layer.digest}: the bytes skopeo wrote`).to.equal(true);
+        expect(digestOf(decompressed.body)).to.equal(layer.digest);
+        const raw = await proxy.request('GET', `/blobs/${layer.digest}`);
+        expect(raw.body.equals(expected), 'the raw layer is the same tar').to.equal(true);
+      }
+      await expectStillServing(proxy);
+    });
+  }
+});
