@@ -55,10 +55,11 @@ export interface ImageSource {
   close(): Promise<void>;
   /**
    * How the bytes `blob` serves for a layer are compressed, for a source that knows better than
-   * the layer's media type (a docker archive serves every layer uncompressed, typed gzip).
-   * Optional: without it the media type is believed.
+   * the layer's media type (a docker archive serves every layer uncompressed, typed gzip) or can
+   * look cheaply (local files). Optional, and undefined when it cannot tell: the media type is
+   * then believed.
    */
-  layerCompression?(layer: BlobRequest, signal?: AbortSignal): Promise<LayerCompression>;
+  layerCompression?(layer: BlobRequest, signal?: AbortSignal): Promise<LayerCompression | undefined>;
   /**
    * Signature blobs the source keeps itself for the manifest with this digest (a registry's
    * signature extension API, when its ping advertised one). Resolves undefined when it keeps

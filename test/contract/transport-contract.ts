@@ -9,6 +9,8 @@ import { type Readable } from 'node:stream';
 import { expect } from 'chai';
 import { digestOf, type Digest } from '../../src/domain/digest.js';
 import { isProxyError, type ErrorCode } from '../../src/domain/errors.js';
+import { detectCompression } from '../../src/domain/layers.js';
+import { MediaType } from '../../src/domain/media-types.js';
 import { type ImageReference } from '../../src/domain/reference.js';
 import { type ImageSource, type Transport } from '../../src/ports/transport.js';
 import { artifactBlobs, artifactManifests, type FixtureArtifact, type FixtureBlob, type FixtureImage, type FixtureList } from '../support/image-fixtures.js';
@@ -90,6 +92,27 @@ export function describeTransportContract(title: string, makeFixture: () => Prom
         }
       });
     }
+
+    for (const kind of kinds) {
+      // A source may not know (a registry, a compressed archive): then it says nothing, never something else.
+      it(`layerCompression, where known, is what the bytes served for each ${kind} layer show`, async function () {
+        const source = await open(imageOf(kind));
+        const images = imageOf(kind).expected;
+        for (const image of images.kind === 'image' ? [images] : images.instances) {
+          for (const layer of image.layers) {
+            const request = { digest: layer.digest, size: layer.bytes.length, mediaType: layer.mediaType };
+            const served = await collect((await source.blob(request)).stream);
+            expect([undefined, detectCompression(served)], `${layer.digest} (${layer.mediaType})`).to.include(await source.layerCompression?.(request));
+          }
+        }
+      });
+    }
+
+    it('layerCompression does not fail for a layer the source lacks', async function () {
+      const source = await open(fixture.single);
+      const reported = await source.layerCompression?.({ digest: ABSENT_DIGEST, mediaType: MediaType.ociLayerGzip });
+      expect([undefined, 'none']).to.include(reported);
+    });
 
     if (kinds.length > 1) it('serves every instance of the list by digest, with its media type', async function () {
       const source = await open(imageOf('list'));

@@ -25,7 +25,8 @@ export class OciArchiveTransport implements Transport {
       index: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no index.json` },
     }, signal);
     const descriptor = choose(descriptors, reference.reference, archive.path);
-    return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors });
+    // Each read of a compressed archive decompresses it from the start: too dear for a peek per layer.
+    return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors, peekLayers: archive.compression === 'none' });
   }
 }
 

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { digestHex, parseDigest, type Digest } from '../../domain/digest.js';
+import { type LayerCompression } from '../../domain/layers.js';
 import { type ImageReference } from '../../domain/reference.js';
 import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
 import { readSmallFile, streamFile } from '../oci-layout/local-files.js';
+import { storedCompression } from '../oci-layout/stored-compression.js';
 import { guessedMediaType } from '../oci-layout/manifest-media-type.js';
 
 export interface DirSourceOptions {
@@ -41,6 +43,10 @@ export class DirSource implements ImageSource {
     const digest = parseDigest(request.digest);
     const path = join(this.directory, digestHex(digest));
     return streamFile(path, { code: 'blob-not-found', message: `blob ${digest} is not in the image directory ${this.directory}` }, signal);
+  }
+
+  layerCompression(layer: BlobRequest, signal?: AbortSignal): Promise<LayerCompression | undefined> {
+    return storedCompression(() => this.blob(layer, signal));
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,6 @@ export class OciLayoutTransport implements Transport {
       index: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no index.json` },
     }, signal);
     const descriptor = selectDescriptor(descriptors, reference, layout);
-    return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors });
+    return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors, peekLayers: true });
   }
 }

@@ -125,7 +125,7 @@ async function toOci(
 async function withServedCompression(source: ImageSource, layers: readonly Descriptor[], infos: LayerInfo[], signal?: AbortSignal): Promise<LayerInfo[]> {
   if (source.layerCompression === undefined) return infos;
   const served = await Promise.all(layers.map((layer) => source.layerCompression!(layer, signal)));
-  return infos.map((info, i) => ({ ...info, compression: served[i]! }));
+  return infos.map((info, i) => ({ ...info, compression: served[i] ?? info.compression }));
 }
 
 function convertedToOci(manifest: Uint8Array, config: Uint8Array) {

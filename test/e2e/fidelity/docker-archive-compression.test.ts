@@ -35,6 +35,32 @@ describe('fidelity: docker-archive layers are read by their bytes, as containers
   });
   after(() => bench.tearDown());
 
+  // skopeo keeps the type it was given (PreserveOriginal): copies of a docker archive to dir: or
+  // to an OCI layout that accepts uncompressed layers hold plain tars typed gzip too.
+  for (const [transport, flags] of [
+    ['dir', []],
+    ['oci', ['--dest-oci-accept-uncompressed-layers']],
+  ] as const) {
+    it(`${transport}: a copy skopeo made of a docker archive: /layers reads its layers' compression from their bytes`, async function () {
+      const copy = `${transport}:${bench.path(`copied-${transport}`)}${transport === 'oci' ? ':copied' : ''}`;
+      await bench.skopeo('copy', '--quiet', ...flags, `docker-archive:${archives['plain tar layer files (skopeo, docker save)']!}`, copy);
+      const oracle = bench.path(`copied-${transport}-decompressed`);
+      await bench.skopeo('copy', '--quiet', '--dest-decompress', copy, `dir:${oracle}`);
+      const proxy = bench.proxy(copy);
+
+      const layers = jsonOf<LayerAnswer[]>(await proxy.request('GET', '/layers'));
+      expect(layers.map((layer) => [layer.compression, layer.diffID])).to.deep.equal(ociSingle.layers.map((layer) => ['none', layer.diffId]));
+      const served = jsonOf<Manifest>(await proxy.request('GET', '/manifest'));
+      expect(served.layers.map((layer) => layer.mediaType), 'typed gzip (dir: converted from schema2)').to.deep.equal(ociSingle.layers.map(() => MediaType.ociLayerGzip));
+      for (const layer of layers) {
+        const decompressed = await proxy.request('GET', `/blobs/${layer.digest}?decompress=true`);
+        expect([decompressed.status, decompressed.complete], proxy.stderr()).to.deep.equal([200, true]);
+        expect(decompressed.body.equals(await readFile(join(oracle, digestHex(parseDigest(layer.digest)))))).to.equal(true);
+      }
+      await expectStillServing(proxy);
+    });
+  }
+
   for (const name of ['plain tar layer files (skopeo, docker save)', 'a gzip-compressed layer file']) {
     it(`${name}: /layers says compression none; ?decompress=true serves what skopeo copy --dest-decompress writes`, async function () {
       const image = `docker-archive:${archives[name]!}`;
