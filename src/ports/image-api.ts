@@ -14,7 +14,7 @@ export interface ManifestAnswer {
 }
 
 export interface BlobAnswer {
-  /** Exact length; undefined for a decompressed layer, whose length is known only at its end. */
+  /** Exact length; undefined for a decompressed gzip or zstd layer, whose length is known only at its end. */
   readonly size: number | undefined;
   /** Verified stream: errors (and withholds its last bytes) when size or digest is wrong. */
   readonly stream: Readable;
@@ -32,7 +32,8 @@ export interface ImageApi {
   layers(image: ImageName, signal?: AbortSignal): Promise<readonly LayerInfo[]>;
   /**
    * Rejects with `blob-not-found` for a digest the image does not reference. With `decompress`,
-   * a gzip or zstd layer comes out as its uncompressed tar, checked against its diff ID too.
+   * a layer comes out as its uncompressed tar (its compression read from its first bytes),
+   * checked against its diff ID too.
    */
   blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer>;
   /** The signature policy's verdict on the image, recorded when it was resolved. */
