@@ -1,8 +1,9 @@
 /**
- * docker-archive layers through the real CLI: containers/image types every layer of a `docker
- * save` archive gzip and serves it uncompressed, then detects the real compression from the
- * bytes. skopeo is the oracle: `skopeo copy --dest-decompress docker-archive:… dir:…` writes each
- * layer as containers/image decompresses it.
+ * Layer compression read from the bytes, through the real CLI. containers/image types every
+ * layer of a `docker save` archive gzip and serves it uncompressed, keeps that type when it
+ * copies the image elsewhere, and detects the real compression from the bytes. skopeo is the
+ * oracle: `skopeo copy --dest-decompress … dir:…` writes each layer as containers/image
+ * decompresses it.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,12 +11,12 @@ import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { digestHex, digestOf, parseDigest } from '../../../src/domain/digest.js';
 import { MediaType } from '../../../src/domain/media-types.js';
-import { standardFixtures } from '../../support/image-fixtures.js';
+import { blobOf, makeImage, PLATFORMS, standardFixtures, tarArchive, writeOciLayout } from '../../support/image-fixtures.js';
 import { run } from '../../support/registry/processes.js';
 import { dockerArchive, packDirectory } from '../../adapters/archive/archive-fixtures.js';
 import { expectStillServing, FidelityBench, jsonOf, type LayerAnswer, type Manifest } from './fidelity-support.js';
 
-describe('fidelity: docker-archive layers are read by their bytes, as containers/image reads them', function () {
+describe('fidelity: layers are decompressed as their bytes say, as containers/image reads them', function () {
   this.timeout(120_000);
   const bench = new FidelityBench();
   const { ociSingle } = standardFixtures();
@@ -60,6 +61,28 @@ describe('fidelity: docker-archive layers are read by their bytes, as containers
       await expectStillServing(proxy);
     });
   }
+
+  it('oci: a bzip2 layer typed gzip: /layers keeps the media type, ?decompress=true answers manifest-unsupported, and the proxy goes on', async function () {
+    const tar = tarArchive([{ path: 'data', content: 'bzip2 stands in here' }]);
+    // Only the magic number matters: the proxy refuses before decompressing anything.
+    const bzip2 = { ...blobOf(MediaType.ociLayerGzip, Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.from(tar)])), diffId: digestOf(tar), compression: 'gzip' as const };
+    const image = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [bzip2] });
+    const layout = bench.path('bzip2-layout');
+    await writeOciLayout(layout, [{ artifact: image }]);
+    const proxy = bench.proxy(`oci:${layout}`);
+
+    const layers = jsonOf<LayerAnswer[]>(await proxy.request('GET', '/layers'));
+    expect(layers.map((layer) => [layer.digest, layer.compression])).to.deep.equal([[bzip2.digest, 'gzip']]);
+    const decompressed = await proxy.request('GET', `/blobs/${bzip2.digest}?decompress=true`);
+    expect(decompressed.status).to.equal(501);
+    expect(jsonOf<{ code: string; message: string }>(decompressed)).to.deep.equal({
+      code: 'manifest-unsupported',
+      message: `layer ${bzip2.digest} is bzip2-compressed, which this proxy cannot decompress (gzip and zstd are supported)`,
+    });
+    const raw = await proxy.request('GET', `/blobs/${bzip2.digest}`);
+    expect([raw.status, raw.complete, digestOf(raw.body)]).to.deep.equal([200, true, bzip2.digest]);
+    await expectStillServing(proxy);
+  });
 
   for (const name of ['plain tar layer files (skopeo, docker save)', 'a gzip-compressed layer file']) {
     it(`${name}: /layers says compression none; ?decompress=true serves what skopeo copy --dest-decompress writes`, async function () {
