@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { digestOf } from '../../../src/domain/digest.js';
 import { MediaType } from '../../../src/domain/media-types.js';
 import { blobOf, type FixtureImage, type FixtureList, standardFixtures, writeDirImage, writeOciLayout } from '../../support/image-fixtures.js';
+import { packDirectory } from '../../adapters/archive/archive-fixtures.js';
 import { expectStillServing, FidelityBench, jsonOf, type Manifest, withoutMediaType } from './fidelity-support.js';
 
 const ARM64 = ['--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8'];
@@ -43,7 +44,7 @@ describe('fidelity: manifests without mediaType are typed by GuessMIMEType, as c
   before(() => bench.setUp());
   after(() => bench.tearDown());
 
-  async function source(transport: 'dir' | 'oci', name: string, artifact: FixtureImage | FixtureList): Promise<string> {
+  async function source(transport: 'dir' | 'oci' | 'oci-archive', name: string, artifact: FixtureImage | FixtureList): Promise<string> {
     const path = bench.path(name);
     if (transport === 'dir') {
       await writeDirImage(path, artifact);
@@ -51,10 +52,10 @@ describe('fidelity: manifests without mediaType are typed by GuessMIMEType, as c
     }
     await writeOciLayout(path, [{ artifact }]);
     await untypeLayoutIndex(path);
-    return `oci:${path}`;
+    return transport === 'oci' ? `oci:${path}` : `oci-archive:${await packDirectory(path, `${path}.tar`)}`;
   }
 
-  for (const transport of ['dir', 'oci'] as const) {
+  for (const transport of ['dir', 'oci', 'oci-archive'] as const) {
     it(`${transport}: an OCI manifest without mediaType is served byte for byte, as skopeo copies it`, async function () {
       const name = await source(transport, `${transport}-image`, image);
       const oracle = await bench.copyToLayout(name, `${transport}-image-copied`);
