@@ -1,0 +1,121 @@
+//! A streamed body that is an error, never a short read, unless it arrived whole.
+
+use std::io;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::{Bytes, HttpBody};
+use hyper::Body;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::error::{Error, ProxyExit};
+use crate::process::{ExitFuture, ExitWatch};
+use crate::proxy::ImageProxy;
+
+/// After a body broke, how long to wait for the proxy's exit status to name it in the error.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+enum State {
+    Reading,
+    /// The body broke: waiting briefly for the proxy's exit status to put into the error.
+    Failing { exit: ExitFuture, source: Option<hyper::Error> },
+    Done,
+    Failed { exit: Option<ProxyExit> },
+}
+
+/// A blob (or decompressed layer) body, read with `AsyncRead`. A `Content-Length` body must
+/// deliver exactly that many bytes and a chunked one must end with its last chunk: otherwise
+/// the read fails with an `io::Error` carrying [`Error::IncompleteBody`] (see
+/// [`Error::from_io`]). The proxy answers one request at a time, so the blob borrows the
+/// proxy: read it to its end before the next call. Dropping it early closes the connection,
+/// which ends the proxy.
+pub struct Blob<'a> {
+    body: Body,
+    chunk: Bytes,
+    received: u64,
+    expected: Option<u64>,
+    what: String,
+    state: State,
+    exit: ExitWatch,
+    _session: PhantomData<&'a mut ImageProxy>,
+}
+
+impl<'a> Blob<'a> {
+    pub(crate) fn new(body: Body, expected: Option<u64>, what: String, exit: ExitWatch) -> Self {
+        Blob { body, chunk: Bytes::new(), received: 0, expected, what, state: State::Reading, exit, _session: PhantomData }
+    }
+
+    /// The size the proxy announced (`Content-Length`); None for a chunked body.
+    pub fn expected_size(&self) -> Option<u64> {
+        self.expected
+    }
+
+    /// Why the body failed, once a read has failed (for code whose reader, such as a tar
+    /// parser, wrapped the `io::Error` and lost the typed one).
+    pub fn failure(&self) -> Option<Error> {
+        match &self.state {
+            State::Failed { exit } => Some(self.incomplete(exit.clone(), None)),
+            _ => None,
+        }
+    }
+
+    /// Copies the whole body into `writer`; returns the byte count.
+    pub async fn copy_to<W: AsyncWrite + Unpin + ?Sized>(mut self, writer: &mut W) -> Result<u64, Error> {
+        let what = self.what.clone();
+        tokio::io::copy(&mut self, writer).await.map_err(|err| Error::from_io_error(&what, err))
+    }
+
+    fn fail(&mut self, source: Option<hyper::Error>) {
+        self.state = State::Failing { exit: self.exit.within(EXIT_GRACE), source };
+    }
+
+    fn incomplete(&self, exit: Option<ProxyExit>, source: Option<hyper::Error>) -> Error {
+        Error::IncompleteBody { what: self.what.clone(), received: self.received, expected: self.expected, exit, source }
+    }
+}
+
+impl AsyncRead for Blob<'_> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(Ok(())),
+                State::Failed { .. } => {
+                    let err = this.failure().expect("the state is Failed");
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, err)));
+                }
+                State::Failing { exit, source } => {
+                    let exit = match exit.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(exit) => exit,
+                    };
+                    let source = source.take();
+                    let err = this.incomplete(exit.clone(), source);
+                    this.state = State::Failed { exit };
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, err)));
+                }
+                State::Reading if !this.chunk.is_empty() => {
+                    let n = this.chunk.len().min(buf.remaining());
+                    buf.put_slice(&this.chunk.split_to(n));
+                    return Poll::Ready(Ok(()));
+                }
+                State::Reading => match Pin::new(&mut this.body).poll_data(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(chunk))) => {
+                        this.received += chunk.len() as u64;
+                        if this.expected.map_or(false, |expected| this.received > expected) {
+                            this.fail(None);
+                        } else {
+                            this.chunk = chunk;
+                        }
+                    }
+                    Poll::Ready(Some(Err(err))) => this.fail(Some(err)),
+                    Poll::Ready(None) if this.expected.map_or(false, |expected| this.received < expected) => this.fail(None),
+                    Poll::Ready(None) => this.state = State::Done,
+                },
+            }
+        }
+    }
+}
