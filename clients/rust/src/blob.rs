@@ -119,3 +119,66 @@ impl AsyncRead for Blob<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixStream;
+    use tokio::sync::watch;
+
+    /// Sends `raw` as the whole answer to one request, then closes, and reads the body as a Blob.
+    async fn read_answer(raw: &'static [u8]) -> (Vec<u8>, io::Result<usize>) {
+        let (client, mut server) = UnixStream::pair().unwrap();
+        let (mut sender, connection) = hyper::client::conn::handshake(client).await.unwrap();
+        tokio::spawn(connection);
+        tokio::spawn(async move {
+            let mut request = [0u8; 1024];
+            let _ = server.read(&mut request).await;
+            server.write_all(raw).await.unwrap();
+        });
+        let response = sender.send_request(hyper::Request::get("/blobs/x").body(Body::empty()).unwrap()).await.unwrap();
+        let length = response.headers().get("content-length").map(|value| value.to_str().unwrap().parse().unwrap());
+        let (_exit_tx, exit) = watch::channel(None);
+        let mut blob = Blob::new(response.into_body(), length, "blob x".into(), ExitWatch::new(exit));
+        let mut body = Vec::new();
+        let result = blob.read_to_end(&mut body).await;
+        (body, result)
+    }
+
+    fn typed(result: io::Result<usize>) -> Error {
+        let err = result.expect_err("a body cut short must fail");
+        Error::from_io_error("reading", err)
+    }
+
+    #[tokio::test]
+    async fn a_whole_content_length_body_reads_to_its_end() {
+        let (body, result) = read_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").await;
+        assert_eq!((body.as_slice(), result.unwrap()), (&b"hello"[..], 5));
+    }
+
+    #[tokio::test]
+    async fn a_content_length_body_cut_short_is_incomplete_body_not_eof() {
+        let (body, result) = read_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel").await;
+        assert_eq!(body, b"hel");
+        match typed(result) {
+            Error::IncompleteBody { received: 3, expected: Some(10), .. } => {}
+            other => panic!("expected IncompleteBody of 3 of 10 bytes, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_without_its_last_chunk_is_incomplete_body() {
+        let (body, result) = read_answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n").await;
+        assert_eq!(body, b"abc");
+        let err = typed(result);
+        assert_eq!(err.code(), "incomplete-body");
+        assert!(err.to_string().contains("after 3 bytes"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_whole_chunked_body_reads_to_its_end() {
+        let (body, result) = read_answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n").await;
+        assert_eq!((body.as_slice(), result.unwrap()), (&b"abc"[..], 3));
+    }
+}

@@ -118,7 +118,7 @@ impl ProxyProcess {
             }
         });
         let parent = UnixStream::from_std(parent).map_err(socket_error)?;
-        Ok((ProxyProcess { exit: ExitWatch(exit), kill: Some(kill) }, parent))
+        Ok((ProxyProcess { exit: ExitWatch::new(exit), kill: Some(kill) }, parent))
     }
 
     pub(crate) fn kill(&mut self) {
@@ -135,6 +135,10 @@ pub(crate) type ExitFuture = Pin<Box<dyn Future<Output = Option<ProxyExit>> + Se
 pub(crate) struct ExitWatch(watch::Receiver<Option<ProxyExit>>);
 
 impl ExitWatch {
+    pub(crate) fn new(exit: watch::Receiver<Option<ProxyExit>>) -> Self {
+        ExitWatch(exit)
+    }
+
     /// How the proxy ended, waiting at most `within` (None: it still runs, or was never reaped).
     pub(crate) fn within(&self, within: Duration) -> ExitFuture {
         let mut exit = self.0.clone();

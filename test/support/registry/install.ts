@@ -15,10 +15,16 @@ export const REGISTRY_TOOLS = [
   { program: 'openssl', aptPackage: 'openssl' },
   { program: 'zstd', aptPackage: 'zstd' },
   { program: 'gpg', aptPackage: 'gnupg' },
+  // Debian's toolchain by path: a rustup cargo on PATH cannot build Debian's packaged crates.
+  { program: '/usr/bin/cargo', aptPackage: 'cargo' },
+  { program: '/usr/bin/rustc', aptPackage: 'rustc' },
 ] as const;
 
+/** What the Rust client (clients/rust) builds from, offline: Debian's toolchain and crates. */
+export const RUST_APT_PACKAGES = ['cargo', 'rustc', 'librust-hyper-dev', 'librust-tokio-dev', 'librust-serde-json-dev', 'librust-libc-dev', 'librust-tar-dev'] as const;
+
 /** Installed together, so later suites (signatures, umoci, jq in scripts) find them too. */
-export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci'] as const;
+export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci', ...RUST_APT_PACKAGES] as const;
 
 export type ToolsDecision =
   | { readonly action: 'ready' }

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { exampleImage } from '../support/example-image.js';
+import { makeImage, makeLayer, PLATFORMS, standardFixtures, writeOciLayout } from '../support/image-fixtures.js';
+import { requireRegistryTools } from '../support/registry/install.js';
+import { lastLines, makeTempDir, removeTempDir } from '../support/registry/processes.js';
+import { RawPusher } from '../support/registry/push.js';
+import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
+import { requireTool } from '../e2e/e2e-images.js';
+import { isolatedEnv } from '../e2e/registry/proxy-session.js';
+import { type ClientImages, writeClientImages } from './client-images.js';
+import { cargoTest, type Exited, runExample, rustToolchainMissing } from './rust-cargo.js';
+
+/** What examples/fetch.rs prints. */
+interface Fetched {
+  readonly fetched?: {
+    readonly version: { readonly version: string; readonly apiVersion: string };
+    readonly digest: string;
+    readonly instanceDigest: string;
+    readonly architecture: string;
+    readonly layers: readonly { digest: string; size: number; mediaType: string; compression: string; diffID: string }[];
+    readonly blobs: readonly { digest: string; size: number }[];
+    readonly uncompressed: readonly { diffID: string; size: number }[];
+  };
+  readonly error?: {
+    readonly variant: string;
+    readonly code: string;
+    readonly status: number | null;
+    readonly message: string;
+    readonly received: number | null;
+    readonly expected: number | null;
+    readonly exitCode: number | null;
+    readonly stderr: string | null;
+  };
+  readonly quit?: string;
+}
+
+const POLICY = ['--policy', 'examples/policy.json'];
+
+function sha256File(path: string): string {
+  return `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+}
+
+function parseFetch(run: Exited): Fetched {
+  try {
+    return JSON.parse(run.stdout) as Fetched;
+  } catch {
+    throw new Error(`fetch printed no JSON (exit ${run.code}): ${run.stdout}\n${lastLines(run.stderr)}`);
+  }
+}
+
+/** Every file fetch wrote hashes to the digest it is named by; returns the digests seen. */
+function verifiedFiles(dir: string): { blobs: string[]; tars: string[] } {
+  const check = (sub: string, suffix: string) =>
+    readdirSync(join(dir, sub)).map((name) => {
+      const digest = `sha256:${name.slice(0, name.length - suffix.length)}`;
+      expect(sha256File(join(dir, sub, name)), `${sub}/${name}`).to.equal(digest);
+      return digest;
+    });
+  return { blobs: check('blobs/sha256', ''), tars: check('layers', '.tar') };
+}
+
+describe('Rust client: clients/rust (built offline from Debian crates) over a real proxy', function () {
+  this.timeout(60_000);
+  let workDir: string;
+  let images: ClientImages;
+  let unitTests: Exited;
+  let next = 0;
+  const freshDir = () => join(workDir, `out-${++next}`);
+
+  before(async function () {
+    this.timeout(20 * 60_000); // a first build compiles hyper and tokio
+    const missing = rustToolchainMissing();
+    requireTool(this, missing === undefined, missing ?? '');
+    unitTests = await cargoTest();
+    if (unitTests.code !== 0) throw new Error(`cargo test failed (${unitTests.code}):\n${lastLines(unitTests.stdout + unitTests.stderr, 60)}`);
+    workDir = makeTempDir('rust-client');
+    images = await writeClientImages();
+  });
+  after(async () => {
+    await images?.cleanup();
+    if (workDir) removeTempDir(workDir);
+  });
+
+  it('builds with Debian cargo from /usr/share/cargo/registry alone, and its unit tests pass', () => {
+    expect(unitTests.stderr).to.not.match(/Downloading|Updating crates\.io/);
+    const results = [...unitTests.stdout.matchAll(/test result: ok\. (\d+) passed; 0 failed/g)].map((match) => Number(match[1]));
+    expect(results[0], 'unit tests').to.be.at.least(12);
+    expect(unitTests.stdout).to.include('a_content_length_body_cut_short_is_incomplete_body_not_eof ... ok');
+  });
+
+  it('fetch (?image=) of the bundled oci: image: manifest, config, layers, every blob as stored and uncompressed match their digests', async () => {
+    const example = exampleImage();
+    const amd64 = example.instances[0]!;
+    const dir = freshDir();
+    const run = await runExample('fetch', ['oci:examples/image:latest', dir, ...POLICY, '--override-arch', 'amd64']);
+    const out = parseFetch(run);
+    expect(out.error, run.stderr).to.equal(undefined);
+    const fetched = out.fetched!;
+    expect([fetched.digest, fetched.instanceDigest, fetched.architecture]).to.deep.equal([example.manifest.digest, amd64.manifest.digest, 'amd64']);
+    expect(fetched.layers).to.deep.equal(amd64.layers.map((l) => ({ digest: l.digest, size: l.bytes.length, mediaType: l.mediaType, compression: l.compression, diffID: l.diffId })));
+    expect(fetched.blobs).to.deep.equal([amd64.config, ...amd64.layers].map((blob) => ({ digest: blob.digest, size: blob.bytes.length })));
+    expect(fetched.uncompressed.map((tar) => tar.diffID)).to.deep.equal(amd64.layers.map((l) => l.diffId));
+    expect(sha256File(join(dir, 'manifest.json'))).to.equal(amd64.manifest.digest);
+    const files = verifiedFiles(dir);
+    expect(files.blobs.sort()).to.deep.equal([amd64.config, ...amd64.layers].map((blob) => blob.digest).sort());
+    expect(files.tars.sort()).to.deep.equal(amd64.layers.map((l) => l.diffId).sort());
+    expect(fetched.version.apiVersion).to.equal('1.1');
+    expect([out.quit, run.code]).to.deep.equal(['the proxy exited with 0', 0]);
+  });
+
+  it('extract: unpacks the arm64/v8 instance of the bundled image layer by layer, whiteouts applied', async () => {
+    const example = exampleImage();
+    const arm64 = example.instances[1]!;
+    const dir = freshDir();
+    const run = await runExample('extract', ['oci:examples/image:latest', dir, ...POLICY, '--override-arch', 'arm64', '--override-variant', 'v8']);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.include(`manifest ${example.manifest.digest} (instance ${arm64.manifest.digest})`);
+    expect(run.stdout.match(/^layer sha256:\w+/gm)).to.deep.equal(arm64.layers.map((l) => `layer ${l.digest}`));
+    expect(readFileSync(join(dir, 'etc/motd'), 'utf8')).to.equal('This is the container-image-proxy example image (linux/arm64/v8).\n');
+    expect(readFileSync(join(dir, 'usr/share/example/hello.txt'), 'utf8')).to.match(/^Hello from a layer shared/);
+    expect(run.stdout).to.include('the proxy exited with 0');
+
+    const base = makeLayer([{ path: 'etc/' }, { path: 'etc/motd', content: 'base\n' }, { path: 'etc/keep', content: 'kept\n' }], { format: 'oci', compression: 'gzip' });
+    const upper = makeLayer([{ path: 'etc/' }, { path: 'etc/.wh.motd', content: '' }], { format: 'oci', compression: 'zstd' });
+    const layout = join(workDir, 'whiteout-layout');
+    await writeOciLayout(layout, [{ name: 'w', artifact: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [base, upper] }) }]);
+    const whiteoutDir = freshDir();
+    const whiteout = await runExample('extract', [`oci:${layout}:w`, whiteoutDir, ...POLICY]);
+    expect(whiteout.code, whiteout.stderr).to.equal(0);
+    expect([existsSync(join(whiteoutDir, 'etc/motd')), readFileSync(join(whiteoutDir, 'etc/keep'), 'utf8')]).to.deep.equal([false, 'kept\n']);
+  });
+
+  it('a corrupt blob fails as IncompleteBody (fewer bytes than Content-Length), never as a short success; the proxy exits 1', async () => {
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const run = await runExample('fetch', [`oci:${images.corruptLayout}:large`, freshDir(), ...POLICY]);
+    const error = parseFetch(run).error!;
+    expect([error.variant, error.code, error.expected, error.exitCode, run.code]).to.deep.equal(['IncompleteBody', 'incomplete-body', layer.bytes.length, 1, 1]);
+    expect(error.received).to.be.below(layer.bytes.length);
+    expect(error.message).to.include(`blob ${layer.digest}`).and.to.include('the proxy exited with 1');
+  });
+
+  it('a corrupt layer read decompressed (chunked) fails extract with incomplete-body', async () => {
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const run = await runExample('extract', [`oci:${images.corruptLayout}:large`, freshDir(), ...POLICY]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.include(`[incomplete-body] decompressed layer ${layer.digest}: the body ended after`);
+    expect(run.stderr).to.include('the proxy exited with 1');
+  });
+
+  it('a proxy that fails at start gives ProxyFailed with its exit status and its stderr line', async () => {
+    const run = await runExample('fetch', ['oci:examples/image:latest', freshDir(), '--policy', '/nonexistent/policy.json']);
+    const error = parseFetch(run).error!;
+    expect([error.variant, error.code, run.code]).to.deep.equal(['ProxyFailed', 'proxy-failed', 1]);
+    expect(error.exitCode).to.be.a('number').and.not.equal(0);
+    expect(error.stderr).to.include('policy-invalid').and.to.include('/nonexistent/policy.json');
+    expect(error.message).to.include(`the proxy exited with ${error.exitCode}: ${error.stderr}`);
+  });
+
+  it('a program that cannot be started gives Spawn naming it', async () => {
+    const run = await runExample('fetch', ['oci:examples/image:latest', freshDir()], { ...process.env, CONTAINER_IMAGE_PROXY: '/nonexistent/container-image-proxy' });
+    const error = parseFetch(run).error!;
+    expect([error.variant, error.code]).to.deep.equal(['Spawn', 'proxy-failed']);
+    expect(error.message).to.include('/nonexistent/container-image-proxy');
+  });
+
+  describe('against a real registry (docker://)', function () {
+    let registry: RunningRegistry;
+
+    before(async function () {
+      requireRegistryTools(this);
+      registry = await startRegistry({ kind: 'anonymous' });
+      const pusher = new RawPusher(registry);
+      try {
+        await pusher.pushArtifact('rust/image', 'v1', standardFixtures().dockerList);
+      } finally {
+        await pusher.close();
+      }
+    });
+    after(async () => {
+      await registry?.stop();
+    });
+
+    it('fetches the arm64/v8 instance of a docker manifest list: layers, diff IDs and every file verified', async () => {
+      const list = standardFixtures().dockerList;
+      const arm64 = list.instances[1]!;
+      const dir = freshDir();
+      const args = [`docker://${registry.host}/rust/image:v1`, dir, ...POLICY, '--tls-verify=false', '--override-arch', 'arm64', '--override-variant', 'v8'];
+      const run = await runExample('fetch', args, isolatedEnv(join(workDir, 'docker-home')));
+      const out = parseFetch(run);
+      expect(out.error, run.stderr).to.equal(undefined);
+      const fetched = out.fetched!;
+      expect([fetched.digest, fetched.instanceDigest, fetched.architecture]).to.deep.equal([list.manifest.digest, arm64.manifest.digest, 'arm64']);
+      expect(fetched.layers.map((l) => [l.digest, l.size, l.diffID])).to.deep.equal(arm64.layers.map((l) => [l.digest, l.bytes.length, l.diffId]));
+      const files = verifiedFiles(dir);
+      expect(files.blobs).to.include.members(arm64.layers.map((l) => l.digest));
+      expect(files.blobs).to.have.length(arm64.layers.length + 1); // the converted config too
+      expect(files.tars.sort()).to.deep.equal(arm64.layers.map((l) => l.diffId).sort());
+      expect(out.quit).to.equal('the proxy exited with 0');
+    });
+
+    it('a missing tag is Proxy(ImageNotFound) with status 404, and the session goes on to quit with 0', async () => {
+      const args = [`docker://${registry.host}/rust/image:missing`, freshDir(), ...POLICY, '--tls-verify=false'];
+      const run = await runExample('fetch', args, isolatedEnv(join(workDir, 'docker-home')));
+      const out = parseFetch(run);
+      expect([out.error?.variant, out.error?.code, out.error?.status, run.code]).to.deep.equal(['Proxy(ImageNotFound)', 'image-not-found', 404, 1]);
+      expect(out.error?.message).to.include('rust/image:missing');
+      expect(out.quit).to.equal('the proxy exited with 0');
+    });
+  });
+});
