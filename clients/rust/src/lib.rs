@@ -5,19 +5,20 @@
 //! use container_image_proxy::{Error, ErrorCode, ImageProxy, ProxyOptions};
 //!
 //! # async fn run() -> Result<(), Error> {
-//! let options = ProxyOptions::new().image("docker://quay.io/org/image:tag").arg("--policy").arg("policy.json");
-//! let mut proxy = ImageProxy::spawn(options).await?;
-//! let answer = proxy.manifest().await?;                 // OCI manifest, Manifest-Digest, Instance-Digest
-//! for layer in proxy.layers().await? {
-//!     let tar = proxy.decompressed_blob(&layer.digest).await?;   // AsyncRead; a cut-short body errors
+//! let options = ProxyOptions::new().image("docker://quay.io/org/image:tag").args(["--policy", "policy.json"]);
+//! let mut proxy = ImageProxy::spawn(options).await?;         // checks the proxy answers
+//! let answer = proxy.manifest().await?;                       // .manifest (serde_json), .digest, .instance_digest, .bytes
+//! let config = proxy.config().await?;
+//! for layer in proxy.layers().await? {                         // digest, size, media_type, compression, diff_id
+//!     let tar = proxy.decompressed_blob(&layer.digest).await?; // AsyncRead, verified; .blob(digest) as stored
 //!     tar.copy_to(&mut tokio::io::sink()).await?;
 //! }
-//! match proxy.image("oci:/srv/layout:1.0").manifest().await {
-//!     Err(Error::Proxy { code: ErrorCode::ImageNotFound, .. }) => println!("no such image"),
-//!     other => println!("{:?}", other.map(|answer| answer.digest)),
+//! match proxy.image("oci:/srv/layouts/app:1.0").manifest().await { // any other image, same process
+//!     Err(Error::Proxy { code: ErrorCode::ImageNotFound, .. }) => println!("not there"),
+//!     other => println!("{}", other?.digest),
 //! }
 //! proxy.quit().await?;
-//! # let _ = answer; Ok(()) }
+//! # let _ = (answer, config); Ok(()) }
 //! ```
 //!
 //! The proxy is `ProxyOptions::program`, else `$CONTAINER_IMAGE_PROXY`, else
