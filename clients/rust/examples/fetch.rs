@@ -5,7 +5,7 @@
 //! DIR gets `manifest.json` (as served), `blobs/sha256/HEX` (the config and each layer as
 //! stored) and `layers/HEX.tar` (each layer uncompressed, named by its diff ID), so every file
 //! can be checked against its digest. The proxy starts without an image and IMAGE is asked for
-//! with `?image=`. A failure prints `{"error": {...}}` with the typed error, then the proxy is
+//! with `?image=` (and closed at the end). A failure prints `{"error": {...}}` with the typed error, then the proxy is
 //! asked to quit, and how that went is printed too.
 
 use std::path::{Path, PathBuf};
@@ -60,6 +60,7 @@ async fn fetch(proxy: &mut ImageProxy, reference: &str, dir: &Path) -> Result<Va
         let size = save(tar, &dir.join("layers").join(name)).await?;
         uncompressed.push(json!({ "diffID": layer.diff_id, "size": size }));
     }
+    image.close().await?;
     let layers: Vec<Value> = layers
         .iter()
         .map(|layer| json!({ "digest": layer.digest, "size": layer.size, "mediaType": layer.media_type, "compression": layer.compression, "diffID": layer.diff_id }))

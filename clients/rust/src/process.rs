@@ -177,15 +177,24 @@ fn give_fd_as(fd: i32, target: i32) -> io::Result<()> {
 }
 
 /// Passes the proxy's stderr through to ours, line by line, keeping the last non-empty line
-/// (the proxy reports each failure as one line) for the errors that say how it ended.
+/// (the proxy reports each failure as one line) for the errors that say how it ended. Reads
+/// bytes, not text: a line that is not UTF-8 must not stop the draining, or the proxy would
+/// block once the pipe is full.
 async fn forward_stderr(stderr: ChildStderr, last_line: Arc<Mutex<Option<String>>>) {
-    let mut lines = BufReader::new(stderr).lines();
+    let mut reader = BufReader::new(stderr);
     let mut ours = tokio::io::stderr();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let _ = ours.write_all(format!("{line}\n").as_bytes()).await;
-        if !line.trim().is_empty() {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let _ = ours.write_all(&line).await;
+        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+        if !text.is_empty() {
             if let Ok(mut last) = last_line.lock() {
-                *last = Some(line);
+                *last = Some(text);
             }
         }
     }

@@ -25,7 +25,8 @@ const QUIT_WAIT: Duration = Duration::from_secs(30);
 /// Error answers are small JSON objects: more is not the proxy talking.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-/// A container-image-proxy child process and its one connection.
+/// A container-image-proxy child process and its one connection. Dropping it without
+/// [`ImageProxy::quit`] kills the proxy.
 pub struct ImageProxy {
     sender: SendRequest<Body>,
     process: ProxyProcess,
