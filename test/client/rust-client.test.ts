@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { exampleImage } from '../support/example-image.js';
-import { makeImage, makeLayer, PLATFORMS, standardFixtures, writeOciLayout } from '../support/image-fixtures.js';
+import { digestOf } from '../../src/domain/digest.js';
+import { MediaType } from '../../src/domain/media-types.js';
+import { type FixtureLayer, makeImage, makeLayer, PLATFORMS, standardFixtures, writeOciLayout } from '../support/image-fixtures.js';
 import { requireRegistryTools } from '../support/registry/install.js';
-import { lastLines, makeTempDir, removeTempDir } from '../support/registry/processes.js';
+import { lastLines, makeTempDir, removeTempDir, run as runCommand } from '../support/registry/processes.js';
 import { RawPusher } from '../support/registry/push.js';
 import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
 import { requireTool } from '../e2e/e2e-images.js';
@@ -131,6 +133,26 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     const whiteout = await runExample('extract', [`oci:${layout}:w`, whiteoutDir, ...POLICY]);
     expect(whiteout.code, whiteout.stderr).to.equal(0);
     expect([existsSync(join(whiteoutDir, 'etc/motd')), readFileSync(join(whiteoutDir, 'etc/keep'), 'utf8')]).to.deep.equal([false, 'kept\n']);
+  });
+
+  it('extract: a whiteout behind an earlier layer\'s symlink to outside the target is refused, nothing outside removed', async () => {
+    const outside = join(workDir, 'outside');
+    const staging = join(workDir, 'symlink-staging');
+    mkdirSync(outside);
+    mkdirSync(staging);
+    writeFileSync(join(outside, 'victim'), 'must survive\n');
+    symlinkSync(outside, join(staging, 'escape'));
+    const tar = join(workDir, 'symlink.tar');
+    await runCommand('tar', ['-cf', tar, '-C', staging, 'escape']);
+    const tarBytes = readFileSync(tar);
+    const symlinkLayer: FixtureLayer = { digest: digestOf(tarBytes), diffId: digestOf(tarBytes), mediaType: MediaType.ociLayerTar, bytes: tarBytes, compression: 'none' };
+    const whiteout = makeLayer([{ path: 'escape/.wh.victim', content: '' }], { format: 'oci', compression: 'gzip' });
+    const layout = join(workDir, 'symlink-layout');
+    await writeOciLayout(layout, [{ name: 's', artifact: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [symlinkLayer, whiteout] }) }]);
+    const result = await runExample('extract', [`oci:${layout}:s`, freshDir(), ...POLICY]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include('escape/.wh.victim leaves the target directory');
+    expect(readFileSync(join(outside, 'victim'), 'utf8')).to.equal('must survive\n');
   });
 
   it('a corrupt blob fails as IncompleteBody (fewer bytes than Content-Length), never as a short success; the proxy exits 1', async () => {

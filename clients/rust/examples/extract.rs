@@ -8,7 +8,7 @@
 //! is never taken for a complete one.
 
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use container_image_proxy::{Blob, Error, ImageProxy, ProxyOptions};
@@ -60,27 +60,45 @@ async fn extract(options: ProxyOptions, dir: PathBuf) -> Result<(), Error> {
 
 /// Unpacks one layer tar into `dir` from a blocking thread, applying whiteouts.
 fn unpack(tar: &mut Blob<'_>, dir: &Path) -> io::Result<usize> {
+    let root = dir.canonicalize()?;
     let mut archive = tar::Archive::new(BlockingReader { tar, runtime: Handle::current() });
     archive.set_preserve_permissions(true);
     let mut count = 0;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.into_owned();
-        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        let parent = dir.join(path.parent().unwrap_or_else(|| Path::new("")));
-        if !parent.starts_with(dir) || path.components().any(|part| matches!(part, std::path::Component::ParentDir)) {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} leaves the target directory", path.display())));
+        if path.is_absolute() || path.components().any(|part| matches!(part, Component::ParentDir)) {
+            return Err(leaves(&path));
         }
-        if name == OPAQUE_WHITEOUT {
-            clear_directory(&parent)?;
-        } else if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
-            remove_path(&parent.join(hidden))?;
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        if name == OPAQUE_WHITEOUT || name.starts_with(WHITEOUT_PREFIX) {
+            if let Some(parent) = resolved_inside(&root, &path)? {
+                match name.strip_prefix(WHITEOUT_PREFIX).filter(|_| name != OPAQUE_WHITEOUT) {
+                    Some(hidden) => remove_path(&parent.join(hidden))?,
+                    None => clear_directory(&parent)?,
+                }
+            }
         } else {
-            entry.unpack_in(dir)?;
+            entry.unpack_in(&root)?; // refuses, itself, to write through a symlink leading out
         }
         count += 1;
     }
     Ok(count)
+}
+
+/// The directory a whiteout entry is in, symlinks resolved: an earlier layer's symlink must not
+/// lead a removal out of the target. None when it does not exist (nothing to remove).
+fn resolved_inside(root: &Path, entry: &Path) -> io::Result<Option<PathBuf>> {
+    match root.join(entry.parent().unwrap_or_else(|| Path::new(""))).canonicalize() {
+        Ok(parent) if parent.starts_with(root) => Ok(Some(parent)),
+        Ok(_) => Err(leaves(entry)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+fn leaves(path: &Path) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{} leaves the target directory", path.display()))
 }
 
 fn clear_directory(dir: &Path) -> io::Result<()> {
