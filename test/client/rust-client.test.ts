@@ -10,6 +10,7 @@ import { requireRegistryTools } from '../support/registry/install.js';
 import { lastLines, makeTempDir, removeTempDir, run as runCommand } from '../support/registry/processes.js';
 import { RawPusher } from '../support/registry/push.js';
 import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
+import { CLI_PATH } from '../support/spawn-proxy.js';
 import { requireTool } from '../e2e/e2e-images.js';
 import { isolatedEnv } from '../e2e/registry/proxy-session.js';
 import { type ClientImages, writeClientImages } from './client-images.js';
@@ -186,6 +187,15 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     const error = parseFetch(run).error!;
     expect([error.variant, error.code]).to.deep.equal(['Spawn', 'proxy-failed']);
     expect(error.message).to.include('/nonexistent/container-image-proxy');
+  });
+
+  it('without CONTAINER_IMAGE_PROXY, finds container-image-proxy on PATH', async () => {
+    const bin = join(workDir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(CLI_PATH, join(bin, 'container-image-proxy'));
+    const env = { ...process.env, CONTAINER_IMAGE_PROXY: '', PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const result = await runExample('fetch', ['oci:examples/image:latest', freshDir(), ...POLICY], env);
+    expect([parseFetch(result).quit, result.code]).to.deep.equal(['the proxy exited with 0', 0]);
   });
 
   describe('against a real registry (docker://)', function () {

@@ -199,3 +199,14 @@ async fn forward_stderr(stderr: ChildStderr, last_line: Arc<Mutex<Option<String>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_option_wins_over_the_environment_and_path() {
+        let options = ProxyOptions::new().program("/opt/proxy/bin/container-image-proxy");
+        assert_eq!(options.resolved_program(), PathBuf::from("/opt/proxy/bin/container-image-proxy"));
+    }
+}
