@@ -1,20 +1,22 @@
 import { resolve } from 'node:path';
 import { isProxyError } from '../domain/errors.js';
 import { type ImageReference } from '../domain/reference.js';
-import { type ListenAddress } from '../adapters/http/serve.js';
 import { LOG_LEVELS, type LogLevel } from '../adapters/http/request-log.js';
 import { registryOptions } from './cli-registry-args.js';
 import { type OptionKind, scan, type ScannedArgs, UsageProblem } from './cli-scan.js';
+import { headersTimeoutMs, SERVE_OPTIONS, type ServeTarget, serveTarget, TOKEN_ENV } from './cli-serve-args.js';
 import { parseImageAt } from './image-names.js';
 import { type ProxyOptions } from './options.js';
 
 /**
- * Process exit codes: 0 after `POST /quit` (from any connection) or when every peer has closed;
- * 1 when serving fails (a blob that fails verification on any connection ends the whole process,
- * an unusable fd, a listen error); 2 for a command line that cannot be
- * run (unknown or incomplete option, extra IMAGE arguments, an IMAGE that does not parse).
+ * Process exit codes: 0 after `POST /quit` (from any connection) or when every peer has closed
+ * (also in the middle of an answer: a peer hanging up is not a failure); 1 when serving fails (a
+ * blob that fails verification on any --sockfd connection ends the whole process, an unusable
+ * fd, a listen error); 2 for a command line that cannot be run (unknown or incomplete option,
+ * extra IMAGE arguments, an IMAGE that does not parse); 128 + the signal's number after SIGINT
+ * (130) or SIGTERM (143), once every connection is ended, as a shell reports a process killed so.
  */
-export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130, terminated: 143 } as const;
 
 export const USAGE = `Usage: container-image-proxy [OPTIONS] [IMAGE]
 
@@ -26,7 +28,14 @@ Options:
       --sockfd N               serve on the connected socket at file descriptor N; repeat it
                                to serve several connections concurrently, sharing one cache
                                (default: standard input, when it is a socket)
-      --listen ADDR            accept connections on HOST:PORT or unix:PATH instead
+      --listen ADDR            accept connections on HOST:PORT or unix:PATH instead. Whoever
+                               connects acts with this host's registry credentials and reads
+                               its files: unix:PATH is created for its owner only (mode 0600);
+                               a loopback HOST (127.0.0.0/8, ::1, localhost) is open to every
+                               local user; any other HOST is refused unless
+      --unsafe-expose-to-network is given, and then a token is required:
+      --listen-token-file FILE clients must send "Authorization: Bearer <the file's content>"
+                               (also read from $${TOKEN_ENV}; allowed on any --listen)
       --override-os OS         use OS instead of the running OS when choosing from a list
       --override-arch ARCH     use ARCH instead of the running architecture
       --override-variant VAR   use VAR instead of the running architecture variant
@@ -58,18 +67,21 @@ Registry options (docker://):
   -h, --help                   print this help and exit
 `;
 
-/** Where to speak HTTP: `fds` when --sockfd was given more than once. */
-export type ServeTarget =
-  | { readonly kind: 'fd'; readonly fd: number }
-  | { readonly kind: 'fds'; readonly fds: readonly number[] }
-  | { readonly kind: 'stdin' }
-  | { readonly kind: 'listen'; readonly address: ListenAddress };
+export { type ClientTokenSource, type ServeTarget } from './cli-serve-args.js';
 
 export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'usage-error'; readonly message: string }
-  | { readonly kind: 'serve'; readonly proxy: ProxyOptions; readonly serve: ServeTarget; readonly quiet: boolean; readonly logLevel: LogLevel };
+  | {
+      readonly kind: 'serve';
+      readonly proxy: ProxyOptions;
+      readonly serve: ServeTarget;
+      readonly quiet: boolean;
+      readonly logLevel: LogLevel;
+      /** Only tests change it (see HEADERS_TIMEOUT_ENV); undefined is the server's default. */
+      readonly headersTimeoutMs: number | undefined;
+    };
 
 export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -82,8 +94,7 @@ export interface CliContext {
 }
 
 const OPTIONS: Readonly<Record<string, OptionKind>> = {
-  sockfd: 'value',
-  listen: 'value',
+  ...SERVE_OPTIONS,
   'override-os': 'value',
   'override-arch': 'value',
   'override-variant': 'value',
@@ -109,40 +120,6 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   help: 'flag',
 };
 const SHORT_OPTIONS: Readonly<Record<string, string>> = { q: 'quiet', h: 'help' };
-
-function parseListenAddress(value: string): ListenAddress {
-  if (value.startsWith('unix:')) {
-    const path = value.slice('unix:'.length);
-    if (path === '') throw new UsageProblem('--listen unix: needs a socket path');
-    return { kind: 'unix', path };
-  }
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new UsageProblem(`--listen ${JSON.stringify(value)}: expected HOST:PORT, [IPv6]:PORT or unix:PATH`);
-  }
-  return { kind: 'tcp', host: match[1] ?? match[2]!, port };
-}
-
-function parseFd(sockfd: string): number {
-  if (!/^\d+$/.test(sockfd) || !Number.isSafeInteger(Number(sockfd))) {
-    throw new UsageProblem(`--sockfd ${JSON.stringify(sockfd)}: expected a file descriptor number`);
-  }
-  return Number(sockfd);
-}
-
-/** Unlike the other options, every --sockfd counts: each names one more connection to serve. */
-function serveTarget(args: ScannedArgs): ServeTarget {
-  const sockfds = args.allValues.get('sockfd') ?? [];
-  const listen = args.values.get('listen');
-  if (sockfds.length > 0 && listen !== undefined) throw new UsageProblem('--sockfd and --listen cannot be used together');
-  if (listen !== undefined) return { kind: 'listen', address: parseListenAddress(listen) };
-  if (sockfds.length === 0) return { kind: 'stdin' };
-  const fds = sockfds.map(parseFd);
-  const repeated = fds.find((fd, i) => fds.indexOf(fd) !== i);
-  if (repeated !== undefined) throw new UsageProblem(`--sockfd ${repeated} is given more than once`);
-  return fds.length === 1 ? { kind: 'fd', fd: fds[0]! } : { kind: 'fds', fds };
-}
 
 /** `--debug` is `--log-level debug`; given together, they must agree. */
 function logLevel(args: ScannedArgs): LogLevel {
@@ -181,7 +158,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
     const args = scan(argv, { long: OPTIONS, short: SHORT_OPTIONS });
     if (args.flags.get('help') === true) return { kind: 'help' };
     if (args.flags.get('version') === true) return { kind: 'version' };
-    const serve = serveTarget(args);
+    const serve = serveTarget(args, context.env, (path) => resolve(context.cwd, path));
     const image = parseImageArgument(args.positionals, context);
     const policy = args.values.get('policy');
     const registriesDir = args.values.get('registries.d');
@@ -197,7 +174,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       cwd: context.cwd,
       uid: context.uid,
     };
-    return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true, logLevel: logLevel(args) };
+    return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true, logLevel: logLevel(args), headersTimeoutMs: headersTimeoutMs(context.env) };
   } catch (err) {
     if (err instanceof UsageProblem) return { kind: 'usage-error', message: err.message };
     throw err;

@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { type RequestListener } from 'node:http';
 import { homedir } from 'node:os';
-import { type ProxyError } from '../domain/errors.js';
+import { ProxyError } from '../domain/errors.js';
 import { type ImageApi } from '../ports/image-api.js';
-import { type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
+import { type ClientTokenSource, type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
 import { type PortOverrides } from './container.js';
 import { VERSION } from './version.js';
 
@@ -15,6 +16,43 @@ export function say(line: string): void {
 export function describe(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && 'message' in err) return `${String(err.code)}: ${String(err.message)}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Connections a listening proxy accepts at most, when the file-descriptor limit allows. */
+const MAX_CONNECTIONS = 1024;
+/** Descriptors kept for the process itself (Node, stdio, registry connections, open files). */
+const RESERVED_DESCRIPTORS = 64;
+
+/**
+ * Each connection holds a descriptor, and another one or two while it reads a file or a
+ * registry: with the limit at a third of what the reserve leaves, the connections already
+ * accepted can still open what they need when new ones keep coming, and those are refused.
+ */
+function connectionLimit(): number {
+  // Node has no getrlimit; its diagnostic report carries the limits (and costs a few ms, once).
+  const report = process.report.getReport() as { userLimits?: { open_files?: { soft?: unknown } } };
+  const soft = report.userLimits?.open_files?.soft;
+  if (typeof soft !== 'number') return MAX_CONNECTIONS;
+  return Math.max(1, Math.min(MAX_CONNECTIONS, Math.floor((soft - RESERVED_DESCRIPTORS) / 3)));
+}
+
+/** SIGINT and SIGTERM end the session: `stop` ends every connection; the status is 128 + the signal's number. */
+function onStopSignal(stop: (status: number) => void): void {
+  process.once('SIGINT', () => stop(ExitCode.interrupted));
+  process.once('SIGTERM', () => stop(ExitCode.terminated));
+}
+
+async function readClientToken(source: ClientTokenSource | undefined): Promise<string | undefined> {
+  if (source?.kind !== 'file') return source?.value;
+  let text: string;
+  try {
+    text = await readFile(source.path, 'utf8');
+  } catch (err) {
+    throw new ProxyError('config-invalid', `cannot read --listen-token-file ${source.path}: ${(err as Error).message}`, { cause: err });
+  }
+  const token = text.trim();
+  if (!/^\S+$/.test(token)) throw new ProxyError('config-invalid', `--listen-token-file ${source.path}: expected one token without spaces`);
+  return token;
 }
 
 async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides: PortOverrides): Promise<number> {
@@ -33,30 +71,41 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   const debug = command.logLevel === 'debug';
   const report = debug ? (line: string) => process.stderr.write(`${messageLogLine('error', line)}\n`) : say;
   let api: ImageApi;
+  let clientToken: string | undefined;
   try {
     api = (await buildContainer(command.proxy, overrides)).get<ImageApi>(Tokens.ImageApi);
+    clientToken = target.kind === 'listen' ? await readClientToken(target.token) : undefined;
   } catch (err) {
     report(describe(err));
     return ExitCode.failure;
   }
   const onLog = command.quiet ? undefined : report;
   const logged = (app: RequestListener): RequestListener => (debug ? withRequestLog(app, { write: (line) => process.stderr.write(`${line}\n`) }) : app);
+  const limits = { headersTimeoutMs: command.headersTimeoutMs };
+  let status: number = ExitCode.ok;
 
   if (target.kind === 'listen') {
+    const address = target.address;
     const listening = await http.listenOn(
       logged(http.createImageApp(api, {
         onQuit: () => void listening.close(),
         onFatal: (err: ProxyError) => report(`connection closed: ${describe(err)}`),
         onLog,
-      }, { version: VERSION })),
-      target.address,
+      }, { version: VERSION, clientToken })),
+      address,
+      { ...limits, maxConnections: connectionLimit(), loopbackOnly: address.kind === 'tcp' && http.isLoopbackHost(address.host) },
     );
+    onStopSignal((signalled) => {
+      status = signalled;
+      void listening.close();
+    });
     if (!command.quiet) {
       const line = `listening on ${listening.description}`;
       if (debug) process.stderr.write(`${messageLogLine('info', line)}\n`);
       else say(line);
     }
-    return new Promise<number>((resolve) => listening.server.once('close', () => resolve(ExitCode.ok)));
+    await listening.closed;
+    return status;
   }
 
   // A blob that fails verification ends the whole process, whichever connection asked for it:
@@ -70,9 +119,14 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
     onLog,
   }, { version: VERSION });
   const fds = target.kind === 'fds' ? target.fds : [target.kind === 'fd' ? target.fd : 0];
+  const connections = serveInheritedSockets(logged(app), fds, limits);
+  onStopSignal((signalled) => {
+    status = signalled;
+    connections.destroyAll();
+  });
   // Every peer closing is the end of the session: exit 0 then, as with one connection.
-  await serveInheritedSockets(logged(app), fds);
-  return ExitCode.ok;
+  await connections.closed;
+  return status;
 }
 
 /**

@@ -7,6 +7,9 @@ export const ErrorCodes = [
   'bad-request', // malformed request to the proxy's API (e.g. a malformed digest)
   'not-found', // no such API route
   'method-not-allowed',
+  'request-timeout', // the request's headers did not arrive in time
+  'headers-too-large', // the request's headers exceed the HTTP parser's limit
+  'client-unauthorized', // a listening proxy that wants a token got none, or a wrong one
   'invalid-reference', // an image name that does not parse
   'unsupported-transport', // a transport we do not know or have not wired
   'image-not-found', // the image (tag, digest, layout entry) does not exist

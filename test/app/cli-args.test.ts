@@ -25,8 +25,8 @@ describe('command line', () => {
       ['--sockfd N before IMAGE', ['--sockfd', '3', 'oci:/l'], (c) => c.serve, { kind: 'fd', fd: 3 }],
       ['--sockfd=N after IMAGE', ['oci:/l', '--sockfd=7'], (c) => c.serve, { kind: 'fd', fd: 7 }],
       ['no --sockfd: standard input', ['oci:/l'], (c) => c.serve, { kind: 'stdin' }],
-      ['--listen HOST:PORT', ['--listen', '127.0.0.1:0', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'tcp', host: '127.0.0.1', port: 0 } }],
-      ['--listen=unix:PATH', ['--listen=unix:/run/p.sock', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'unix', path: '/run/p.sock' } }],
+      ['--listen HOST:PORT', ['--listen', '127.0.0.1:0', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, token: undefined }],
+      ['--listen=unix:PATH', ['--listen=unix:/run/p.sock', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'unix', path: '/run/p.sock' }, token: undefined }],
       ['-q', ['-q', 'oci:/l'], (c) => c.quiet, true],
       ['--quiet=false', ['--quiet=false', 'oci:/l'], (c) => c.quiet, false],
       ['--quiet=true', ['oci:/l', '--quiet=true'], (c) => c.quiet, true],
@@ -103,7 +103,7 @@ describe('command line', () => {
       ['unix:relative.sock', { kind: 'unix', path: 'relative.sock' }],
     ];
     for (const [value, expected] of cases) {
-      it(value, () => expect(serveOf(parse('--listen', value, 'oci:/l')).serve).to.deep.equal({ kind: 'listen', address: expected }));
+      it(value, () => expect(serveOf(parse('--listen', value, 'oci:/l')).serve).to.deep.equal({ kind: 'listen', address: expected, token: undefined }));
     }
     for (const value of ['127.0.0.1:65536', '::1:80', ':80', 'unix:', 'host:port']) {
       it(`refuses ${value}`, () => {

@@ -33,12 +33,14 @@ export function digestFromPath(path: string): Digest {
  * only honest way to report a failure (the verified stream's size or digest check) is to tear the
  * connection down, so the client sees fewer bytes than Content-Length and never a complete
  * corrupt body. The source's error listener is attached before pipeline's so `onFatal` runs
- * before the socket is destroyed.
+ * before the socket is destroyed. A client that hangs up or cancels also ends the source (the
+ * response's signal aborts it): that is the client's choice, not a failure of the blob.
  */
 export function blobHandler(api: ImageApi, hooks: ServerHooks) {
   return async (req: Request, res: Response): Promise<void> => {
     const digest = digestFromPath(req.path);
-    const answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req) }, signalForResponse(res));
+    const clientGone = signalForResponse(res);
+    const answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req) }, clientGone);
     res.status(200).set('Content-Type', 'application/octet-stream');
     // A decompressed layer's length is known only at its end: it goes out chunked, and a failure
     // shows as a connection closed before the terminating chunk.
@@ -50,12 +52,13 @@ export function blobHandler(api: ImageApi, hooks: ServerHooks) {
     }
     let sourceFailed = false;
     answer.stream.once('error', (err) => {
+      if (clientGone.aborted) return;
       sourceFailed = true;
       hooks.onFatal(err instanceof ProxyError ? err : new ProxyError('io', `blob ${digest}: ${err.message}`, { cause: err }));
     });
     res.flushHeaders();
     pipeline(answer.stream, res, (err) => {
-      if (err && !sourceFailed) hooks.onLog?.(`blob ${digest}: transfer ended early: ${err.message}`);
+      if (err && !sourceFailed && !clientGone.aborted) hooks.onLog?.(`blob ${digest}: transfer ended early: ${err.message}`);
     });
   };
 }

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { type Response } from 'express';
 import { ProxyError, toProxyError } from '../../domain/errors.js';
 import { statusForCode } from './error-status.js';
@@ -19,11 +20,29 @@ export function asProxyError(err: unknown): ProxyError {
   return toProxyError(err, clientFault ? 'bad-request' : 'internal');
 }
 
+function errorBody(err: ProxyError): Buffer {
+  const body: ErrorBody = { code: err.code, message: err.message };
+  return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
 /** Answers with `{"code","message"}` and an exact Content-Length, so the connection stays usable. */
 export function sendError(res: Response, err: ProxyError, extraHeaders: Readonly<Record<string, string>> = {}): void {
-  const body: ErrorBody = { code: err.code, message: err.message };
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  const bytes = errorBody(err);
   res.status(statusForCode(err.code));
   res.set({ ...extraHeaders, 'Content-Type': 'application/json', 'Content-Length': String(bytes.length) });
   res.end(bytes);
+}
+
+/**
+ * The same answer as a whole HTTP/1.1 message, for errors found before there is a request object
+ * (Node's parser refused the bytes, the headers came too late). The connection closes after it:
+ * the parser cannot tell where the next request would start.
+ */
+export function errorMessageBytes(err: ProxyError): Buffer {
+  const body = errorBody(err);
+  const status = statusForCode(err.code);
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }

@@ -2,13 +2,17 @@ import { type ErrorCode } from '../../domain/errors.js';
 
 /**
  * The one place where error codes become HTTP statuses. Clients match on the JSON `code`; the
- * status is a coarse hint for generic HTTP tooling. 401 is avoided on purpose: it would oblige a
- * `WWW-Authenticate` header, and the proxy's own client never authenticates to the proxy.
+ * status is a coarse hint for generic HTTP tooling. A registry refusing our credentials is 403, not
+ * 401: 401 obliges a `WWW-Authenticate` header about the proxy itself, so it is kept for
+ * `client-unauthorized`, the one error about the client's own credentials (a listen token).
  */
 export const STATUS_FOR_CODE: Readonly<Record<ErrorCode, number>> = {
   'bad-request': 400,
   'not-found': 404,
   'method-not-allowed': 405,
+  'request-timeout': 408,
+  'headers-too-large': 431,
+  'client-unauthorized': 401,
   'invalid-reference': 400,
   'unsupported-transport': 501,
   'image-not-found': 404,

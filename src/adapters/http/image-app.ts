@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ProxyError } from '../../domain/errors.js';
 import { type ImageApi } from '../../ports/image-api.js';
+import { requireBearerToken } from './bearer-token.js';
 import { blobHandler } from './blob-handler.js';
 import { asProxyError, sendError } from './error-response.js';
 import { imageOf } from './query.js';
@@ -31,16 +32,23 @@ function methodNotAllowed(allowed: string): RequestHandler {
   };
 }
 
+export interface AppOptions {
+  readonly version: string;
+  /** When set, every request must carry `Authorization: Bearer <clientToken>`. */
+  readonly clientToken?: string | undefined;
+}
+
 /**
  * The proxy's HTTP API over one ImageApi. No etag, no x-powered-by, no compression and no body
  * parsing: every answer is written with an exact Content-Length so a keep-alive client never
  * has to guess where a response ends.
  */
-export function createImageApp(api: ImageApi, hooks: ServerHooks, info: { readonly version: string }): Express {
+export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', false);
+  if (info.clientToken !== undefined) app.use(requireBearerToken(info.clientToken));
 
   app
     .route('/manifest')

@@ -2,4 +2,6 @@ export { createImageApp, OCI_CONFIG_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from '
 export { type ServerHooks } from './server-hooks.js';
 export { type ErrorBody } from './error-response.js';
 export { STATUS_FOR_CODE, statusForCode } from './error-status.js';
-export { createSidecarServer, isSocketFd, listenOn, serveInheritedSocket, type ListenAddress, type ListeningServer } from './serve.js';
+export { isLoopbackHost, type ListenAddress } from './listen-address.js';
+export { type InheritedConnections, isSocketFd, listenOn, type ListeningServer, serveInheritedSockets } from './serve.js';
+export { DEFAULT_HEADERS_TIMEOUT_MS } from './sidecar-server.js';

@@ -2,9 +2,14 @@ import { type Request } from 'express';
 import { ProxyError } from '../../domain/errors.js';
 import { type ImageName } from '../../ports/image-api.js';
 
+/** The query; a parameter given twice is refused, since which one counts would be a guess. */
 function params(req: Request): URLSearchParams {
   const query = req.originalUrl.indexOf('?');
-  return new URLSearchParams(query === -1 ? '' : req.originalUrl.slice(query + 1));
+  const parsed = new URLSearchParams(query === -1 ? '' : req.originalUrl.slice(query + 1));
+  const names = [...parsed.keys()];
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new ProxyError('bad-request', `query parameter ${JSON.stringify(repeated)} is given more than once`);
+  return parsed;
 }
 
 /** `?image=TRANSPORT:REFERENCE` (URL-encoded); absent means the command-line image. */

@@ -1,23 +1,10 @@
 import { fstatSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import { Socket, type AddressInfo } from 'node:net';
+import { type RequestListener, type Server } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, Socket } from 'node:net';
 import { ProxyError } from '../../domain/errors.js';
-
-export type ListenAddress = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
-
-/**
- * A server that never closes an idle connection on its own: the sidecar's parent may wait minutes
- * between requests, and Node's defaults (keep-alive 5 s, request and headers timeouts) would cut
- * it. Any Host header is accepted, including none.
- */
-export function createSidecarServer(handler: RequestListener): Server {
-  const server = createServer({ requireHostHeader: false }, handler);
-  server.keepAliveTimeout = 0;
-  server.requestTimeout = 0;
-  server.headersTimeout = 0;
-  server.timeout = 0;
-  return server;
-}
+import { isLoopbackHost, type ListenAddress } from './listen-address.js';
+import { type ServerLimits, SidecarServer } from './sidecar-server.js';
+import { clearStaleSocket, withOwnerOnlyUmask } from './unix-socket.js';
 
 export function isSocketFd(fd: number): boolean {
   try {
@@ -27,70 +14,87 @@ export function isSocketFd(fd: number): boolean {
   }
 }
 
-/**
- * Serves HTTP on one already-connected socket inherited from the parent (no listen). Resolves
- * when the connection closes, whichever side closed it.
- */
-export async function serveInheritedSocket(handler: RequestListener, fd: number): Promise<void> {
-  return serveInheritedSockets(handler, [fd]);
+export interface InheritedConnections {
+  /** Resolves when every connection has closed, whichever side closed it. */
+  readonly closed: Promise<void>;
+  /** Ends every connection now; unfinished answers stay short. */
+  destroyAll(): void;
 }
 
 /**
- * Serves every inherited socket concurrently through one server (so one handler and whatever it
- * shares: image cache, tokens). Each connection answers its own pipelined requests in order, as
- * Node's HTTP/1.1 server does. All fds are checked before any is served; resolves when every
- * connection has closed.
+ * Serves every inherited, already-connected socket concurrently through one server (so one
+ * handler and whatever it shares: image cache, tokens). Each connection answers its own
+ * pipelined requests in order, and ends on its own: a peer that hangs up ends only its
+ * connection. All fds are checked before any is served.
  */
-export async function serveInheritedSockets(handler: RequestListener, fds: readonly number[]): Promise<void> {
+export function serveInheritedSockets(handler: RequestListener, fds: readonly number[], limits: ServerLimits = {}): InheritedConnections {
   if (fds.length === 0) throw new ProxyError('io', 'no file descriptor to serve');
   const unusable = fds.filter((fd) => !isSocketFd(fd));
   if (unusable.length > 0) {
     throw new ProxyError('io', `file descriptor${unusable.length > 1 ? 's' : ''} ${unusable.join(', ')} ${unusable.length > 1 ? 'are not open sockets' : 'is not an open socket'}`);
   }
-  const server = createSidecarServer(handler);
-  const closed = fds.map((fd) => {
-    const socket = new Socket({ fd, readable: true, writable: true });
-    return new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      server.emit('connection', socket);
-    });
-  });
-  await Promise.all(closed);
-  server.close();
+  const server = new SidecarServer(handler, limits);
+  const closed = Promise.all(fds.map((fd) => server.serve(new Socket({ fd, readable: true, writable: true, allowHalfOpen: true }))));
+  return { closed: closed.then(() => undefined), destroyAll: () => server.destroyAll() };
+}
+
+export interface ListenOptions extends ServerLimits {
+  /** Connections beyond this are closed as soon as they are accepted (default: no limit). */
+  readonly maxConnections?: number | undefined;
+  /** Refuse to serve when the bound address is not loopback (a name like `localhost` resolved elsewhere). */
+  readonly loopbackOnly?: boolean | undefined;
 }
 
 export interface ListeningServer {
   readonly server: Server;
   /** Where it listens, e.g. `127.0.0.1:41234` or `unix:/run/proxy.sock`. */
   readonly description: string;
+  /** Stops accepting, ends every connection (unfinished answers stay short), removes a unix socket file. */
   close(): Promise<void>;
+  /** Resolves once closed, by `close()` or otherwise. */
+  readonly closed: Promise<void>;
 }
 
-/** Accepts any number of connections; a failed response ends only its own connection. */
-export async function listenOn(handler: RequestListener, address: ListenAddress): Promise<ListeningServer> {
-  const server = createSidecarServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+/**
+ * Accepts connections on a TCP address or a unix socket (created owner-only, replacing a stale
+ * one left by a killed proxy). A failed response ends only its own connection.
+ */
+export async function listenOn(handler: RequestListener, address: ListenAddress, options: ListenOptions = {}): Promise<ListeningServer> {
+  const sidecar = new SidecarServer(handler, options);
+  const acceptor = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => void sidecar.serve(socket));
+  if (options.maxConnections !== undefined) acceptor.maxConnections = options.maxConnections;
+  if (address.kind === 'unix') await clearStaleSocket(address.path);
+  await bind(acceptor, address);
+  // From here on an accept can fail (EMFILE when libuv cannot shed the connection itself): that
+  // one connection is lost, the server and its other connections go on.
+  acceptor.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => acceptor.once('close', () => resolve()));
+  const close = () => {
+    if (acceptor.listening) acceptor.close();
+    sidecar.destroyAll();
+    return closed;
+  };
+  const bound = acceptor.address();
+  if (options.loopbackOnly === true && typeof bound === 'object' && bound !== null && !isLoopbackHost(bound.address)) {
+    await close();
+    throw new ProxyError('io', `cannot listen on ${describeAddress(address)}: it is bound to ${bound.address}, which is not loopback`);
+  }
+  const description = typeof bound === 'object' && bound !== null ? describeBound(bound) : describeAddress(address);
+  return { server: sidecar.http, description, close, closed };
+}
+
+function bind(acceptor: NetServer, address: ListenAddress): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    acceptor.once('error', reject);
     const ready = () => {
-      server.off('error', reject);
+      acceptor.off('error', reject);
       resolve();
     };
-    if (address.kind === 'unix') server.listen(address.path, ready);
-    else server.listen(address.port, address.host, ready);
+    if (address.kind === 'unix') withOwnerOnlyUmask(() => acceptor.listen(address.path, ready));
+    else acceptor.listen(address.port, address.host, ready);
   }).catch((err: unknown) => {
     throw new ProxyError('io', `cannot listen on ${describeAddress(address)}: ${(err as Error).message}`, { cause: err });
   });
-  const bound = server.address();
-  const description = typeof bound === 'object' && bound !== null ? describeBound(bound) : describeAddress(address);
-  return {
-    server,
-    description,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 function describeAddress(address: ListenAddress): string {

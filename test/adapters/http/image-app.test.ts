@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { expect } from 'chai';
 import { type Digest, digestOf } from '../../../src/domain/digest.js';
 import { ErrorCodes, ProxyError } from '../../../src/domain/errors.js';
-import { createImageApp, listenOn, type ListeningServer, STATUS_FOR_CODE } from '../../../src/adapters/http/index.js';
+import { createImageApp, DEFAULT_HEADERS_TIMEOUT_MS, listenOn, type ListeningServer, STATUS_FOR_CODE } from '../../../src/adapters/http/index.js';
 import { httpRequest, type HttpAnswer } from '../../support/spawn-proxy.js';
 import { MemoryImageApi } from './memory-image-api.js';
 
@@ -204,8 +204,8 @@ describe('HTTP API (express adapter over an in-memory ImageApi)', () => {
     expect(h.connections).to.equal(2);
   });
 
-  it('sets no timeout that would close an idle sidecar connection', () => {
+  it('sets no timeout that would close an idle sidecar connection; only late headers are bounded', () => {
     const { server } = h.listening;
-    expect([server.keepAliveTimeout, server.requestTimeout, server.headersTimeout, server.timeout]).to.deep.equal([0, 0, 0, 0]);
+    expect([server.keepAliveTimeout, server.requestTimeout, server.headersTimeout, server.timeout]).to.deep.equal([0, 0, DEFAULT_HEADERS_TIMEOUT_MS, 0]);
   });
 });
