@@ -95,6 +95,45 @@ describe('command line', () => {
     }
   });
 
+  describe('who may reach a listening proxy', () => {
+    const withEnv = (env: Record<string, string>, ...argv: string[]) => parseCommandLine(argv, { ...context, env: { ...context.env, ...env } });
+    for (const host of ['127.0.0.2', '127.255.255.254', '[::1]', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]', 'localhost', 'LOCALHOST']) {
+      it(`${host} is loopback: no flag, no token needed`, () => {
+        expect(serveOf(parse('--listen', `${host}:80`, 'oci:/l')).serve).to.have.property('kind', 'listen');
+      });
+    }
+    it('beyond loopback: --unsafe-expose-to-network and a token file, resolved against cwd', () => {
+      expect(serveOf(parse('--listen', '0.0.0.0:80', '--unsafe-expose-to-network', '--listen-token-file', 'tok', 'oci:/l')).serve).to.deep.equal({
+        kind: 'listen',
+        address: { kind: 'tcp', host: '0.0.0.0', port: 80 },
+        token: { kind: 'file', path: '/work/here/tok' },
+      });
+    });
+    it('the token may come from $CONTAINER_IMAGE_PROXY_TOKEN; a file wins over it', () => {
+      const env = { CONTAINER_IMAGE_PROXY_TOKEN: 'from-env' };
+      expect(serveOf(withEnv(env, '--listen', '[::]:80', '--unsafe-expose-to-network', 'oci:/l')).serve).to.have.deep.property('token', { kind: 'value', value: 'from-env' });
+      expect(serveOf(withEnv(env, '--listen', '127.0.0.1:80', '--listen-token-file', '/t', 'oci:/l')).serve).to.have.deep.property('token', { kind: 'file', path: '/t' });
+    });
+    const refused: readonly [string, string[], RegExp][] = [
+      ['a network address without the flag', ['--listen', '0.0.0.0:80'], /not a loopback address.*--unsafe-expose-to-network/],
+      ['the flag without a token', ['--listen', '0.0.0.0:80', '--unsafe-expose-to-network'], /needs a token/],
+      ['the flag on a unix socket', ['--listen', 'unix:/s', '--unsafe-expose-to-network'], /TCP --listen/],
+      ['the flag without --listen', ['--unsafe-expose-to-network'], /only applies with --listen/],
+      ['a token file without --listen', ['--sockfd', '3', '--listen-token-file', '/t'], /only applies with --listen/],
+      ['an empty token file name', ['--listen', '127.0.0.1:80', '--listen-token-file='], /needs a file name/],
+    ];
+    for (const [why, argv, message] of refused) {
+      it(`refuses ${why}`, () => {
+        const command = parse(...argv, 'oci:/l');
+        expect(command.kind === 'usage-error' ? command.message : '').to.match(message);
+      });
+    }
+    it('the headers timeout test hook is read from the environment', () => {
+      expect(serveOf(withEnv({ CONTAINER_IMAGE_PROXY_HEADERS_TIMEOUT: '250ms' }, 'oci:/l')).headersTimeoutMs).to.equal(250);
+      expect(serveOf(parse('oci:/l')).headersTimeoutMs).to.equal(undefined);
+    });
+  });
+
   describe('listen addresses', () => {
     const cases: readonly [string, unknown][] = [
       ['127.0.0.1:8080', { kind: 'tcp', host: '127.0.0.1', port: 8080 }],
@@ -105,7 +144,7 @@ describe('command line', () => {
     for (const [value, expected] of cases) {
       it(value, () => expect(serveOf(parse('--listen', value, 'oci:/l')).serve).to.deep.equal({ kind: 'listen', address: expected, token: undefined }));
     }
-    for (const value of ['127.0.0.1:65536', '::1:80', ':80', 'unix:', 'host:port']) {
+    for (const value of ['127.0.0.1:65536', '::1:80', ':80', 'unix:', 'host:port', '0.0.0.0:80', '[::]:80', 'example.com:80', '10.0.0.1:80', '127.1:80']) {
       it(`refuses ${value}`, () => {
         const command = parse('--listen', value, 'oci:/l');
         expect(command.kind === 'usage-error' ? command.message : '').to.match(/--listen/);

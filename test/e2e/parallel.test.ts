@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Socket } from 'node:net';
 import { expect } from 'chai';
 import { digestOf } from '../../src/domain/digest.js';
 import { FakeRegistry, type RecordedRequest } from '../support/fake-registry.js';
 import { makeImage, PLATFORMS, standardFixtures, writeOciLayout } from '../support/image-fixtures.js';
-import { agentOver, CLI_PATH, type ExitStatus, type HttpAnswer, httpRequest, REPO_ROOT, runCli, spawnProxy } from '../support/spawn-proxy.js';
+import { parseResponses } from '../support/raw-http.js';
+import { type MultiProxy, type Peer, runCli, spawnProxy, spawnWithPeers } from '../support/spawn-proxy.js';
 import { dockerReference, isolatedEnv } from './registry/proxy-session.js';
 
 /**
@@ -15,69 +14,7 @@ import { dockerReference, isolatedEnv } from './registry/proxy-session.js';
  * pipelining answered in order, and the --debug request log.
  */
 
-interface Peer {
-  readonly socket: Socket;
-  request(method: string, path: string, headers?: Record<string, string>): Promise<HttpAnswer>;
-}
-
-interface MultiProxy {
-  readonly child: ChildProcess;
-  readonly peers: readonly Peer[];
-  readonly exited: Promise<ExitStatus>;
-  stderr(): string;
-  dispose(): Promise<void>;
-}
-
-/** Spawns the CLI with `count` socketpairs at fds 3, 4, … and one `--sockfd` for each. */
-function spawnWithPeers(count: number, args: readonly string[], env?: NodeJS.ProcessEnv): MultiProxy {
-  const fds = Array.from({ length: count }, (_, i) => 3 + i);
-  const child = spawn(process.execPath, [CLI_PATH, ...fds.flatMap((fd) => ['--sockfd', String(fd)]), ...args], {
-    cwd: REPO_ROOT,
-    env: env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe', ...fds.map(() => 'pipe' as const)],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  child.stdout!.resume();
-  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const peers = fds.map((fd) => {
-    const socket = child.stdio[fd] as Socket;
-    const agent = agentOver(socket);
-    return { socket, request: (method: string, path: string, headers?: Record<string, string>) => httpRequest(agent, method, path, headers) };
-  });
-  return {
-    child,
-    peers,
-    exited,
-    stderr: () => stderr,
-    async dispose() {
-      for (const peer of peers) peer.socket.destroy();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Reads consecutive Content-Length-framed HTTP/1.1 responses off a byte stream, in order. */
-function parseResponses(bytes: Buffer, methods: readonly string[]): { status: number; headers: Record<string, string>; body: Buffer }[] {
-  const answers = [];
-  let at = 0;
-  for (const method of methods) {
-    const headEnd = bytes.indexOf('\r\n\r\n', at);
-    if (headEnd === -1) throw new Error(`response ${answers.length + 1} is incomplete`);
-    const [statusLine, ...lines] = bytes.subarray(at, headEnd).toString('latin1').split('\r\n');
-    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-    const length = method === 'HEAD' ? 0 : Number(headers['content-length']);
-    const body = bytes.subarray(headEnd + 4, headEnd + 4 + length);
-    if (body.length !== length) throw new Error(`response ${answers.length + 1} body is incomplete`);
-    answers.push({ status: Number(statusLine!.split(' ')[1]), headers, body });
-    at = headEnd + 4 + length;
-  }
-  if (at !== bytes.length) throw new Error(`${bytes.length - at} bytes after the last expected response`);
-  return answers;
-}
 
 describe('end to end: parallel connections, pipelining, request logs', function () {
   this.timeout(30000);

@@ -7,10 +7,11 @@
  * - `runCli(args)` → exit code and output of a run that is not expected to serve.
  * - `httpRequest(agent, method, path)` → an `HttpAnswer`, including truncated bodies
  *   (`complete: false`) so tests can assert on them.
+ * - `spawnListening(address, args)` → a `ListeningProxy` started with `--listen`, once it listens.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
-import { type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** What package.json's `bin` runs: the bundled CLI (dist/test/support → dist/src/bin), built by `npm run build`. */
@@ -123,4 +124,110 @@ export function runCli(args: readonly string[], options: SpawnOptions = {}): Pro
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+export interface ListeningProxy {
+  readonly child: ChildProcess;
+  /** What the proxy printed after "listening on": `127.0.0.1:PORT` or `unix:PATH`. */
+  readonly address: string;
+  /** A new connection to it. */
+  connect(options?: { readonly allowHalfOpen?: boolean }): Socket;
+  readonly exited: Promise<ExitStatus>;
+  stderr(): string;
+  dispose(): Promise<void>;
+}
+
+export interface ListenSpawnOptions extends SpawnOptions {
+  /** Shell commands run before the proxy, in the same process (`ulimit -n 128`, `umask 000`). */
+  readonly shellSetup?: string;
+}
+
+/** Runs the CLI with `--listen ADDRESS` and resolves once it says where it listens. */
+export async function spawnListening(address: string, args: readonly string[], options: ListenSpawnOptions = {}): Promise<ListeningProxy> {
+  const argv = [CLI_PATH, '--listen', address, ...args];
+  const child =
+    options.shellSetup === undefined
+      ? spawn(process.execPath, argv, { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `${options.shellSetup}; exec "$@"`, 'bash', process.execPath, ...argv], {
+          cwd: options.cwd ?? REPO_ROOT,
+          env: options.env ?? process.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+  let stderr = '';
+  child.stdout!.resume();
+  const exited = exitOf(child);
+  const bound = await new Promise<string>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+      const match = /listening on (\S+)/.exec(stderr);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then((status) => reject(new Error(`the proxy exited (${JSON.stringify(status)}) before listening: ${stderr}`)));
+  });
+  const connectTo = (connectOptions: { readonly allowHalfOpen?: boolean } = {}): Socket => {
+    if (bound.startsWith('unix:')) return netConnect({ path: bound.slice('unix:'.length), ...connectOptions });
+    const at = bound.lastIndexOf(':');
+    return netConnect({ host: bound.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(bound.slice(at + 1)), ...connectOptions });
+  };
+  return {
+    child,
+    address: bound,
+    connect: connectTo,
+    exited,
+    stderr: () => stderr,
+    async dispose() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** An agent whose every connection goes to `proxy` (a new one per request when not kept alive). */
+export function agentFor(proxy: ListeningProxy): Agent {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  agent.createConnection = () => proxy.connect();
+  return agent;
+}
+
+export interface Peer {
+  readonly socket: Socket;
+  request(method: string, path: string, headers?: Record<string, string>): Promise<HttpAnswer>;
+}
+
+export interface MultiProxy {
+  readonly child: ChildProcess;
+  readonly peers: readonly Peer[];
+  readonly exited: Promise<ExitStatus>;
+  stderr(): string;
+  dispose(): Promise<void>;
+}
+
+/** Spawns the CLI with `count` socketpairs at fds 3, 4, … and one `--sockfd` for each. */
+export function spawnWithPeers(count: number, args: readonly string[], env?: NodeJS.ProcessEnv): MultiProxy {
+  const fds = Array.from({ length: count }, (_, i) => 3 + i);
+  const child = spawn(process.execPath, [CLI_PATH, ...fds.flatMap((fd) => ['--sockfd', String(fd)]), ...args], {
+    cwd: REPO_ROOT,
+    env: env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe', ...fds.map(() => 'pipe' as const)],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  child.stdout!.resume();
+  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const peers = fds.map((fd) => {
+    const socket = child.stdio[fd] as Socket;
+    const agent = agentOver(socket);
+    return { socket, request: (method: string, path: string, headers?: Record<string, string>) => httpRequest(agent, method, path, headers) };
+  });
+  return {
+    child,
+    peers,
+    exited,
+    stderr: () => stderr,
+    async dispose() {
+      for (const peer of peers) peer.socket.destroy();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
