@@ -30,12 +30,14 @@ Options:
                                (default: standard input, when it is a socket)
       --listen ADDR            accept connections on HOST:PORT or unix:PATH instead. Whoever
                                connects acts with this host's registry credentials and reads
-                               its files: unix:PATH is created for its owner only (mode 0600);
-                               a loopback HOST (127.0.0.0/8, ::1, localhost) is open to every
-                               local user; any other HOST is refused unless
-      --unsafe-expose-to-network is given, and then a token is required:
-      --listen-token-file FILE clients must send "Authorization: Bearer <the file's content>"
-                               (also read from $${TOKEN_ENV}; allowed on any --listen)
+                               its files: unix:PATH is made for its owner only (mode 0600); a
+                               loopback HOST (127.0.0.0/8, ::1, localhost) is open to every
+                               local user; other HOSTs need --unsafe-expose-to-network
+      --unsafe-expose-to-network
+                               allow --listen beyond loopback, where anyone who can reach it
+                               may use the proxy: a token is then required
+      --listen-token-file FILE require "Authorization: Bearer TOKEN" on every request, TOKEN
+                               being FILE's content (default: $${TOKEN_ENV})
       --override-os OS         use OS instead of the running OS when choosing from a list
       --override-arch ARCH     use ARCH instead of the running architecture
       --override-variant VAR   use VAR instead of the running architecture variant
