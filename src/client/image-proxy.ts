@@ -1,75 +1,83 @@
 import { type ChildProcess } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { type Readable } from 'node:stream';
-import { ProxyConnection } from './connection.js';
+import { parseJson, readBody } from './answers.js';
+import { type Answer } from './connection.js';
 import { ImageProxyError } from './errors.js';
-import { spawnProxy, type SpawnOptions, type SpawnedProxy } from './spawn-proxy.js';
+import { type CallOptions, ProxySession } from './session.js';
+import { spawnProxy, type SpawnOptions } from './spawn-proxy.js';
 import { type ExitStatus, type ImageConfig, type LayerInfo, type ManifestAnswer, type OciManifest, type VersionInfo } from './types.js';
 
-export interface CallOptions {
-  readonly signal?: AbortSignal;
-}
+export type { CallOptions } from './session.js';
 
 export interface BlobOptions extends CallOptions {
   /** Another image than the command line's (`transport:reference`). */
   readonly image?: string;
 }
 
-/** How long a failed request waits for the proxy's exit status, to say how it ended. */
-const EXIT_GRACE_MS = 1000;
-
 /**
- * A container-image-proxy child process and its one HTTP/1.1 connection over a socketpair.
+ * A container-image-proxy child process and a pool of HTTP/1.1 connections to it, one per
+ * socketpair (`SpawnOptions.connections`, default 4).
  *
- * Requests on the connection are answered one after the other: read each blob stream to its end
- * (or let it fail) before the next call's answer can arrive. Destroying a blob stream early
- * closes the connection, which ends the proxy: a sidecar has exactly one connection.
+ * Each call takes a free connection until its answer has been read; a blob stream holds its
+ * connection until it ends, so up to `connections` blobs download in parallel and further calls
+ * wait for a free connection. HTTP/1.1 can only abandon a body by closing its connection: a
+ * cancelled call (`signal`, `timeout`) or a blob stream destroyed before its end closes that one
+ * connection, and the session goes on with the others. When none is left, calls reject with
+ * `connection-closed` (the proxy, having lost every peer, exits 0).
  *
- * The child does not keep the parent's event loop alive: a parent that exits without `quit()`
- * closes its half of the socketpair, and the proxy exits on its own.
+ * If the proxy exits on its own (it could not start: a bad option, no policy.json; or a blob
+ * failed verification), every pending and later call rejects with `proxy-failed`, whose message
+ * gives the exit status and the proxy's last stderr line.
+ *
+ * The child keeps this process alive only while calls are under way: a parent that exits
+ * without `quit()` closes its halves of the socketpairs, and the proxy exits on its own.
  */
 export class ImageProxy {
-  readonly #proxy: SpawnedProxy;
-  readonly #connection: ProxyConnection;
-  #exitStatus: ExitStatus | undefined;
+  readonly #child: ChildProcess;
+  readonly #session: ProxySession;
 
-  private constructor(proxy: SpawnedProxy) {
-    this.#proxy = proxy;
-    void proxy.exited.then((status) => (this.#exitStatus = status));
-    this.#connection = new ProxyConnection(proxy.socket, () => this.#describeExit());
-    proxy.child.unref();
+  private constructor(child: ChildProcess, session: ProxySession) {
+    this.#child = child;
+    this.#session = session;
   }
 
+  /** Starts the proxy; a command that cannot be run rejects with `proxy-failed`. */
   static async spawn(options: SpawnOptions = {}): Promise<ImageProxy> {
-    return new ImageProxy(await spawnProxy(options));
+    const proxy = await spawnProxy(options);
+    return new ImageProxy(proxy.child, new ProxySession(proxy));
   }
 
-  /** The proxy process, e.g. for its pid or a piped stderr. */
+  /** The proxy process, e.g. for its pid, or its stderr with `stderr: 'pipe'`. */
   get child(): ChildProcess {
-    return this.#proxy.child;
+    return this.#child;
+  }
+
+  /** How many pooled connections are still open: each cancelled transfer closes one. */
+  get openConnections(): number {
+    return this.#session.openConnections;
   }
 
   /** The OCI manifest (converted if the image is not OCI) and its digests. */
   async manifest(image?: string, options: CallOptions = {}): Promise<ManifestAnswer> {
-    const answer = await this.#connection.request('GET', withImage('/manifest', image), options.signal);
-    const bytes = await this.#connection.bytes('GET /manifest', answer.body);
-    return {
-      manifest: parseJson<OciManifest>('GET /manifest', bytes),
-      digest: header(answer.headers, 'manifest-digest'),
-      instanceDigest: header(answer.headers, 'instance-digest'),
-      bytes,
-    };
+    return this.#session.exchange('GET /manifest', 'GET', withImage('/manifest', image), options, async (answer) => {
+      const bytes = await readBody('GET /manifest', answer.body);
+      return {
+        manifest: parseJson<OciManifest>('GET /manifest', bytes),
+        digest: header(answer, 'manifest-digest'),
+        instanceDigest: header(answer, 'instance-digest'),
+        bytes,
+      };
+    });
   }
 
+  /** The OCI image config the manifest references. */
   async config(image?: string, options: CallOptions = {}): Promise<ImageConfig> {
-    const answer = await this.#connection.request('GET', withImage('/config', image), options.signal);
-    return this.#connection.json<ImageConfig>('GET /config', answer);
+    return this.#json<ImageConfig>('GET /config', withImage('/config', image), options);
   }
 
   /** Every layer with its compression and diffID, in manifest order. */
   async layers(image?: string, options: CallOptions = {}): Promise<LayerInfo[]> {
-    const answer = await this.#connection.request('GET', withImage('/layers', image), options.signal);
-    return this.#connection.json<LayerInfo[]>('GET /layers', answer);
+    return this.#json<LayerInfo[]>('GET /layers', withImage('/layers', image), options);
   }
 
   /**
@@ -78,12 +86,12 @@ export class ImageProxy {
    */
   async blob(digest: string, options: BlobOptions = {}): Promise<Readable> {
     const path = withImage(blobPath(digest), options.image);
-    const answer = await this.#connection.request('GET', path, options.signal);
-    if (answer.headers['content-length'] === undefined) {
-      answer.body.destroy();
-      throw new ImageProxyError('bad-response', 0, `GET ${path}: no Content-Length on a blob`);
-    }
-    return this.#connection.relay(`blob ${digest}`, answer.body);
+    return this.#session.stream(`blob ${digest}`, 'GET', path, options, (answer) => {
+      if (answer.headers['content-length'] === undefined) {
+        answer.body.destroy();
+        throw new ImageProxyError('bad-response', 0, `GET ${path}: no Content-Length on a blob`);
+      }
+    });
   }
 
   /**
@@ -92,14 +100,12 @@ export class ImageProxy {
    */
   async decompressedLayer(digest: string, options: BlobOptions = {}): Promise<Readable> {
     const path = withImage(blobPath(digest), options.image, { decompress: 'true' });
-    const answer = await this.#connection.request('GET', path, options.signal);
-    return this.#connection.relay(`decompressed layer ${digest}`, answer.body);
+    return this.#session.stream(`decompressed layer ${digest}`, 'GET', path, options, () => undefined);
   }
 
   /** Resolves and policy-checks `image` now, so later calls with it are served from the cache. */
   async openImage(image: string, options: CallOptions = {}): Promise<void> {
-    const answer = await this.#connection.request('GET', withImage('/manifest', image), options.signal);
-    await this.#connection.bytes('GET /manifest', answer.body);
+    await this.#session.exchange('GET /manifest', 'GET', withImage('/manifest', image), options, (answer) => readBody('GET /manifest', answer.body));
   }
 
   /** Like openImage, but a missing image is the answer `false` instead of an error. */
@@ -113,39 +119,28 @@ export class ImageProxy {
     }
   }
 
-  /** Drops `image` from the proxy's cache. */
+  /** Drops `image` from the proxy's cache: the next call with it resolves it again. */
   async closeImage(image: string, options: CallOptions = {}): Promise<void> {
-    const answer = await this.#connection.request('POST', withImage('/close', image), options.signal);
-    await this.#connection.bytes('POST /close', answer.body);
+    await this.#session.exchange('POST /close', 'POST', withImage('/close', image), options, (answer) => readBody('POST /close', answer.body));
   }
 
+  /** The proxy's package version and HTTP API version. */
   async version(options: CallOptions = {}): Promise<VersionInfo> {
-    const answer = await this.#connection.request('GET', '/version', options.signal);
-    return this.#connection.json<VersionInfo>('GET /version', answer);
+    return this.#json<VersionInfo>('GET /version', '/version', options);
   }
 
   /** Asks the proxy to exit and waits for it; a non-zero exit is a `proxy-failed` error. */
   async quit(options: CallOptions = {}): Promise<void> {
-    this.#proxy.child.ref();
-    const answer = await this.#connection.request('POST', '/quit', options.signal);
-    await this.#connection.bytes('POST /quit', answer.body);
-    await this.#connection.close();
-    const status = await this.#proxy.exited;
-    if (status.code !== 0) throw new ImageProxyError('proxy-failed', 0, `the proxy exited with ${describeStatus(status)} after POST /quit`);
+    await this.#session.quit(options);
   }
 
-  /** Ends the session without asking: closes the connection and kills the proxy if it still runs. */
+  /** Ends the session without asking: kills the proxy if it still runs, and says how it exited. */
   async kill(): Promise<ExitStatus> {
-    this.#proxy.child.ref();
-    if (this.#exitStatus === undefined) this.#proxy.child.kill('SIGKILL');
-    await this.#connection.close();
-    this.#proxy.socket.destroy();
-    return this.#proxy.exited;
+    return (await this.#session.kill()).status;
   }
 
-  async #describeExit(): Promise<string> {
-    const status = this.#exitStatus ?? (await Promise.race([this.#proxy.exited, delay(EXIT_GRACE_MS, undefined, { ref: false })]));
-    return status === undefined ? '' : ` (the proxy exited with ${describeStatus(status)})`;
+  async #json<T>(what: string, path: string, options: CallOptions): Promise<T> {
+    return this.#session.exchange(what, 'GET', path, options, async (answer) => parseJson<T>(what, await readBody(what, answer.body)));
   }
 }
 
@@ -161,20 +156,8 @@ function blobPath(digest: string): string {
   return `/blobs/${encodeURIComponent(digest).replaceAll('%3A', ':')}`;
 }
 
-function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string {
-  const value = headers[name];
+function header(answer: Answer, name: string): string {
+  const value = answer.headers[name];
   if (typeof value !== 'string') throw new ImageProxyError('bad-response', 0, `GET /manifest: no ${name} header`);
   return value;
-}
-
-function parseJson<T>(what: string, bytes: Buffer): T {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch (err) {
-    throw new ImageProxyError('bad-response', 0, `${what}: the answer is not JSON`, { cause: err });
-  }
-}
-
-function describeStatus(status: ExitStatus): string {
-  return status.signal === null ? `code ${status.code}` : `signal ${status.signal}`;
 }

@@ -1,8 +1,15 @@
 /**
  * The package's library entry (`import { ImageProxy } from 'container-image-proxy'`): a typed
- * client that spawns the proxy over a socketpair. It depends on nothing but Node and undici.
+ * client that spawns the proxy over socketpairs. It depends on nothing but Node and undici.
  */
 export { ImageProxy, type BlobOptions, type CallOptions } from './image-proxy.js';
-export { CLIENT_ERROR_CODES, ImageProxyError, type ClientErrorCode } from './errors.js';
-export { defaultCommand, type SpawnOptions } from './spawn-proxy.js';
+export {
+  CLIENT_ERROR_CODES,
+  ImageProxyError,
+  PROXY_ERROR_CODES,
+  type ClientErrorCode,
+  type ImageProxyErrorCode,
+  type ProxyErrorCode,
+} from './errors.js';
+export { DEFAULT_CONNECTIONS, defaultCommand, type SpawnOptions } from './spawn-proxy.js';
 export type { Descriptor, ExitStatus, ImageConfig, LayerCompression, LayerInfo, ManifestAnswer, OciManifest, VersionInfo } from './types.js';

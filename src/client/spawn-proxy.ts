@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ImageProxyError } from './errors.js';
+import { StderrTail } from './stderr-tail.js';
 import { type ExitStatus } from './types.js';
 
 export interface SpawnOptions {
@@ -13,11 +15,26 @@ export interface SpawnOptions {
   readonly args?: readonly string[];
   /** The program and its leading arguments; default: this package's CLI under the current Node. */
   readonly command?: readonly string[];
+  /** The proxy's environment; default: this process's. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The proxy's working directory, against which relative paths in images and options resolve. */
   readonly cwd?: string;
-  /** Where the proxy's stderr goes; with 'pipe', read it from `child.stderr`. Default 'inherit'. */
+  /**
+   * Where the proxy's stderr goes: 'inherit' (default) copies it to this process's stderr,
+   * 'ignore' drops it, 'pipe' leaves it to read from `child.stderr` (read it right after spawn).
+   * In every case the client keeps its last line to explain a proxy that exits on its own.
+   */
   readonly stderr?: 'inherit' | 'pipe' | 'ignore';
+  /**
+   * How many connections (socketpairs, `--sockfd 3 --sockfd 4 …`) the client holds; calls run
+   * concurrently on them, and each cancelled transfer uses one up. Default 4.
+   */
+  readonly connections?: number;
 }
+
+export const DEFAULT_CONNECTIONS = 4;
+/** How long the end of stderr is awaited after the exit: a grandchild may still hold it open. */
+const STDERR_GRACE_MS = 1000;
 
 /**
  * The CLI shipped next to this file (dist/src/client → dist/src/bin), run by the Node running us
@@ -42,32 +59,64 @@ function shebang(file: string): { env: Record<string, string>; nodeOptions: stri
   return { env, nodeOptions: match[2]?.split(/\s+/) ?? [] };
 }
 
+/** How the proxy ended: its exit status and the last line it wrote on stderr, if any. */
+export interface ProxyEnd {
+  readonly status: ExitStatus;
+  readonly lastLine: string | undefined;
+}
+
 export interface SpawnedProxy {
   readonly child: ChildProcess;
-  /** The parent's half of the socketpair. */
-  readonly socket: Socket;
+  /** The parent's halves of the socketpairs, one per connection. */
+  readonly sockets: readonly Socket[];
   readonly exited: Promise<ExitStatus>;
+  /** Settles once the process has exited and its stderr has been read to the end. */
+  readonly ended: Promise<ProxyEnd>;
+  /** Whether the child and its stderr keep this process's event loop alive (while calls wait). */
+  keepAlive(on: boolean): void;
 }
 
 /**
- * Starts the proxy with the child's half of a socketpair as its fd 3 (`--sockfd 3`). stdout is
- * ignored so the proxy can never write into the parent's own output.
+ * Starts the proxy with the child's halves of `connections` socketpairs as fds 3, 4, … (one
+ * `--sockfd` each). stdout is ignored so the proxy can never write into the parent's own output;
+ * stderr always comes through a pipe, so its last line can explain an exit.
  */
 export async function spawnProxy(options: SpawnOptions): Promise<SpawnedProxy> {
   const [program, ...leading] = options.command ?? defaultCommand();
   if (program === undefined) throw new ImageProxyError('proxy-failed', 0, 'the proxy command is empty');
-  const args = [...leading, '--sockfd', '3', ...(options.args ?? []), ...(options.image === undefined ? [] : [options.image])];
+  const connections = options.connections ?? DEFAULT_CONNECTIONS;
+  if (!Number.isSafeInteger(connections) || connections < 1) {
+    throw new RangeError(`connections must be a positive integer, got ${connections}`);
+  }
+  const fds = Array.from({ length: connections }, (_, i) => 3 + i);
+  const args = [...leading, ...fds.flatMap((fd) => ['--sockfd', String(fd)]), ...(options.args ?? []), ...(options.image === undefined ? [] : [options.image])];
   const child = spawn(program, args, {
     cwd: options.cwd,
     // The default command runs the bin under this Node, so it applies the bin's variables itself.
     env: { ...(options.command === undefined ? shebang(defaultBin()).env : {}), ...(options.env ?? process.env) },
-    stdio: ['ignore', 'ignore', options.stderr ?? 'inherit', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe', ...fds.map(() => 'pipe' as const)],
   });
+  const stderr = child.stderr as Socket;
+  const tail = new StderrTail(stderr, options.stderr ?? 'inherit');
   const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const ended = exited.then(async (status) => {
+    await Promise.race([tail.finished, delay(STDERR_GRACE_MS, undefined, { ref: false })]);
+    return { status, lastLine: tail.lastLine() };
+  });
   try {
     await once(child, 'spawn');
   } catch (err) {
     throw new ImageProxyError('proxy-failed', 0, `cannot start the proxy ${program}: ${(err as Error).message}`, { cause: err });
   }
-  return { child, socket: child.stdio[3] as Socket, exited };
+  const keepAlive = (on: boolean) => {
+    if (on) {
+      child.ref();
+      stderr.ref();
+    } else {
+      child.unref();
+      stderr.unref();
+    }
+  };
+  keepAlive(false);
+  return { child, sockets: fds.map((fd) => child.stdio[fd] as Socket), exited, ended, keepAlive };
 }

@@ -1,29 +1,12 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import { defaultCommand, ImageProxy, ImageProxyError, type SpawnOptions } from '../../src/client/index.js';
+import { defaultCommand, ImageProxy, type SpawnOptions } from '../../src/client/index.js';
+import { rejection, sha256Of } from './client-assertions.js';
 import { exampleImage } from '../support/example-image.js';
 import { CLI_PATH, REPO_ROOT } from '../support/spawn-proxy.js';
 import { type ClientImages, writeClientImages } from './client-images.js';
-
-async function sha256Of(stream: Readable): Promise<{ digest: string; bytes: Buffer }> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  const bytes = Buffer.concat(chunks);
-  return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, bytes };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ImageProxyError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(ImageProxyError);
-    return err as ImageProxyError;
-  }
-  throw new Error('expected an ImageProxyError, got an answer');
-}
 
 describe('TypeScript client: ImageProxy over a real proxy', function () {
   this.timeout(30000);
@@ -121,14 +104,15 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
     ['a corrupt layer read decompressed (chunked)', (proxy, digest) => proxy.decompressedLayer(digest)],
   ];
   for (const [what, read] of corruptReads) {
-    it(`fails ${what} with incomplete-body, then every call with connection-closed`, async () => {
+    it(`fails ${what} with incomplete-body and the proxy's reason, then every call with proxy-failed`, async () => {
       const layer = images.fixtures.ociLarge.layers[0]!;
       const proxy = await start({ image: `oci:${images.corruptLayout}:large` });
       const err = await rejection(sha256Of(await read(proxy, layer.digest)));
       expect([err.code, err.status]).to.deep.equal(['incomplete-body', 0]);
-      expect(err.message).to.contain(layer.digest).and.to.contain('exited with code 1');
+      expect(err.message).to.contain(layer.digest).and.to.contain('exited with code 1: container-image-proxy: digest-mismatch');
       const after = await rejection(proxy.manifest());
-      expect(after.code).to.equal('connection-closed');
+      expect(after.code).to.equal('proxy-failed');
+      expect(after.message).to.contain('GET /manifest: the proxy exited with code 1: container-image-proxy: digest-mismatch');
       expect(await proxy.kill()).to.deep.equal({ code: 1, signal: null });
     });
   }
@@ -172,20 +156,12 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
     expect(answer.apiVersion).to.match(/^\d+\.\d+$/);
   });
 
-  it('honours an aborted signal', async () => {
+  it('rejects a call whose signal is already aborted with cancelled, without using up a connection', async () => {
     const proxy = await start({ image: `oci:${images.layout}:single` });
-    const outcome = await proxy.config(undefined, { signal: AbortSignal.abort() }).then(
-      () => 'answered',
-      (err: unknown) => (err as Error).name,
-    );
-    expect(outcome).to.equal('AbortError');
-  });
-
-  it('says how the proxy exited when it could not serve', async () => {
-    const proxy = await start({ image: 'oci:/a', args: ['--bogus'] });
-    const err = await rejection(proxy.manifest());
-    expect(err.code).to.equal('connection-closed');
-    expect(err.message).to.contain('exited with code 2');
+    const err = await rejection(proxy.config(undefined, { signal: AbortSignal.abort() }));
+    expect([err.code, err.status, err.message]).to.deep.equal(['cancelled', 0, 'GET /config: cancelled, aborted']);
+    expect(proxy.openConnections).to.equal(4);
+    expect((await proxy.config()).architecture).to.equal('amd64');
   });
 
   it('rejects with proxy-failed when the command cannot be started', async () => {

@@ -68,7 +68,7 @@ export async function use(): Promise<number> {
   const stream: Readable = await proxy.decompressedLayer(layers[0]?.digest ?? answer.manifest.layers[0]!.digest);
   stream.resume();
   await proxy.quit();
-  return new ImageProxyError('x', 0, 'y').status;
+  return new ImageProxyError('bad-response', 0, 'y').status;
 }
 `;
 
