@@ -9,35 +9,48 @@
                 shutil.copyfileobj(blob, out)
         proxy.quit()
 
-The proxy runs as a child process holding one half of a socketpair (``--sockfd``); the other
-half carries one keep-alive HTTP/1.1 connection. Requests are answered one after the other:
-read a blob to its end (or close it) before the next call. Closing a blob early closes the
-connection, which ends the proxy, since a sidecar has exactly one connection.
+The proxy runs as a child process holding one half of each of ``connections`` socketpairs (one
+``--sockfd`` each, default 4); each other half carries one keep-alive HTTP/1.1 connection. A call
+takes a free connection until its answer has been read, so calls from several threads (several
+blobs at once, say) run in parallel and further calls wait for a connection. A blob reader
+closed before its end drains a short remainder, or else closes its connection; a call that is
+cancelled or times out closes its connection too. The session goes on with the others; when
+none is left, calls raise ``connection-closed``.
 
-Errors are ImageProxyError(code, status, message): ``code`` is the proxy's own code
-(``image-not-found``, ``blob-not-found``, ``policy-rejected``, ...) with the HTTP status, or,
-with status 0, one the client detected: ``incomplete-body`` (the proxy refused to finish a
-body: a digest or size mismatch), ``connection-closed``, ``bad-response``, ``proxy-failed``.
+Errors are ImageProxyError(code, status, message), ``str(err)`` is ``"code: message"``. ``code``
+is the proxy's own code (``image-not-found``, ``blob-not-found``, ``policy-rejected``, ...) with
+the HTTP status, or, with status 0, one the client detected: ``incomplete-body`` (the proxy
+refused to finish a body: a digest or size mismatch), ``connection-closed``, ``bad-response``,
+``proxy-failed`` (the proxy could not start or exited on its own; the message gives its exit
+status and last stderr line), ``cancelled`` (a Cancellation or a timeout ended the call).
 """
 import http.client
 import io
 import json
+import os
 import socket
 import subprocess
+import threading
+import time
 import urllib.parse
 from typing import NamedTuple
 
-__all__ = ["ImageProxy", "ImageProxyError", "ManifestAnswer", "BlobReader"]
+__all__ = ["ImageProxy", "ImageProxyError", "ManifestAnswer", "BlobReader", "Cancellation"]
 
 # Error answers are tiny JSON objects; anything longer is not the proxy talking.
 _ERROR_BODY_LIMIT = 64 * 1024
-# How long a failed request waits for the proxy's exit status, to say how it ended.
+# How long a failed call waits for the proxy's exit (and its last stderr line), to say how it ended.
 _EXIT_GRACE_SECONDS = 1.0
+# A reader closed early reads at most this much more to keep its connection (tar end padding).
+_DRAIN_LIMIT = 1 << 20
+_DRAIN_SECONDS = 5.0
+_STDERR_TAIL = 4096
+_NO_CONNECTION_LEFT = "no connection to the proxy is left (each cancelled transfer closes one)"
 
 
 class ImageProxyError(Exception):
     def __init__(self, code, status, message):
-        super().__init__(message)
+        super().__init__(f"{code}: {message}")
         self.code = code
         self.status = status
         self.message = message
@@ -56,15 +69,191 @@ class ManifestAnswer(NamedTuple):
     bytes: bytes
 
 
-class _SocketpairConnection(http.client.HTTPConnection):
-    """An HTTPConnection that never dials: its only socket is the socketpair half."""
+class Cancellation:
+    """Cancels the calls it is passed to (``cancel=``), from any thread: ``cancel()`` closes the
+    connection a call is using and the call raises ImageProxyError('cancelled')."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._watchers = set()
+
+    @property
+    def cancelled(self):
+        return self._cancelled
+
+    def cancel(self):
+        with self._lock:
+            self._cancelled = True
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher()
+
+    def _watch(self, watcher):
+        with self._lock:
+            self._watchers.add(watcher)
+            return self._cancelled
+
+    def _unwatch(self, watcher):
+        with self._lock:
+            self._watchers.discard(watcher)
+
+
+class _Call:
+    """One call's limits: its Cancellation and its deadline (``timeout`` seconds, body included)."""
+
+    def __init__(self, what, timeout, cancel):
+        self.what = what
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.cancel = cancel
+
+    def remaining(self):
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def stopped(self):
+        """Whether the call was cancelled or its deadline has passed."""
+        if self.cancel is not None and self.cancel.cancelled:
+            return True
+        remaining = self.remaining()
+        return remaining is not None and remaining <= 0
+
+    def cancelled_error(self):
+        if self.cancel is not None and self.cancel.cancelled:
+            why = "aborted"
+        else:
+            why = f"timed out after {self.timeout:g} s"
+        return ImageProxyError("cancelled", 0, f"{self.what}: cancelled, {why}")
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTPConnection that never dials: its only socket is one socketpair half."""
 
     def __init__(self, sock):
         super().__init__("container-image-proxy")
         self.sock = sock
+        # http.client forgets self.sock when it closes the connection; the pair is kept to
+        # shut it down from another thread and to set per-call timeouts.
+        self._pair = sock
+        self._dropped = False
+
+    @property
+    def alive(self):
+        return not self._dropped and self.sock is not None
 
     def connect(self):
         raise ConnectionError("the socketpair to the proxy is closed")
+
+    def drop(self):
+        """Closes it for good: the proxy ends its side. Safe from any thread."""
+        self._dropped = True
+        try:
+            self._pair.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def limit(self, call):
+        """Makes the next socket operations give up at the call's deadline."""
+        remaining = call.remaining()
+        self._pair.settimeout(None if remaining is None else max(remaining, 0.001))
+
+
+class _NoConnection(Exception):
+    pass
+
+
+class _Pool:
+    """The connections to one proxy, each lent to one call at a time, first come first served."""
+
+    def __init__(self, connections):
+        self._idle = list(connections)
+        self._lent = 0
+        self._closed = False
+        self._ready = threading.Condition()
+
+    def open_count(self):
+        with self._ready:
+            return self._lent + sum(1 for c in self._idle if c.alive)
+
+    def acquire(self, call):
+        """A connection for ``call``; _NoConnection when the pool is closed or has none left."""
+        wake = self._wake
+        if call.cancel is not None:
+            call.cancel._watch(wake)
+        try:
+            with self._ready:
+                while True:
+                    if call.stopped():
+                        raise call.cancelled_error()
+                    if self._closed:
+                        raise _NoConnection()
+                    self._idle = [c for c in self._idle if c.alive]
+                    if self._idle:
+                        self._lent += 1
+                        return self._idle.pop(0)
+                    if self._lent == 0:
+                        raise _NoConnection()
+                    self._ready.wait(call.remaining())
+        finally:
+            if call.cancel is not None:
+                call.cancel._unwatch(wake)
+
+    def give_back(self, connection, keep):
+        with self._ready:
+            self._lent -= 1
+            if keep and connection.alive and not self._closed:
+                self._idle.append(connection)
+            else:
+                connection.drop()
+                connection.close()
+            self._ready.notify_all()
+
+    def close(self):
+        with self._ready:
+            self._closed = True
+            for connection in self._idle:
+                connection.drop()
+                connection.close()
+            self._idle = []
+            self._ready.notify_all()
+
+    def _wake(self):
+        with self._ready:
+            self._ready.notify_all()
+
+
+class _StderrTail(threading.Thread):
+    """Reads the proxy's stderr for the whole session: copies it to ``target`` (None: this
+    process's fd 2; DEVNULL: nowhere; an fd or a binary file object) and keeps its last line."""
+
+    def __init__(self, pipe, target):
+        super().__init__(daemon=True, name="container-image-proxy stderr")
+        self._pipe = pipe
+        self._target = target
+        self._tail = b""
+
+    def run(self):
+        with self._pipe:
+            while chunk := self._pipe.read1(65536):
+                self._tail = (self._tail + chunk)[-_STDERR_TAIL:]
+                self._copy(chunk)
+
+    def _copy(self, chunk):
+        try:
+            if self._target is None:
+                os.write(2, chunk)
+            elif isinstance(self._target, int) and self._target >= 0:
+                os.write(self._target, chunk)
+            elif hasattr(self._target, "write"):
+                self._target.write(chunk)
+                self._target.flush()
+        except (OSError, ValueError):
+            self._target = subprocess.DEVNULL
+
+    def last_line(self):
+        lines = [line.strip() for line in self._tail.decode("utf-8", "replace").split("\n")]
+        lines = [line for line in lines if line]
+        return lines[-1] if lines else None
 
 
 class BlobReader(io.RawIOBase):
@@ -72,81 +261,134 @@ class BlobReader(io.RawIOBase):
 
     A Content-Length body must deliver exactly that many bytes; a chunked body must end with its
     terminating chunk. Usable with shutil.copyfileobj, io.BufferedReader, tarfile (mode "r|").
+    Closing it before its end drains a short remainder (up to 1 MiB) so its connection serves
+    the next call, or else closes that connection.
     """
 
-    def __init__(self, response, what, proxy):
+    def __init__(self, proxy, connection, response, call):
         super().__init__()
-        self._response = response
-        self._what = what
         self._proxy = proxy
+        self._connection = connection
+        self._response = response
+        self._call = call
         length = response.getheader("Content-Length")
         self._length = int(length) if length is not None else None
         self._received = 0
-        self._finished = False
+        self._returned = False
+        if call.cancel is not None and call.cancel._watch(connection.drop):
+            connection.drop()
 
     def readable(self):
         return True
 
     def readinto(self, buffer):
-        if self._finished or len(buffer) == 0:
+        if self._returned or len(buffer) == 0:
             return 0
         try:
+            self._connection.limit(self._call)
             n = self._response.readinto(buffer)
         except (http.client.HTTPException, OSError, ValueError) as err:
-            raise self._incomplete(err) from err
+            raise self._failure(err) from err
         self._received += n
         if n == 0:
             # http.client returns 0 rather than raising when a Content-Length body is cut short.
             if self._length is not None and self._received < self._length:
-                raise self._incomplete(None)
-            self._finished = True
+                raise self._failure(None)
+            self._give_back(True)
         return n
 
     def close(self):
-        if not self.closed and not self._finished:
-            # The rest of the body is still on the wire: the connection cannot be reused.
-            self._proxy._abandon_connection()
+        if not self.closed and not self._returned:
+            self._give_back(self._drain())
         super().close()
 
-    def _incomplete(self, cause):
+    def _drain(self):
+        """Reads what is left of a short body, so the connection stays usable."""
+        remaining = self._call.remaining()
+        budget = _DRAIN_SECONDS if remaining is None else min(_DRAIN_SECONDS, remaining)
+        if self._call.stopped() or budget <= 0:
+            return False
+        self._connection.limit(_Call(self._call.what, budget, None))
+        left = _DRAIN_LIMIT
+        try:
+            while left > 0:
+                chunk = self._response.read(min(left, 65536))
+                if not chunk:
+                    return self._length is None or self._received >= self._length
+                self._received += len(chunk)
+                left -= len(chunk)
+        except (http.client.HTTPException, OSError, ValueError):
+            return False
+        return False
+
+    def _give_back(self, keep):
+        if self._returned:
+            return
+        self._returned = True
+        if self._call.cancel is not None:
+            self._call.cancel._unwatch(self._connection.drop)
+        self._proxy._pool.give_back(self._connection, keep and self._response.isclosed())
+
+    def _failure(self, cause):
+        self._give_back(False)
+        if self._call.stopped():
+            return self._call.cancelled_error()
         expected = f" of {self._length}" if self._length is not None else ""
         detail = f": {cause}" if cause is not None else ""
-        self._finished = True
+        note = self._proxy._end_note()
         return ImageProxyError(
             "incomplete-body", 0,
-            f"{self._what}: the body ended after {self._received}{expected} bytes, "
-            f"before it was complete{self._proxy._exit_note()}{detail}",
+            f"{self._call.what}: the body ended after {self._received}{expected} bytes, "
+            f"before it was complete{note}{detail}",
         )
 
 
 class ImageProxy:
-    """A container-image-proxy child process and its one connection over a socketpair."""
+    """A container-image-proxy child process and a pool of connections to it over socketpairs.
 
-    def __init__(self, process, sock):
+    Every call takes ``timeout`` (seconds for the whole call, a blob's body included) and
+    ``cancel`` (a Cancellation); either raises ImageProxyError('cancelled') and the session goes
+    on. If the proxy exits on its own, every call raises ``proxy-failed`` with its reason.
+    """
+
+    def __init__(self, process, sockets, stderr_tail):
         self.process = process
-        self._connection = _SocketpairConnection(sock)
+        self._pool = _Pool([_Connection(sock) for sock in sockets])
+        self._stderr = stderr_tail
+        self._ended_by = None
 
     @classmethod
-    def spawn(cls, image=None, args=(), command=("container-image-proxy",), env=None, cwd=None, stderr=None):
+    def spawn(cls, image=None, args=(), command=("container-image-proxy",), env=None, cwd=None, stderr=None, connections=4):
         """Starts the proxy; ``image`` (transport:reference) is what it serves without ``image=``.
 
         ``args`` are proxy options put before IMAGE; ``command`` is the program and its leading
-        arguments (default: container-image-proxy on PATH); ``stderr`` is passed to Popen.
+        arguments (default: container-image-proxy on PATH); ``env`` and ``cwd`` are the proxy's.
+        ``stderr`` is where the proxy's stderr goes: None (this process's stderr), DEVNULL, a file
+        descriptor or a binary file object; the client keeps its last line in every case.
+        ``connections`` is the size of the pool (one socketpair and ``--sockfd`` each).
         """
-        parent, child = socket.socketpair()
-        fd = child.fileno()
-        argv = [*command, f"--sockfd={fd}", *args, *([image] if image is not None else [])]
+        if stderr is subprocess.PIPE or stderr == subprocess.PIPE:
+            raise ValueError("stderr=PIPE is not supported: pass a binary file object to receive the proxy's stderr")
+        if not isinstance(connections, int) or connections < 1:
+            raise ValueError(f"connections must be a positive integer, got {connections!r}")
+        pairs = [socket.socketpair() for _ in range(connections)]
+        fds = [child.fileno() for _, child in pairs]
+        argv = [*command, *(f"--sockfd={fd}" for fd in fds), *args, *([image] if image is not None else [])]
         try:
             process = subprocess.Popen(
-                argv, pass_fds=[fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=stderr, env=env, cwd=cwd,
+                argv, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, env=env, cwd=cwd,
             )
         except OSError as err:
-            parent.close()
+            for parent, _ in pairs:
+                parent.close()
             raise ImageProxyError("proxy-failed", 0, f"cannot start the proxy {argv[0]}: {err}") from err
         finally:
-            child.close()
-        return cls(process, parent)
+            for _, child in pairs:
+                child.close()
+        tail = _StderrTail(process.stderr, stderr)
+        tail.start()
+        return cls(process, [parent for parent, _ in pairs], tail)
 
     def __enter__(self):
         return self
@@ -154,122 +396,208 @@ class ImageProxy:
     def __exit__(self, *exc_info):
         self.kill()
 
-    def manifest(self, image=None):
+    @property
+    def open_connections(self):
+        """How many pooled connections are still open: each cancelled transfer closes one."""
+        return self._pool.open_count() if self.process.poll() is None else 0
+
+    def manifest(self, image=None, timeout=None, cancel=None):
         """The OCI manifest (converted if the image is not OCI) and its digests."""
-        response = self._request("GET", "/manifest", image=image)
-        body = self._read_all("GET /manifest", response)
+        response, body = self._exchange("GET /manifest", "GET", "/manifest", timeout, cancel, image=image)
         digest = response.getheader("Manifest-Digest")
         instance = response.getheader("Instance-Digest")
         if digest is None or instance is None:
             raise ImageProxyError("bad-response", 0, "GET /manifest: no Manifest-Digest or Instance-Digest header")
         return ManifestAnswer(_parse_json("GET /manifest", body), digest, instance, body)
 
-    def config(self, image=None):
-        return self._json("GET", "/config", image=image)
+    def config(self, image=None, timeout=None, cancel=None):
+        """The OCI image config the manifest references."""
+        return self._json("/config", image, timeout, cancel)
 
-    def layers(self, image=None):
+    def layers(self, image=None, timeout=None, cancel=None):
         """Every layer with digest, size, mediaType, compression and diffID, in manifest order."""
-        return self._json("GET", "/layers", image=image)
+        return self._json("/layers", image, timeout, cancel)
 
-    def blob(self, digest, image=None):
+    def blob(self, digest, image=None, timeout=None, cancel=None):
         """A blob exactly as stored, as a BlobReader (use it in a with statement)."""
-        response = self._request("GET", _blob_path(digest), image=image)
+        call = _Call(f"blob {digest}", timeout, cancel)
+        connection, response = self._open(call, "GET", _target(_blob_path(digest), image, {}))
         if response.getheader("Content-Length") is None:
-            self._abandon_connection()
+            self._pool.give_back(connection, False)
             raise ImageProxyError("bad-response", 0, f"GET {_blob_path(digest)}: no Content-Length on a blob")
-        return BlobReader(response, f"blob {digest}", self)
+        return BlobReader(self, connection, response, call)
 
-    def decompressed_layer(self, digest, image=None):
+    def decompressed_layer(self, digest, image=None, timeout=None, cancel=None):
         """A layer as its uncompressed tar, checked by the proxy against the digest and diffID."""
-        response = self._request("GET", _blob_path(digest), image=image, decompress="true")
-        return BlobReader(response, f"decompressed layer {digest}", self)
+        call = _Call(f"decompressed layer {digest}", timeout, cancel)
+        connection, response = self._open(call, "GET", _target(_blob_path(digest), image, {"decompress": "true"}))
+        return BlobReader(self, connection, response, call)
 
-    def open_image(self, image):
+    def open_image(self, image, timeout=None, cancel=None):
         """Resolves and policy-checks ``image`` now; later calls with it are served from the cache."""
-        self._read_all("GET /manifest", self._request("GET", "/manifest", image=image))
+        self._exchange("GET /manifest", "GET", "/manifest", timeout, cancel, image=image)
 
-    def open_image_optional(self, image):
+    def open_image_optional(self, image, timeout=None, cancel=None):
         """Like open_image, but a missing image answers False instead of raising."""
         try:
-            self.open_image(image)
+            self.open_image(image, timeout, cancel)
             return True
         except ImageProxyError as err:
             if err.code == "image-not-found":
                 return False
             raise
 
-    def close_image(self, image):
-        """Drops ``image`` from the proxy's cache."""
-        self._read_all("POST /close", self._request("POST", "/close", image=image))
+    def close_image(self, image, timeout=None, cancel=None):
+        """Drops ``image`` from the proxy's cache: the next call with it resolves it again."""
+        self._exchange("POST /close", "POST", "/close", timeout, cancel, image=image)
 
-    def version(self):
-        return self._json("GET", "/version")
+    def version(self, timeout=None, cancel=None):
+        """The proxy's package version and HTTP API version: {"version", "apiVersion"}."""
+        return self._json("/version", None, timeout, cancel)
 
-    def quit(self, timeout=30):
+    def quit(self, timeout=30, cancel=None):
         """Asks the proxy to exit and waits; a non-zero exit raises ImageProxyError('proxy-failed')."""
-        self._read_all("POST /quit", self._request("POST", "/quit"))
-        self._connection.close()
-        code = self.process.wait(timeout=timeout)
-        if code != 0:
-            raise ImageProxyError("proxy-failed", 0, f"the proxy exited with {code} after POST /quit")
+        if self.process.poll() is None:
+            self._ended_by = "quit()"
+        try:
+            self._exchange("POST /quit", "POST", "/quit", timeout, cancel)
+        except ImageProxyError:
+            end = self._end(_EXIT_GRACE_SECONDS)
+            if end is not None and end[0] != 0:
+                raise ImageProxyError("proxy-failed", 0, f"POST /quit: {_describe_end(end)}") from None
+            if end is None:
+                self._ended_by = None  # the proxy still runs: the call was cancelled, say
+            raise
+        self._pool.close()
+        end = self._end(timeout)
+        if end is None or end[0] != 0:
+            how = _describe_end(end) if end is not None else f"the proxy did not exit within {timeout} s"
+            raise ImageProxyError("proxy-failed", 0, f"POST /quit: {how}")
 
     def kill(self):
-        """Ends the session without asking; returns the exit status."""
-        self._connection.close()
+        """Ends the session without asking; returns the exit status (negative: the signal)."""
+        self._ended_by = self._ended_by or "kill()"
+        self._pool.close()
         if self.process.poll() is None:
             self.process.kill()
         return self.process.wait()
 
-    def _request(self, method, path, image=None, **query):
-        if image is not None:
-            query["image"] = image
-        target = path + ("?" + urllib.parse.urlencode(query) if query else "")
-        what = f"{method} {target}"
-        try:
-            self._connection.request(method, target)
-            response = self._connection.getresponse()
-        except (http.client.HTTPException, OSError) as err:
-            raise self._closed(what, err) from err
-        if response.status >= 300:
-            raise self._error_of(what, response)
-        return response
+    def _json(self, path, image, timeout, cancel):
+        what = f"GET {path}"
+        return _parse_json(what, self._exchange(what, "GET", path, timeout, cancel, image=image)[1])
 
-    def _json(self, method, path, image=None):
-        return _parse_json(f"{method} {path}", self._read_all(f"{method} {path}", self._request(method, path, image=image)))
-
-    def _read_all(self, what, response):
+    def _exchange(self, what, method, path, timeout, cancel, image=None):
+        """One call whose answer is read whole: (response, body)."""
+        call = _Call(what, timeout, cancel)
+        connection, response = self._open(call, method, _target(path, image, {}))
+        read = False
         try:
-            return response.read()
+            with _watching(call, connection):
+                connection.limit(call)
+                body = response.read()
+            read = True
+            return response, body
         except (http.client.HTTPException, OSError) as err:
-            raise self._closed(what, err) from err
+            raise self._broken(call, err) from err
+        finally:
+            self._pool.give_back(connection, read)
+
+    def _open(self, call, method, target):
+        """Sends the request on a pooled connection: (connection, response) of a 2xx answer."""
+        if self.process.poll() is not None:
+            raise self._end_error(call.what, self._end(_EXIT_GRACE_SECONDS))
+        try:
+            connection = self._pool.acquire(call)
+        except _NoConnection:
+            raise self._refused(call) from None
+        try:
+            with _watching(call, connection):
+                connection.limit(call)
+                connection.request(method, target)
+                response = connection.getresponse()
+                if response.status < 300:
+                    return connection, response
+                error, whole = self._error_of(call.what, response)
+        except (http.client.HTTPException, OSError) as err:
+            self._pool.give_back(connection, False)
+            raise self._broken(call, err) from err
+        self._pool.give_back(connection, whole)
+        raise error
 
     def _error_of(self, what, response):
-        try:
-            text = response.read(_ERROR_BODY_LIMIT + 1).decode("utf-8", "replace")
-        except (http.client.HTTPException, OSError) as err:
-            return self._closed(what, err)
-        if len(text) > _ERROR_BODY_LIMIT:
-            self._abandon_connection()
+        """The proxy's JSON error, and whether its body was read whole."""
+        text = response.read(_ERROR_BODY_LIMIT + 1).decode("utf-8", "replace")
+        whole = len(text) <= _ERROR_BODY_LIMIT and response.isclosed()
         try:
             parsed = json.loads(text)
             if isinstance(parsed.get("code"), str) and isinstance(parsed.get("message"), str):
-                return ImageProxyError(parsed["code"], response.status, parsed["message"])
+                return ImageProxyError(parsed["code"], response.status, parsed["message"]), whole
         except (ValueError, AttributeError):
             pass
-        return ImageProxyError("bad-response", response.status, f"{what}: HTTP {response.status} without a JSON error: {text[:200]}")
+        return ImageProxyError("bad-response", response.status, f"{what}: HTTP {response.status} without a JSON error: {text[:200]}"), whole
 
-    def _closed(self, what, err):
-        return ImageProxyError("connection-closed", 0, f"{what}: the connection to the proxy closed{self._exit_note()}: {err}")
+    def _broken(self, call, err):
+        if call.stopped() or (isinstance(err, TimeoutError) and call.deadline is not None):
+            return call.cancelled_error()
+        end = self._end(_EXIT_GRACE_SECONDS)
+        if end is not None:
+            return self._end_error(call.what, end)
+        return ImageProxyError("connection-closed", 0, f"{call.what}: the connection to the proxy closed: {err}")
 
-    def _exit_note(self):
+    def _refused(self, call):
+        end = self._end(_EXIT_GRACE_SECONDS)
+        if end is not None:
+            return self._end_error(call.what, end)
+        return ImageProxyError("connection-closed", 0, f"{call.what}: {_NO_CONNECTION_LEFT}")
+
+    def _end(self, grace):
+        """(exit code, last stderr line) once the proxy has exited, or None if it still runs."""
         try:
-            code = self.process.wait(timeout=_EXIT_GRACE_SECONDS)
+            code = self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            return ""
-        return f" (the proxy exited with {code})"
+            return None
+        self._stderr.join(timeout=grace)
+        return code, self._stderr.last_line()
 
-    def _abandon_connection(self):
-        self._connection.close()
+    def _end_error(self, what, end):
+        if self._ended_by is not None:
+            return ImageProxyError("connection-closed", 0, f"{what}: the session was ended by {self._ended_by}")
+        if end[0] != 0:
+            return ImageProxyError("proxy-failed", 0, f"{what}: {_describe_end(end)}")
+        # The proxy exits 0 by itself only once every peer has closed its connection.
+        return ImageProxyError("connection-closed", 0, f"{what}: {_NO_CONNECTION_LEFT}; the proxy exited with code 0")
+
+    def _end_note(self):
+        end = self._end(_EXIT_GRACE_SECONDS)
+        return f" ({_describe_end(end)})" if end is not None else ""
+
+
+class _watching:
+    """While a call uses a connection, its Cancellation closes that connection."""
+
+    def __init__(self, call, connection):
+        self._cancel = call.cancel
+        self._drop = connection.drop
+
+    def __enter__(self):
+        if self._cancel is not None and self._cancel._watch(self._drop):
+            self._drop()
+
+    def __exit__(self, *exc_info):
+        if self._cancel is not None:
+            self._cancel._unwatch(self._drop)
+
+
+def _describe_end(end):
+    code, line = end
+    how = f"signal {-code}" if code < 0 else f"code {code}"
+    return f"the proxy exited with {how}" + (f": {line}" if line else "")
+
+
+def _target(path, image, query):
+    if image is not None:
+        query = {**query, "image": image}
+    return path + ("?" + urllib.parse.urlencode(query) if query else "")
 
 
 def _blob_path(digest):

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -15,6 +16,8 @@ interface ProxyErrorJson {
   readonly code: string;
   readonly status: number;
   readonly message: string;
+  /** str(err) */
+  readonly str: string;
 }
 
 interface Streamed {
@@ -77,7 +80,7 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
 
   for (const decompress of [false, true]) {
     const what = decompress ? 'a corrupt layer read decompressed (chunked)' : 'a corrupt blob (Content-Length)';
-    it(`raises incomplete-body for ${what}, then connection-closed, and the proxy exits 1`, () => {
+    it(`raises incomplete-body for ${what} with the proxy's reason, then proxy-failed, and the proxy exits 1`, () => {
       const layer = images.fixtures.ociLarge.layers[0]!;
       const out = runScenario<{ blob: ProxyErrorJson; after: ProxyErrorJson; exit: number }>('truncated', {
         image: `oci:${images.corruptLayout}:large`,
@@ -85,12 +88,83 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
         decompress,
       });
       expect([out.blob.code, out.blob.status]).to.deep.equal(['incomplete-body', 0]);
-      expect(out.blob.message).to.contain(layer.digest).and.to.contain('exited with 1');
+      expect(out.blob.message).to.contain(layer.digest).and.to.contain('exited with code 1: container-image-proxy: digest-mismatch');
       if (!decompress) expect(out.blob.message).to.contain(`of ${layer.bytes.length} bytes`);
-      expect(out.after.code).to.equal('connection-closed');
+      expect(out.blob.str).to.equal(`incomplete-body: ${out.blob.message}`);
+      expect(out.after.code).to.equal('proxy-failed');
+      expect(out.after.message).to.contain('GET /manifest: the proxy exited with code 1: container-image-proxy: digest-mismatch');
       expect(out.exit).to.equal(1);
     });
   }
+
+  const startFailures = [
+    { why: 'a typo in an option', args: ['--bogus'], connections: 1, exit: 2, line: 'container-image-proxy: unknown option --bogus (see --help)' },
+    { why: 'no policy.json', args: ['--policy', '/nonexistent/policy.json'], connections: 4, exit: 1, line: 'container-image-proxy: policy-invalid: cannot read policy /nonexistent/policy.json: ENOENT' },
+  ];
+  for (const { why, args, connections, exit, line } of startFailures) {
+    it(`raises proxy-failed with the proxy's stderr line and exit status for every pending and later call: ${why}`, () => {
+      const out = runScenario<{ pending: ProxyErrorJson[]; later: ProxyErrorJson; stderr: string; exit: number }>('start-failure', {
+        image: 'oci:/nonexistent/layout:tag',
+        args,
+        connections,
+      });
+      const expected = (what: string) => {
+        const message = `${what}: the proxy exited with code ${exit}: ${line}`;
+        return { code: 'proxy-failed', status: 0, message, str: `proxy-failed: ${message}` };
+      };
+      expect(out.pending).to.deep.equal([expected('GET /manifest'), expected('GET /manifest')]);
+      expect(out.later).to.deep.equal(expected('GET /layers'));
+      expect([out.stderr, out.exit]).to.deep.equal([`${line}\n`, exit]);
+    });
+  }
+
+  it('extracts every layer with tarfile in stream mode, each reader closed at the archive end, on a still usable client', () => {
+    const out = runScenario<{ files: Record<string, string>; open: number; then: string; exit: number }>('extract-layers', { image: `oci:${images.mixedLayout}:mixed` });
+    const expected = Object.fromEntries(
+      ['zstd', 'gzip', 'plain'].map((name) => [`${name}/data.txt`, createHash('sha256').update(`${name} layer of the client test image\n`.repeat(50)).digest('hex')]),
+    );
+    expect(out.files).to.deep.equal(expected);
+    expect([out.open, out.then, out.exit]).to.deep.equal([4, images.mixed.manifest.digest, 0]);
+  });
+
+  it('downloads blobs from several threads at once over the pool', () => {
+    const out = runScenario<{ blobs: Streamed[]; open: number }>('parallel', { image: `oci:${images.mixedLayout}:mixed`, connections: 3 });
+    expect(out.blobs).to.deep.equal(images.mixed.layers.map((layer) => ({ sha256: layer.digest, size: layer.bytes.length })));
+    expect(out.open).to.equal(3);
+  });
+
+  it('ends a call waiting for a connection by its timeout or a Cancellation from another thread, closing no connection', () => {
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const out = runScenario<{ timed_out: ProxyErrorJson; cancelled: ProxyErrorJson; held: Streamed; open: number; then: string }>('waiting', {
+      image: `oci:${images.layout}:large`,
+      digest: layer.digest,
+      connections: 1,
+    });
+    expect(out.timed_out).to.deep.equal({ code: 'cancelled', status: 0, message: 'GET /config: cancelled, timed out after 0.3 s', str: 'cancelled: GET /config: cancelled, timed out after 0.3 s' });
+    expect([out.cancelled.code, out.cancelled.message]).to.deep.equal(['cancelled', 'GET /config: cancelled, aborted']);
+    expect([out.held, out.open, out.then]).to.deep.equal([{ sha256: layer.digest, size: layer.bytes.length }, 1, 'amd64']);
+  });
+
+  it('cancels, times out and closes blobs mid-body, each closing its connection only, until none is left', () => {
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const out = runScenario<{
+      cancelled: ProxyErrorJson;
+      open_after_cancel: number;
+      timed_out: ProxyErrorJson;
+      open_after_timeout: number;
+      open_after_close: number;
+      then: Streamed;
+      exhausted: ProxyErrorJson;
+      exit: number;
+    }>('cancel-body', { image: `oci:${images.layout}:large`, digest: layer.digest, connections: 4 });
+    expect([out.cancelled.code, out.cancelled.message]).to.deep.equal(['cancelled', `blob ${layer.digest}: cancelled, aborted`]);
+    expect([out.timed_out.code, out.timed_out.message]).to.deep.equal(['cancelled', `blob ${layer.digest}: cancelled, timed out after 1 s`]);
+    expect([out.open_after_cancel, out.open_after_timeout, out.open_after_close]).to.deep.equal([3, 2, 1]);
+    expect(out.then).to.deep.equal({ sha256: layer.digest, size: layer.bytes.length });
+    expect(out.exhausted.code).to.equal('connection-closed');
+    expect(out.exhausted.message).to.match(/^GET \/manifest: no connection to the proxy is left \(each cancelled transfer closes one\)/);
+    expect(out.exit).to.equal(0);
+  });
 
   it('serves layers, decompressed layers and several images by image=, with close_image and version', async () => {
     const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };

@@ -6,15 +6,21 @@ SPEC_JSON holds command, cwd, scenario and its inputs; the outcome is one JSON o
 which the mocha test compares with the fixtures.
 """
 import hashlib
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
+import threading
+import time
 
 # The module is imported from the repository: no __pycache__ may land in what npm packs.
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
-from container_image_proxy import ImageProxy, ImageProxyError  # noqa: E402
+from container_image_proxy import Cancellation, ImageProxy, ImageProxyError  # noqa: E402
 
 SPEC = json.loads(sys.argv[2])
 
@@ -44,12 +50,17 @@ def error_of(call):
     try:
         call()
     except ImageProxyError as err:
-        return {"code": err.code, "status": err.status, "message": err.message}
+        return {"code": err.code, "status": err.status, "message": err.message, "str": str(err)}
     return None
 
 
-def spawn(image=None):
-    return ImageProxy.spawn(image, args=SPEC["args"], command=SPEC["command"], cwd=SPEC["cwd"], stderr=subprocess.DEVNULL)
+def spawn(image=None, **options):
+    options = {"stderr": subprocess.DEVNULL, "connections": SPEC.get("connections", 4), **options}
+    return ImageProxy.spawn(image, args=SPEC["args"], command=SPEC["command"], cwd=SPEC["cwd"], **options)
+
+
+def first_chunk(reader):
+    return len(reader.read(65536))
 
 
 def fetch():
@@ -118,7 +129,102 @@ def unstartable():
     return {"spawn": error_of(lambda: ImageProxy.spawn("oci:/a", command=SPEC["command"]))}
 
 
-SCENARIOS = {"fetch": fetch, "missing": missing, "truncated": truncated, "many-images": many_images, "unstartable": unstartable}
+def start_failure():
+    """Two calls at once (with one connection the second waits in the pool), then a later one."""
+    captured = io.BytesIO()
+    proxy = spawn(SPEC["image"], stderr=captured)
+    errors = [None, None]
+
+    def call(i):
+        errors[i] = error_of(proxy.manifest)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    later = error_of(proxy.layers)
+    return {"pending": errors, "later": later, "stderr": captured.getvalue().decode(), "exit": proxy.kill()}
+
+
+def extract_layers():
+    """tarfile in stream mode stops at the archive's end marker, before the end of the body."""
+    with spawn(SPEC["image"]) as proxy, tempfile.TemporaryDirectory() as target:
+        for layer in proxy.layers():
+            with proxy.decompressed_layer(layer["digest"]) as tar:
+                tarfile.open(fileobj=tar, mode="r|").extractall(target, filter="data")
+        files = {}
+        for root, _, names in os.walk(target):
+            for name in names:
+                with open(os.path.join(root, name), "rb") as file:
+                    files[os.path.relpath(os.path.join(root, name), target)] = hashlib.sha256(file.read()).hexdigest()
+        out = {"files": files, "open": proxy.open_connections, "then": proxy.manifest().instance_digest}
+        proxy.quit()
+        out["exit"] = proxy.process.returncode
+        return out
+
+
+def parallel():
+    with spawn(SPEC["image"]) as proxy:
+        layers = proxy.layers()
+        readers = [proxy.blob(layer["digest"]) for layer in layers]
+        results = [None] * len(readers)
+
+        def read(i):
+            results[i] = read_stream(readers[i])
+
+        threads = [threading.Thread(target=read, args=(i,)) for i in range(len(readers))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return {"blobs": results, "open": proxy.open_connections}
+
+
+def waiting():
+    """With every connection lent, a call waits; a timeout or a Cancellation from another thread ends the wait."""
+    with spawn(SPEC["image"]) as proxy:
+        held = proxy.blob(SPEC["digest"])
+        timed_out = error_of(lambda: proxy.config(timeout=0.3))
+        cancel = Cancellation()
+        threading.Timer(0.3, cancel.cancel).start()
+        cancelled = error_of(lambda: proxy.config(cancel=cancel))
+        out = {"timed_out": timed_out, "cancelled": cancelled, "held": read_stream(held), "open": proxy.open_connections}
+        out["then"] = proxy.config()["architecture"]
+        return out
+
+
+def cancel_body():
+    """A blob cancelled, one timed out and one closed early: each closes its connection only."""
+    with spawn(SPEC["image"]) as proxy:
+        out = {}
+        cancel = Cancellation()
+        with proxy.blob(SPEC["digest"], cancel=cancel) as reader:
+            first_chunk(reader)
+            cancel.cancel()
+            out["cancelled"] = error_of(lambda: read_stream(reader))
+        out["open_after_cancel"] = proxy.open_connections
+        with proxy.blob(SPEC["digest"], timeout=1.0) as reader:
+            first_chunk(reader)
+            time.sleep(1.5)
+            out["timed_out"] = error_of(lambda: read_stream(reader))
+        out["open_after_timeout"] = proxy.open_connections
+        with proxy.blob(SPEC["digest"]) as reader:
+            first_chunk(reader)
+        out["open_after_close"] = proxy.open_connections
+        out["then"] = read_stream(proxy.blob(SPEC["digest"]))
+        with proxy.blob(SPEC["digest"]) as reader:
+            first_chunk(reader)
+        out["exhausted"] = error_of(proxy.manifest)
+        out["exit"] = proxy.process.wait(timeout=10)
+        return out
+
+
+SCENARIOS = {
+    "fetch": fetch, "missing": missing, "truncated": truncated, "many-images": many_images, "unstartable": unstartable,
+    "start-failure": start_failure, "extract-layers": extract_layers, "parallel": parallel, "waiting": waiting,
+    "cancel-body": cancel_body,
+}
 
 if __name__ == "__main__":
     print(json.dumps(SCENARIOS[SPEC["scenario"]]()))
