@@ -7,9 +7,10 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Readable } from 'node:stream';
 import { expect } from 'chai';
-import { ImageProxy, type SpawnOptions } from '../../src/client/index.js';
+import { ImageProxy } from '../../src/client/index.js';
 import { rejection, sha256Of } from './client-assertions.js';
-import { type ClientImages, writeClientImages } from './client-images.js';
+import { type ClientImages } from './client-images.js';
+import { clientSuite } from './client-suite.js';
 
 /** Reads the first chunk of a stream, leaving the rest of the body on its connection. */
 async function firstChunk(stream: Readable): Promise<Buffer> {
@@ -20,24 +21,12 @@ async function firstChunk(stream: Readable): Promise<Buffer> {
 
 describe('TypeScript client: the pool of connections to one proxy', function () {
   this.timeout(30000);
+  const suite = clientSuite();
+  const { start } = suite;
   let images: ClientImages;
-  const running: ImageProxy[] = [];
-
-  before(async () => {
-    images = await writeClientImages();
+  before(() => {
+    images = suite.images();
   });
-  after(async () => {
-    await images.cleanup();
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
-  });
-
-  async function start(options: SpawnOptions): Promise<ImageProxy> {
-    const proxy = await ImageProxy.spawn({ stderr: 'ignore', ...options, args: ['--insecure-policy', ...(options.args ?? [])] });
-    running.push(proxy);
-    return proxy;
-  }
 
   const large = () => images.fixtures.ociLarge.layers[0]!;
 

@@ -2,32 +2,21 @@ import { readFile } from 'node:fs/promises';
 import { type Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import { defaultCommand, ImageProxy, type SpawnOptions } from '../../src/client/index.js';
+import { defaultCommand, ImageProxy } from '../../src/client/index.js';
 import { rejection, sha256Of } from './client-assertions.js';
 import { exampleImage } from '../support/example-image.js';
 import { CLI_PATH, REPO_ROOT } from '../support/spawn-proxy.js';
-import { type ClientImages, writeClientImages } from './client-images.js';
+import { type ClientImages } from './client-images.js';
+import { clientSuite } from './client-suite.js';
 
 describe('TypeScript client: ImageProxy over a real proxy', function () {
   this.timeout(30000);
+  const suite = clientSuite();
+  const { start, track } = suite;
   let images: ClientImages;
-  const running: ImageProxy[] = [];
-
-  before(async () => {
-    images = await writeClientImages();
+  before(() => {
+    images = suite.images();
   });
-  after(async () => {
-    await images.cleanup();
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
-  });
-
-  async function start(options: SpawnOptions): Promise<ImageProxy> {
-    const proxy = await ImageProxy.spawn({ stderr: 'ignore', ...options, args: ['--insecure-policy', ...(options.args ?? [])] });
-    running.push(proxy);
-    return proxy;
-  }
 
   it("runs this package's bundled CLI under the current Node, with its shebang's Node options, by default", async () => {
     const command = defaultCommand();
@@ -40,7 +29,7 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
 
   it("gives the default command the variables the bin's shebang sets (MALLOC_ARENA_MAX)", async () => {
     const proxy = await ImageProxy.spawn({ image: 'oci:examples/image:latest', args: ['--policy', 'examples/policy.json'], cwd: REPO_ROOT });
-    running.push(proxy);
+    track(proxy);
     const environ = (await readFile(`/proc/${proxy.child.pid}/environ`, 'utf8')).split('\0');
     expect(environ).to.include('MALLOC_ARENA_MAX=1');
     await proxy.quit();
@@ -50,7 +39,7 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
     const example = exampleImage();
     const amd64 = example.instances[0]!;
     const proxy = await ImageProxy.spawn({ image: 'oci:examples/image:latest', args: ['--policy', 'examples/policy.json', '--override-arch', 'amd64'], cwd: REPO_ROOT });
-    running.push(proxy);
+    track(proxy);
     const answer = await proxy.manifest();
     expect(answer.digest).to.equal(example.manifest.digest);
     expect(answer.instanceDigest).to.equal(amd64.manifest.digest);
