@@ -229,7 +229,8 @@ class _StderrTail(threading.Thread):
     def __init__(self, pipe, target):
         super().__init__(daemon=True, name="container-image-proxy stderr")
         self._pipe = pipe
-        self._target = target
+        # A text stream (sys.stderr, say) is written through its binary buffer.
+        self._target = getattr(target, "buffer", target)
         self._tail = b""
 
     def run(self):
@@ -247,7 +248,7 @@ class _StderrTail(threading.Thread):
             elif hasattr(self._target, "write"):
                 self._target.write(chunk)
                 self._target.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             self._target = subprocess.DEVNULL
 
     def last_line(self):

@@ -3,7 +3,7 @@ import { type Answer } from './connection.js';
 import { ImageProxyError, isProxyErrorCode } from './errors.js';
 
 /** Error bodies are tiny JSON objects; anything longer is not the proxy talking. */
-export const ERROR_BODY_LIMIT = 64 * 1024;
+const ERROR_BODY_LIMIT = 64 * 1024;
 
 /** Reads a whole (small) body; raw stream errors are left for the caller to explain. */
 export async function readBody(what: string, body: Readable, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {

@@ -178,7 +178,7 @@ export class ProxySession {
 }
 
 /** "the proxy exited with code 2: container-image-proxy: unknown option …" */
-export function describeEnd({ status, lastLine }: ProxyEnd): string {
+function describeEnd({ status, lastLine }: ProxyEnd): string {
   const how = status.signal === null ? `code ${status.code}` : `signal ${status.signal}`;
   return `the proxy exited with ${how}${lastLine === undefined ? '' : `: ${lastLine}`}`;
 }

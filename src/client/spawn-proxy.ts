@@ -69,7 +69,6 @@ export interface SpawnedProxy {
   readonly child: ChildProcess;
   /** The parent's halves of the socketpairs, one per connection. */
   readonly sockets: readonly Socket[];
-  readonly exited: Promise<ExitStatus>;
   /** Settles once the process has exited and its stderr has been read to the end. */
   readonly ended: Promise<ProxyEnd>;
   /** Whether the child and its stderr keep this process's event loop alive (while calls wait). */
@@ -118,5 +117,5 @@ export async function spawnProxy(options: SpawnOptions): Promise<SpawnedProxy> {
     }
   };
   keepAlive(false);
-  return { child, sockets: fds.map((fd) => child.stdio[fd] as Socket), exited, ended, keepAlive };
+  return { child, sockets: fds.map((fd) => child.stdio[fd] as Socket), ended, keepAlive };
 }
