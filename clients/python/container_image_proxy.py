@@ -285,6 +285,9 @@ class BlobReader(io.RawIOBase):
     def readinto(self, buffer):
         if self._returned or len(buffer) == 0:
             return 0
+        # A socket timeout fires only when a read blocks: data that keeps arriving would outrun it.
+        if self._call.stopped():
+            raise self._failure(None)
         try:
             self._connection.limit(self._call)
             n = self._response.readinto(buffer)
@@ -328,7 +331,11 @@ class BlobReader(io.RawIOBase):
         self._returned = True
         if self._call.cancel is not None:
             self._call.cancel._unwatch(self._connection.drop)
-        self._proxy._pool.give_back(self._connection, keep and self._response.isclosed())
+        keep = keep and self._response.isclosed()
+        self._proxy._pool.give_back(self._connection, keep)
+        if not keep:
+            # The response's file object holds the socket open until it is closed too.
+            self._response.close()
 
     def _failure(self, cause):
         self._give_back(False)
