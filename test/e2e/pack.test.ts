@@ -58,7 +58,7 @@ console.log(JSON.stringify({ defaultCommand: defaultCommand(), sessions }));
 
 /** Compiled, never run: the exported names and types are what a TypeScript user gets. */
 const TYPED_CONSUMER = `
-import { ImageProxy, ImageProxyError, type LayerInfo, type ManifestAnswer } from 'container-image-proxy';
+import { ImageProxy, ImageProxyError, PROXY_ERROR_CODES, type ImageProxyErrorCode, type LayerInfo, type ManifestAnswer } from 'container-image-proxy';
 import { type Readable } from 'node:stream';
 
 export async function use(): Promise<number> {
@@ -69,6 +69,13 @@ export async function use(): Promise<number> {
   stream.resume();
   await proxy.quit();
   return new ImageProxyError('bad-response', 0, 'y').status;
+}
+
+/** ImageProxyError.code is the union of the proxy's and the client's codes, not any string. */
+export function codes(err: ImageProxyError): ImageProxyErrorCode[] {
+  // @ts-expect-error 'x' is no code of the proxy or the client
+  const unknown = new ImageProxyError('x', 0, 'y');
+  return [err.code, unknown.code, ...PROXY_ERROR_CODES, 'cancelled', 'proxy-failed'];
 }
 `;
 
