@@ -98,15 +98,23 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
   }
 
   const startFailures = [
-    { why: 'a typo in an option', args: ['--bogus'], connections: 1, exit: 2, line: 'container-image-proxy: unknown option --bogus (see --help)' },
-    { why: 'no policy.json', args: ['--policy', '/nonexistent/policy.json'], connections: 4, exit: 1, line: 'container-image-proxy: policy-invalid: cannot read policy /nonexistent/policy.json: ENOENT' },
+    { why: 'a typo in an option', args: ['--bogus'], connections: 1, textStderr: false, exit: 2, line: 'container-image-proxy: unknown option --bogus (see --help)' },
+    {
+      why: 'no policy.json, stderr to a text stream',
+      args: ['--policy', '/nonexistent/policy.json'],
+      connections: 4,
+      textStderr: true,
+      exit: 1,
+      line: 'container-image-proxy: policy-invalid: cannot read policy /nonexistent/policy.json: ENOENT',
+    },
   ];
-  for (const { why, args, connections, exit, line } of startFailures) {
+  for (const { why, args, connections, textStderr, exit, line } of startFailures) {
     it(`raises proxy-failed with the proxy's stderr line and exit status for every pending and later call: ${why}`, () => {
       const out = runScenario<{ pending: ProxyErrorJson[]; later: ProxyErrorJson; stderr: string; exit: number }>('start-failure', {
         image: 'oci:/nonexistent/layout:tag',
         args,
         connections,
+        text_stderr: textStderr,
       });
       const expected = (what: string) => {
         const message = `${what}: the proxy exited with code ${exit}: ${line}`;

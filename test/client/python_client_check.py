@@ -132,7 +132,9 @@ def unstartable():
 def start_failure():
     """Two calls at once (with one connection the second waits in the pool), then a later one."""
     captured = io.BytesIO()
-    proxy = spawn(SPEC["image"], stderr=captured)
+    # A text stream (like sys.stderr) is written through its buffer.
+    target = io.TextIOWrapper(captured, write_through=True) if SPEC.get("text_stderr") else captured
+    proxy = spawn(SPEC["image"], stderr=target)
     errors = [None, None]
 
     def call(i):
