@@ -45,8 +45,10 @@ export interface LayerInfo {
   readonly size: number;
   readonly mediaType: string;
   readonly compression: LayerCompression;
-  /** The digest of the uncompressed tar, from the config's rootfs. */
-  readonly diffID: string;
+  /** The digest of the uncompressed tar, from the config's `rootfs.diff_ids` (paired by position). */
+  readonly diffID?: string;
+  /** Why the config gives this layer no usable diff ID; such a layer cannot be read decompressed. */
+  readonly diffIDError?: string;
 }
 
 export interface VersionInfo {

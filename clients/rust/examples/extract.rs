@@ -51,7 +51,7 @@ async fn extract(options: ProxyOptions, dir: PathBuf) -> Result<(), Error> {
         // The tar's end-of-archive blocks come before the body's end: read on, so that the
         // proxy's verification (the body's last chunk) is what decides the layer is whole.
         let trailer = tar.read_to_end(&mut Vec::new()).await.map_err(|err| Error::from_io_error(&layer.digest, err))?;
-        println!("layer {} ({}) diffID {}: {entries} entries, {trailer} trailing bytes", layer.digest, layer.compression, layer.diff_id);
+        println!("layer {} ({}) diffID {}: {entries} entries, {trailer} trailing bytes", layer.digest, layer.compression, layer.diff_id.as_deref().unwrap_or("-"));
     }
     let exit = proxy.quit().await?;
     println!("extracted into {}; {exit}", dir.display());

@@ -55,15 +55,30 @@ async fn fetch(proxy: &mut ImageProxy, reference: &str, dir: &Path) -> Result<Va
     }
     let mut uncompressed = Vec::new();
     for layer in &layers {
+        // A layer without a usable diff ID cannot be verified uncompressed: the proxy refuses it.
+        let diff_id = match &layer.diff_id {
+            Some(diff_id) => diff_id,
+            None => continue,
+        };
         let tar = image.decompressed_blob(&layer.digest).await?;
-        let name = format!("{}.tar", layer.diff_id.split(':').last().unwrap_or_default());
+        let name = format!("{}.tar", diff_id.split(':').last().unwrap_or_default());
         let size = save(tar, &dir.join("layers").join(name)).await?;
-        uncompressed.push(json!({ "diffID": layer.diff_id, "size": size }));
+        uncompressed.push(json!({ "diffID": diff_id, "size": size }));
     }
     image.close().await?;
     let layers: Vec<Value> = layers
         .iter()
-        .map(|layer| json!({ "digest": layer.digest, "size": layer.size, "mediaType": layer.media_type, "compression": layer.compression, "diffID": layer.diff_id }))
+        .map(|layer| {
+            // Shaped like the proxy's own /layers entry: each diff ID field only when present.
+            let mut entry = json!({ "digest": layer.digest, "size": layer.size, "mediaType": layer.media_type, "compression": layer.compression });
+            if let Some(diff_id) = &layer.diff_id {
+                entry["diffID"] = json!(diff_id);
+            }
+            if let Some(problem) = &layer.diff_id_error {
+                entry["diffIDError"] = json!(problem);
+            }
+            entry
+        })
         .collect();
     Ok(json!({
         "version": { "version": version.version, "apiVersion": version.api_version },

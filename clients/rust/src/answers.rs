@@ -26,8 +26,10 @@ pub struct Layer {
     pub media_type: String,
     /// `gzip`, `zstd` or `none`.
     pub compression: String,
-    /// The digest of the uncompressed tar.
-    pub diff_id: String,
+    /// The digest of the uncompressed tar, from the config's `rootfs.diff_ids` (paired by position).
+    pub diff_id: Option<String>,
+    /// Why the config gives this layer no usable diff ID; such a layer cannot be read decompressed.
+    pub diff_id_error: Option<String>,
 }
 
 /// `GET /version`.
@@ -43,6 +45,13 @@ pub(crate) fn parse_json(what: &str, body: &[u8]) -> Result<Value, Error> {
 
 fn field<'v>(what: &str, value: &'v Value, name: &str) -> Result<&'v Value, Error> {
     value.get(name).ok_or_else(|| Error::BadResponse { what: what.to_owned(), detail: format!("no \"{name}\" in the answer") })
+}
+
+fn optional_string_field(what: &str, value: &Value, name: &str) -> Result<Option<String>, Error> {
+    match value.get(name) {
+        None => Ok(None),
+        Some(_) => string_field(what, value, name).map(Some),
+    }
 }
 
 fn string_field(what: &str, value: &Value, name: &str) -> Result<String, Error> {
@@ -65,7 +74,8 @@ pub(crate) fn parse_layers(what: &str, value: &Value) -> Result<Vec<Layer>, Erro
                 size,
                 media_type: string_field(what, entry, "mediaType")?,
                 compression: string_field(what, entry, "compression")?,
-                diff_id: string_field(what, entry, "diffID")?,
+                diff_id: optional_string_field(what, entry, "diffID")?,
+                diff_id_error: optional_string_field(what, entry, "diffIDError")?,
             })
         })
         .collect()
@@ -89,12 +99,20 @@ mod tests {
     fn layers_parse_with_every_field() {
         let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"zstd","diffID":"sha256:bb"}]"#).unwrap();
         let layers = parse_layers("GET /layers", &value).unwrap();
-        assert_eq!(layers, vec![Layer { digest: "sha256:aa".into(), size: 12, media_type: "m".into(), compression: "zstd".into(), diff_id: "sha256:bb".into() }]);
+        assert_eq!(layers, vec![Layer { digest: "sha256:aa".into(), size: 12, media_type: "m".into(), compression: "zstd".into(), diff_id: Some("sha256:bb".into()), diff_id_error: None }]);
     }
 
     #[test]
-    fn a_layer_without_diff_id_is_a_bad_response_naming_the_field() {
-        let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"gzip"}]"#).unwrap();
+    fn a_layer_without_usable_diff_id_carries_the_proxy_reason() {
+        let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"gzip","diffIDError":"the config's rootfs.diff_ids[0] is null"}]"#).unwrap();
+        let layers = parse_layers("GET /layers", &value).unwrap();
+        assert_eq!(layers[0].diff_id, None);
+        assert_eq!(layers[0].diff_id_error.as_deref(), Some("the config's rootfs.diff_ids[0] is null"));
+    }
+
+    #[test]
+    fn a_diff_id_that_is_not_a_string_is_a_bad_response_naming_the_field() {
+        let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"gzip","diffID":7}]"#).unwrap();
         let err = parse_layers("GET /layers", &value).unwrap_err();
         assert_eq!(err.code(), "bad-response");
         assert!(err.to_string().contains("diffID"), "{err}");
