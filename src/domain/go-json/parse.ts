@@ -2,22 +2,39 @@ import { type ProxyError } from '../errors.js';
 import { invalid, JsonNumber, JsonObject, type JsonValue } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
-// Parsing (Go's scanner: RFC 8259, whitespace is space/tab/CR/LF, nesting depth ≤ 10000).
+// Parsing (Go's scanner: RFC 8259, whitespace is space/tab/CR/LF, at most 10000 open containers).
 
-const MAX_DEPTH = 10000;
+/**
+ * Go's scanner refuses the `[` or `{` that would make 10001 containers open at once
+ * (maxNestingDepth): 10000 levels parse. Containers are kept on an explicit stack, so that depth
+ * costs heap, never JavaScript stack.
+ */
+export const MAX_NESTING_DEPTH = 10000;
+
+/** An array still open, with the elements it has so far. */
+class OpenArray {
+  readonly items: JsonValue[] = [];
+}
+
+/** An object still open: its entries so far and the key whose value comes next. */
+class OpenObject {
+  readonly entries: [string, JsonValue][] = [];
+  key = '';
+}
+
+type Open = OpenArray | OpenObject;
+
+function closed(container: Open): JsonValue {
+  return container instanceof OpenArray ? container.items : new JsonObject(container.entries);
+}
 
 export function parseGoJson(bytes: Uint8Array): JsonValue {
   const parser = new Parser(bytes);
-  try {
-    parser.skipSpace();
-    const value = parser.value(0);
-    parser.skipSpace();
-    if (parser.pos !== bytes.length) throw parser.error('after top-level value');
-    return value;
-  } catch (err) {
-    if (err instanceof RangeError) throw invalid('invalid JSON: nested too deeply');
-    throw err;
-  }
+  parser.skipSpace();
+  const value = parser.document();
+  parser.skipSpace();
+  if (parser.pos !== bytes.length) throw parser.error('after top-level value');
+  return value;
 }
 
 class Parser {
@@ -37,11 +54,56 @@ class Parser {
     }
   }
 
-  value(depth: number): JsonValue {
-    if (depth > MAX_DEPTH) throw invalid('invalid JSON: nested too deeply');
+  /** One value and everything nested in it, without recursion. */
+  document(): JsonValue {
+    const open: Open[] = [];
+    for (;;) {
+      let value: JsonValue | Open = this.valueOrOpen(open.length);
+      // A container that opens, closed at once when empty, else filled from its first member.
+      if (value instanceof OpenArray || value instanceof OpenObject) {
+        if (!this.closeEmpty(value)) {
+          open.push(value);
+          if (value instanceof OpenObject) value.key = this.key();
+          this.skipSpace();
+          continue;
+        }
+        value = closed(value);
+      }
+      // Hand the value to the innermost open container; close containers while they end.
+      for (;;) {
+        const top = open.at(-1);
+        if (top === undefined) return value;
+        if (top instanceof OpenArray) top.items.push(value);
+        else top.entries.push([top.key, value]);
+        this.skipSpace();
+        const end = top instanceof OpenArray ? 0x5d : 0x7d;
+        if (this.b[this.pos] === end) {
+          this.pos++;
+          open.pop();
+          value = closed(top);
+          continue;
+        }
+        if (this.b[this.pos] !== 0x2c) throw this.error(top instanceof OpenArray ? 'after array element' : 'after object key:value pair');
+        this.pos++;
+        this.skipSpace();
+        if (top instanceof OpenObject) {
+          top.key = this.key();
+          this.skipSpace();
+        }
+        break;
+      }
+    }
+  }
+
+  /** A scalar, or the container that starts here (its opening bracket consumed). */
+  private valueOrOpen(depth: number): JsonValue | Open {
     const c = this.b[this.pos];
-    if (c === 0x7b) return this.object(depth);
-    if (c === 0x5b) return this.array(depth);
+    if (c === 0x7b || c === 0x5b) {
+      if (depth >= MAX_NESTING_DEPTH) throw invalid(`invalid JSON: ${String.fromCharCode(c)} at offset ${this.pos} exceeds the maximum nesting depth of ${MAX_NESTING_DEPTH}`);
+      this.pos++;
+      this.skipSpace();
+      return c === 0x5b ? new OpenArray() : new OpenObject();
+    }
     if (c === 0x22) return this.string();
     if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return this.number();
     for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
@@ -50,58 +112,28 @@ class Parser {
     throw this.error('looking for beginning of value');
   }
 
+  /** Consumes the closing bracket of a container with no members. */
+  private closeEmpty(container: Open): boolean {
+    if (this.b[this.pos] !== (container instanceof OpenArray ? 0x5d : 0x7d)) return false;
+    this.pos++;
+    return true;
+  }
+
+  /** An object key and its colon. */
+  private key(): string {
+    if (this.b[this.pos] !== 0x22) throw this.error('looking for beginning of object key string');
+    const key = this.string();
+    this.skipSpace();
+    if (this.b[this.pos] !== 0x3a) throw this.error('after object key');
+    this.pos++;
+    this.skipSpace();
+    return key;
+  }
+
   private literal(word: string): boolean {
     for (let i = 0; i < word.length; i++) if (this.b[this.pos + i] !== word.charCodeAt(i)) return false;
     this.pos += word.length;
     return true;
-  }
-
-  private object(depth: number): JsonObject {
-    const entries: [string, JsonValue][] = [];
-    this.pos++;
-    this.skipSpace();
-    if (this.b[this.pos] === 0x7d) {
-      this.pos++;
-      return new JsonObject(entries);
-    }
-    for (;;) {
-      if (this.b[this.pos] !== 0x22) throw this.error('looking for beginning of object key string');
-      const key = this.string();
-      this.skipSpace();
-      if (this.b[this.pos] !== 0x3a) throw this.error('after object key');
-      this.pos++;
-      this.skipSpace();
-      entries.push([key, this.value(depth + 1)]);
-      this.skipSpace();
-      if (this.b[this.pos] === 0x7d) {
-        this.pos++;
-        return new JsonObject(entries);
-      }
-      if (this.b[this.pos] !== 0x2c) throw this.error('after object key:value pair');
-      this.pos++;
-      this.skipSpace();
-    }
-  }
-
-  private array(depth: number): JsonValue[] {
-    const items: JsonValue[] = [];
-    this.pos++;
-    this.skipSpace();
-    if (this.b[this.pos] === 0x5d) {
-      this.pos++;
-      return items;
-    }
-    for (;;) {
-      items.push(this.value(depth + 1));
-      this.skipSpace();
-      if (this.b[this.pos] === 0x5d) {
-        this.pos++;
-        return items;
-      }
-      if (this.b[this.pos] !== 0x2c) throw this.error('after array element');
-      this.pos++;
-      this.skipSpace();
-    }
   }
 
   private number(): JsonNumber {

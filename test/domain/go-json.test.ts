@@ -1,0 +1,103 @@
+/**
+ * Where Go's encoding/json draws its lines, beyond the conversion vectors: nesting depth
+ * (maxNestingDepth: 10000 open containers parse, the 10001st is refused).
+ */
+import { expect } from 'chai';
+import { digestOf } from '../../src/domain/digest.js';
+import { isProxyError } from '../../src/domain/errors.js';
+import { MAX_NESTING_DEPTH, parseGoJson, type JsonValue } from '../../src/domain/go-json.js';
+import { guessManifestMediaType, parseManifest } from '../../src/domain/manifest.js';
+import { MediaType } from '../../src/domain/media-types.js';
+import { convertSchema2ToOci } from '../../src/domain/oci-conversion.js';
+
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/** `levels` containers, each the only member of the one around it, objects under the key "k". */
+function nested(levels: number, shape: 'arrays' | 'objects' | 'mixed', innermost = ''): string {
+  const opens: string[] = [];
+  const closes: string[] = [];
+  for (let i = 0; i < levels; i++) {
+    const object = shape === 'objects' || (shape === 'mixed' && i % 2 === 1);
+    opens.push(object ? '{"k":' : '[');
+    closes.push(object ? '}' : ']');
+  }
+  // An object's only member needs a value: the innermost object holds `null` when nothing is given.
+  const inner = innermost !== '' ? innermost : opens.at(-1) === '{"k":' ? 'null' : '';
+  return opens.join('') + inner + closes.reverse().join('');
+}
+
+function depthOf(value: JsonValue): number {
+  let depth = 0;
+  let current: JsonValue | undefined = value;
+  while (current !== null && typeof current === 'object' && ('entries' in current || Array.isArray(current))) {
+    depth++;
+    current = Array.isArray(current) ? (current as readonly JsonValue[])[0] : (current as { entries: readonly (readonly [string, JsonValue])[] }).entries[0]?.[1];
+  }
+  return depth;
+}
+
+function expectManifestInvalid(fn: () => unknown, pattern: RegExp): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(isProxyError(thrown, 'manifest-invalid'), String(thrown)).to.equal(true);
+  expect((thrown as Error).message).to.match(pattern);
+}
+
+function schema2With(config: Uint8Array): Uint8Array {
+  return encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerSchema2, config: { mediaType: MediaType.dockerConfig, size: config.length, digest: digestOf(config) }, layers: [] }));
+}
+
+describe('go-json nesting depth (Go maxNestingDepth)', () => {
+  it('is Go\'s 10000', () => expect(MAX_NESTING_DEPTH).to.equal(10000));
+  for (const shape of ['arrays', 'objects', 'mixed'] as const) {
+    it(`parses ${MAX_NESTING_DEPTH} nested ${shape}, without overflowing the stack`, () => {
+      expect(depthOf(parseGoJson(encode(nested(MAX_NESTING_DEPTH, shape))))).to.equal(MAX_NESTING_DEPTH);
+    });
+    it(`refuses ${MAX_NESTING_DEPTH + 1} nested ${shape}, naming the limit`, () => {
+      expectManifestInvalid(() => parseGoJson(encode(nested(MAX_NESTING_DEPTH + 1, shape))), /offset \d+ exceeds the maximum nesting depth of 10000/);
+    });
+  }
+  it('parses a scalar inside 10000 arrays: scalars do not count', () => {
+    expect(depthOf(parseGoJson(encode(nested(MAX_NESTING_DEPTH, 'arrays', '1'))))).to.equal(MAX_NESTING_DEPTH);
+  });
+  it('counts open containers, not all containers: 10000 levels side by side parse', () => {
+    const twice = `[${nested(MAX_NESTING_DEPTH - 1, 'arrays')},${nested(MAX_NESTING_DEPTH - 1, 'objects')}]`;
+    expect(parseGoJson(encode(twice))).to.have.length(2);
+  });
+  it('refuses a million unclosed brackets at the limit, not with a RangeError', () => {
+    expectManifestInvalid(() => parseGoJson(encode('['.repeat(1_000_000))), /offset 10000 exceeds the maximum nesting depth/);
+  });
+  it('reports the end of input inside 10000 unclosed brackets', () => {
+    expectManifestInvalid(() => parseGoJson(encode('['.repeat(MAX_NESTING_DEPTH))), /unexpected end of input/);
+  });
+  it('reports syntax errors inside deep nesting at their offset', () => {
+    expectManifestInvalid(() => parseGoJson(encode(`${'['.repeat(5000)}1,]${']'.repeat(4999)}`)), /unexpected character "]" at offset 5002/);
+    expectManifestInvalid(() => parseGoJson(encode(`${'{"k":'.repeat(5000)}1,}`)), /at offset 25002 looking for beginning of object key string/);
+  });
+
+  // Documents at Go's limit must also survive what comes after parsing.
+  const deepField = (total: number): string => nested(total - 1, 'mixed', '1');
+  it('accepts an OCI manifest whose unknown field makes it 10000 deep, and guesses its type', () => {
+    const manifest = encode(
+      `{"schemaVersion":2,"mediaType":"${MediaType.ociManifest}","config":{"mediaType":"${MediaType.ociConfig}","digest":"${digestOf(encode('{}'))}","size":2},"layers":[],"x":${deepField(MAX_NESTING_DEPTH)}}`,
+    );
+    expect(parseManifest(manifest, MediaType.ociManifest).kind).to.equal('oci-manifest');
+    expect(guessManifestMediaType(manifest)).to.equal(MediaType.ociManifest);
+  });
+  it('recognises a schema1 manifest whose history entries (decoded untyped) are 10000 deep', () => {
+    const manifest = encode(`{"schemaVersion":1,"fsLayers":[{}],"history":[${deepField(MAX_NESTING_DEPTH - 1)}]}`);
+    expect(parseManifest(manifest, MediaType.dockerSchema1).kind).to.equal('docker-schema1');
+  });
+  it('converts a docker config whose unknown field makes it 10000 deep, and refuses one level more', () => {
+    const config = (total: number): Uint8Array => encode(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":${deepField(total)}}`);
+    const ok = config(MAX_NESTING_DEPTH);
+    expect(decode(convertSchema2ToOci(schema2With(ok), ok).config)).to.equal('{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}');
+    const deeper = config(MAX_NESTING_DEPTH + 1);
+    expectManifestInvalid(() => convertSchema2ToOci(schema2With(deeper), deeper), /cannot be converted to OCI: invalid JSON: .* maximum nesting depth of 10000/);
+  });
+});
