@@ -1,11 +1,12 @@
 /**
  * Where Go's encoding/json draws its lines, beyond the conversion vectors: nesting depth
- * (maxNestingDepth: 10000 open containers parse, the 10001st is refused).
+ * (maxNestingDepth: 10000 open containers parse, the 10001st is refused) and times, which
+ * Time.UnmarshalJSON parses from the literal's raw bytes, so that any escape makes them invalid.
  */
 import { expect } from 'chai';
 import { digestOf } from '../../src/domain/digest.js';
 import { isProxyError } from '../../src/domain/errors.js';
-import { MAX_NESTING_DEPTH, parseGoJson, type JsonValue } from '../../src/domain/go-json.js';
+import { GoTypes as T, goMarshal, goUnmarshal, MAX_NESTING_DEPTH, parseGoJson, type JsonValue } from '../../src/domain/go-json.js';
 import { guessManifestMediaType, parseManifest } from '../../src/domain/manifest.js';
 import { MediaType } from '../../src/domain/media-types.js';
 import { convertSchema2ToOci } from '../../src/domain/oci-conversion.js';
@@ -99,5 +100,32 @@ describe('go-json nesting depth (Go maxNestingDepth)', () => {
     expect(decode(convertSchema2ToOci(schema2With(ok), ok).config)).to.equal('{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}');
     const deeper = config(MAX_NESTING_DEPTH + 1);
     expectManifestInvalid(() => convertSchema2ToOci(schema2With(deeper), deeper), /cannot be converted to OCI: invalid JSON: .* maximum nesting depth of 10000/);
+  });
+});
+
+describe('go-json times from the raw literal (Time.UnmarshalJSON)', () => {
+  const TIMED = T.struct({ key: 'created', type: T.time, omitempty: true }, { key: 'author', type: T.string, omitempty: true });
+  const refused: [string, string][] = [
+    ['an escaped T', '2023-01-01\\u005400:00:00Z'],
+    ['an escaped digit', '\\u00323023-01-01T00:00:00Z'],
+    ['an escaped Z', '2023-01-01T00:00:00\\u005a'],
+    ['an escaped plus in the offset', '2023-01-01T00:00:00\\u002b01:00'],
+  ];
+  for (const [what, literal] of refused) {
+    it(`refuses a time with ${what}, as Go does`, () => {
+      expectManifestInvalid(() => goUnmarshal(encode(`{"created":"${literal}"}`), TIMED), /created: .* is written with escapes/);
+    });
+  }
+  it('refuses an escaped time in history, naming the entry', () => {
+    const config = encode('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":[{"created":"2023-01-01T00:00:00Z"},{"created":"2023-01-01\\u005400:00:00Z"}]}');
+    expectManifestInvalid(() => convertSchema2ToOci(schema2With(config), config), /history\[1\]\.created: "2023-01-01T00:00:00Z" is written with escapes/);
+  });
+  it('still decodes escapes in strings that are not times', () => {
+    const value = goUnmarshal(encode('{"created":"2023-01-01T00:00:00Z","author":"\\u0041\\n\\ud83d\\ude00"}'), TIMED);
+    expect(decode(goMarshal(value, TIMED))).to.equal('{"created":"2023-01-01T00:00:00Z","author":"A\\n😀"}');
+  });
+  it('takes null as no time, and refuses an escaped string where a time is only a string in disguise', () => {
+    expect(decode(goMarshal(goUnmarshal(encode('{"created":null}'), TIMED), TIMED))).to.equal('{}');
+    expectManifestInvalid(() => goUnmarshal(encode('{"created":"\\"2023-01-01T00:00:00Z\\""}'), TIMED), /written with escapes/);
   });
 });

@@ -1,5 +1,5 @@
 import { type ProxyError } from '../errors.js';
-import { type GoStruct, type GoType, invalid, JsonNumber, JsonObject, type JsonValue } from './types.js';
+import { EscapedString, type GoStruct, type GoType, invalid, JsonNumber, JsonObject, type JsonValue } from './types.js';
 import { parseGoJson } from './parse.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -43,6 +43,7 @@ function decode(type: GoType, json: JsonValue, existing: unknown, path: string):
     case 'any':
       return json;
     case 'string':
+      if (json instanceof EscapedString) return json.text;
       if (typeof json !== 'string') throw mismatch();
       return json;
     case 'bool':
@@ -56,6 +57,8 @@ function decode(type: GoType, json: JsonValue, existing: unknown, path: string):
       return value;
     }
     case 'time':
+      // Time.UnmarshalJSON parses the literal's raw bytes, where no escape can be part of a time.
+      if (json instanceof EscapedString) throw invalid(`cannot decode ${path}: ${JSON.stringify(json.text)} is written with escapes, which Go does not decode in a time`);
       if (typeof json !== 'string') throw mismatch();
       return goTimeText(json, path);
     case 'slice': {
@@ -114,6 +117,7 @@ function describeJson(json: JsonValue): string {
   if (json instanceof JsonNumber) return `number ${json.text}`;
   if (json instanceof JsonObject) return 'an object';
   if (Array.isArray(json)) return 'an array';
+  if (json instanceof EscapedString) return 'string';
   return typeof json;
 }
 

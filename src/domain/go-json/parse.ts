@@ -1,5 +1,5 @@
 import { type ProxyError } from '../errors.js';
-import { invalid, JsonNumber, JsonObject, type JsonValue } from './types.js';
+import { EscapedString, invalid, JsonNumber, JsonObject, type JsonValue } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parsing (Go's scanner: RFC 8259, whitespace is space/tab/CR/LF, at most 10000 open containers).
@@ -127,7 +127,7 @@ class Parser {
     if (this.b[this.pos] !== 0x3a) throw this.error('after object key');
     this.pos++;
     this.skipSpace();
-    return key;
+    return typeof key === 'string' ? key : key.text;
   }
 
   private literal(word: string): boolean {
@@ -149,9 +149,13 @@ class Parser {
     return s;
   }
 
-  /** Unquotes as Go does: invalid UTF-8 bytes and unpaired surrogate escapes become U+FFFD. */
-  private string(): string {
+  /**
+   * Unquotes as Go does: invalid UTF-8 bytes and unpaired surrogate escapes become U+FFFD. A
+   * literal written with escapes comes back as an EscapedString.
+   */
+  private string(): string | EscapedString {
     const codePoints: number[] = [];
+    let escaped = false;
     this.pos++;
     for (;;) {
       const c = this.b[this.pos];
@@ -159,6 +163,7 @@ class Parser {
       if (c === 0x22) break;
       if (c < 0x20) throw this.error('in string literal');
       if (c === 0x5c) {
+        escaped = true;
         codePoints.push(this.escape());
       } else if (c < 0x80) {
         codePoints.push(c);
@@ -172,7 +177,7 @@ class Parser {
     this.pos++;
     let text = '';
     for (let i = 0; i < codePoints.length; i += 4096) text += String.fromCodePoint(...codePoints.slice(i, i + 4096));
-    return text;
+    return escaped ? new EscapedString(text) : text;
   }
 
   private escape(): number {

@@ -8,8 +8,20 @@ import { ProxyError } from '../errors.js';
  * values already set by an earlier duplicate key, and replaces invalid UTF-8 byte by byte.
  */
 
-/** A parsed JSON document that keeps duplicate keys, key order and numbers as written. */
-export type JsonValue = null | boolean | string | JsonNumber | readonly JsonValue[] | JsonObject;
+/**
+ * A parsed JSON document that keeps duplicate keys, key order, numbers as written and which
+ * string values were written with escapes.
+ */
+export type JsonValue = null | boolean | string | EscapedString | JsonNumber | readonly JsonValue[] | JsonObject;
+
+/**
+ * A string value whose literal contains a backslash escape. Go hands some decoders the literal's
+ * raw bytes instead of its text (time.Time parses them without unescaping, so an escaped time
+ * is refused), which is what this keeps apart from plain strings.
+ */
+export class EscapedString {
+  constructor(readonly text: string) {}
+}
 
 export class JsonNumber {
   constructor(readonly text: string) {}
