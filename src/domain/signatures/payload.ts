@@ -27,7 +27,10 @@ export function parseSignaturePayload(payload: Uint8Array, kind: 'simple-signing
   const critical = object(raw['critical'], 'critical');
   checkKeys(critical, ['type', 'image', 'identity'], ['type', 'image', 'identity'], `${where}: critical`, 'policy-rejected');
   const expectedType = kind === 'cosign' ? COSIGN_TYPE : SIMPLE_SIGNING_TYPE;
-  if (critical['type'] !== expectedType) throw rejected(`${where}: unrecognized signature type ${JSON.stringify(critical['type'])}`);
+  const type = critical['type'];
+  // Checked before it is quoted: an untrusted value of any other shape (an array nested 100000 deep) cannot be printed safely.
+  if (typeof type !== 'string') throw rejected(`${where}: critical.type must be a string`);
+  if (type !== expectedType) throw rejected(`${where}: unrecognized signature type ${JSON.stringify(type)}`);
   const image = object(critical['image'], 'critical.image');
   checkKeys(image, ['docker-manifest-digest'], ['docker-manifest-digest'], `${where}: critical.image`, 'policy-rejected');
   const identity = object(critical['identity'], 'critical.identity');

@@ -35,12 +35,17 @@ describe('signature payloads (containers-signature(5))', () => {
     ['an extra key in image', bytes(atomic({ critical: { ...critical.critical, image: { 'docker-manifest-digest': D, x: 1 } } })), 'simple-signing'],
     ['a missing identity', bytes(atomic({ critical: { type: 'atomic container signature', image: { 'docker-manifest-digest': D } } })), 'simple-signing'],
     ['a numeric reference', bytes(atomic({ critical: { ...critical.critical, identity: { 'docker-reference': 5 } } })), 'simple-signing'],
+    // Found by the property tests: quoting this type for the message overflowed the stack.
+    ['a type nested 100000 arrays deep', bytes(JSON.stringify(atomic({ critical: { ...critical.critical, type: 'DEEP' } })).replace('"DEEP"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`)), 'simple-signing'],
   ];
   for (const [why, payload, kind] of bad) {
     it(`rejects ${why}`, () => {
       expect(() => parseSignaturePayload(payload, kind)).to.throw().that.satisfies((err: unknown) => isProxyError(err, 'policy-rejected'));
     });
   }
+  it('names a type that is not a string without printing it', () => {
+    expect(() => parseSignaturePayload(bytes(atomic({ critical: { ...critical.critical, type: [1] } })), 'simple-signing')).to.throw(/critical\.type must be a string/);
+  });
   it('matches the manifest digest in the signature\'s algorithm', () => {
     const manifest = bytes('{"schemaVersion":2}');
     const claims = (digest: string) => ({ manifestDigest: digest, dockerReference: 'x', creator: undefined, timestamp: undefined });
