@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { type Document, parseDocument } from 'yaml';
 import { ProxyError } from '../../domain/errors.js';
 
 /** One `docker:` or `default-docker` section of a registries.d file. */
@@ -17,7 +17,7 @@ export function parseRegistriesFile(text: string, path: string): { defaultDocker
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const problem = document.errors[0];
   if (problem !== undefined) throw new ProxyError('policy-invalid', `${path}: invalid YAML: ${problem.message}`);
-  const value: unknown = document.toJS();
+  const value = toValue(document, path);
   const docker = new Map<string, SignatureStorageSection>();
   if (value === null || value === undefined) return { defaultDocker: undefined, docker };
   if (!isMapping(value)) throw new ProxyError('policy-invalid', `${path}: the top level must be a mapping`);
@@ -51,6 +51,19 @@ function section(value: unknown, path: string, where: string): SignatureStorageS
     if (url !== undefined && url !== '' && !URL.canParse(url)) throw new ProxyError('policy-invalid', `${path}: ${where}.${key} ${JSON.stringify(url)} is not a URL`);
   }
   return { lookaside, sigstore, useSigstoreAttachments: attachments ?? undefined };
+}
+
+/**
+ * The document as plain values. Building them is where aliases are resolved, and the yaml
+ * package reports an alias to an anchor not yet set, or one expanding beyond its limit (an
+ * alias bomb), by throwing ReferenceError: a broken file all the same.
+ */
+function toValue(document: Document.Parsed, path: string): unknown {
+  try {
+    return document.toJS();
+  } catch (err) {
+    throw new ProxyError('policy-invalid', `${path}: invalid YAML: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

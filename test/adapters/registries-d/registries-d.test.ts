@@ -102,6 +102,9 @@ describe('registries.d', () => {
       ['a numeric lookaside', 'default-docker:\n  lookaside: 5\n', 'lookaside must be a string'],
       ['a non-boolean use-sigstore-attachments', 'default-docker:\n  use-sigstore-attachments: "yes"\n', 'must be true or false'],
       ['a lookaside that is not a URL', 'default-docker:\n  lookaside: "not a url"\n', 'is not a URL'],
+      // Found by the property tests: the yaml package throws ReferenceError for these while building values.
+      ['an alias to an anchor never set', 'docker:\n  a.example: *nowhere\n', 'invalid YAML: Unresolved alias'],
+      ['an alias bomb', `a: &a [x, x, x, x, x, x, x, x, x, x]\n${[...'bcdefghij'].map((k, i) => `${k}: &${k} [${`*${'abcdefghij'[i]}, `.repeat(10)}]`).join('\n')}\n`, 'invalid YAML: Excessive alias count'],
     ];
     for (const [why, text, message] of cases) {
       it(`rejects ${why}, naming the file`, () => {
