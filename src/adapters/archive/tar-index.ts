@@ -160,6 +160,8 @@ function walk(path: string, compression: DetectedCompression, signal: AbortSigna
         return;
       }
       stream.on('end', () => next());
+      // An archive that ends inside an entry fails that entry's stream too: unheard, the error would crash the process.
+      stream.on('error', (err) => fail(err));
       stream.resume();
     });
     const file = regularFileStream(path, { signal });
