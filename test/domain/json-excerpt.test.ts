@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { jsonExcerpt } from '../../src/domain/json-excerpt.js';
+import { fuzzParameters } from '../fuzz/fuzz-support.js';
+
+describe('jsonExcerpt', () => {
+  it('writes what JSON.stringify writes when it fits', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(jsonExcerpt(value, Number.MAX_SAFE_INTEGER)).to.equal(JSON.stringify(value));
+      }),
+      fuzzParameters(),
+    );
+  });
+  it('cuts at the limit, marking the cut', () => {
+    expect(jsonExcerpt({ Tag: 'latest', list: [1, 2, 3] }, 20)).to.equal('{"Tag":"latest","lis…');
+    expect(jsonExcerpt('x'.repeat(500), 5)).to.equal('"xxxx…');
+    expect(jsonExcerpt([], 5)).to.equal('[]');
+  });
+  it('prints a value nested 100000 levels deep without overflowing the stack', () => {
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+    expect(() => JSON.stringify(deep)).to.throw(RangeError);
+    expect(jsonExcerpt(deep, 10)).to.equal(`${'['.repeat(10)}…`);
+  });
+  it('prints the start of a huge array without walking all of it', () => {
+    expect(jsonExcerpt(new Array(1_000_000).fill(7), 8)).to.equal('[7,7,7,7…');
+  });
+});
