@@ -1,6 +1,7 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Readable } from 'node:stream';
 import { type ErrorCode, ProxyError } from '../../domain/errors.js';
+import { jsonExcerpt } from '../../domain/json-excerpt.js';
 import { ERROR_BODY_CAP, readCapped } from './bodies.js';
 import { parseChallenges } from './www-authenticate.js';
 
@@ -36,8 +37,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function describeDetail(detail: unknown): string {
   if (detail === undefined || detail === null) return '';
-  const text = typeof detail === 'string' ? detail : JSON.stringify(detail);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  if (typeof detail === 'string') return detail.length > 200 ? `${detail.slice(0, 200)}…` : detail;
+  return jsonExcerpt(detail, 200);
 }
 
 /** The first error of a distribution error body, or Docker Hub's `{"details": …}` form. */

@@ -105,4 +105,12 @@ describe('distribution: manifests', function () {
     expect(err.message).to.include('pull rate limit');
     expect((err as { upstreamCode?: string }).upstreamCode).to.equal('TOOMANYREQUESTS');
   });
+
+  // Found by the property tests: printing the detail recursed through it and overflowed the stack.
+  it('quotes an error detail nested 20000 levels deep as a short excerpt', async () => {
+    const body = `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown","detail":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`;
+    registry.inject((r) => r.url.includes('/manifests/'), faults.bytes(Buffer.from(body), { 'content-type': 'application/json' }, 404));
+    const err = await expectCode(open(), 'image-not-found');
+    expect(err.message).to.include(`MANIFEST_UNKNOWN: unknown (${'['.repeat(200)}…)`);
+  });
 });
