@@ -71,6 +71,11 @@ async function dropInPaths(dir: string): Promise<string[]> {
 async function loadFile(path: string, role: RegistriesConfRole): Promise<RegistriesConfFile | undefined> {
   const text = await readText(path);
   if (text === undefined) return undefined;
+  return parseRegistriesConfText(text, path, role);
+}
+
+/** One registries.conf file's text: TOML, then the settings containers/image reads from it. */
+export function parseRegistriesConfText(text: string, path: string, role: RegistriesConfRole): RegistriesConfFile {
   return parseRegistriesConfFile(parseToml(text, path), path, role);
 }
 
