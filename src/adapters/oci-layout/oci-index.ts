@@ -4,6 +4,7 @@
  */
 import { isDigest, type Digest } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
+import { jsonExcerpt } from '../../domain/json-excerpt.js';
 import { MediaType } from '../../domain/media-types.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -24,7 +25,7 @@ const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.ociManifest, M
 export function checkLayoutVersion(value: unknown, path: string): void {
   const version = isObject(value) ? value.imageLayoutVersion : undefined;
   if (version !== IMAGE_LAYOUT_VERSION) {
-    throw new ProxyError('manifest-invalid', `${path}: unsupported imageLayoutVersion ${JSON.stringify(version)}, expected "${IMAGE_LAYOUT_VERSION}"`);
+    throw new ProxyError('manifest-invalid', `${path}: unsupported imageLayoutVersion ${jsonExcerpt(version)}, expected "${IMAGE_LAYOUT_VERSION}"`);
   }
 }
 
@@ -39,8 +40,8 @@ function parseDescriptor(entry: unknown, where: string): LayoutDescriptor {
   if (!isObject(entry)) throw new ProxyError('manifest-invalid', `${where} is not an object`);
   const { mediaType, digest, size, annotations } = entry;
   if (mediaType !== undefined && typeof mediaType !== 'string') throw new ProxyError('manifest-invalid', `${where}: mediaType is not a string`);
-  if (typeof digest !== 'string' || !isDigest(digest)) throw new ProxyError('manifest-invalid', `${where}: invalid digest ${JSON.stringify(digest)}`);
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProxyError('manifest-invalid', `${where}: invalid size ${JSON.stringify(size)}`);
+  if (typeof digest !== 'string' || !isDigest(digest)) throw new ProxyError('manifest-invalid', `${where}: invalid digest ${jsonExcerpt(digest)}`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProxyError('manifest-invalid', `${where}: invalid size ${jsonExcerpt(size)}`);
   if (annotations !== undefined && !isObject(annotations)) throw new ProxyError('manifest-invalid', `${where}: annotations is not an object`);
   const refName = isObject(annotations) ? annotations[REF_NAME_ANNOTATION] : undefined;
   return { mediaType: mediaType ?? '', digest, size, refName: typeof refName === 'string' ? refName : undefined };
