@@ -1,7 +1,8 @@
 /**
  * The bugs the property tests found (test/fuzz), each reached through the real CLI: a hostile
- * archive, layout file or registry answer gets a JSON error and the session goes on; a broken
- * registries.d file stops the start with one line naming it. Each of these crashed the proxy.
+ * archive, layout file, registry answer or signed payload gets a JSON error and the session goes
+ * on; a broken registries.d file stops the start with one line naming it. Each of these crashed
+ * the proxy or answered an internal error.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,8 @@ import { FakeRegistry, faults } from '../support/fake-registry.js';
 import { makeImage, makeLayer, PLATFORMS, writeOciLayout } from '../support/image-fixtures.js';
 import { runCli, spawnProxy, type HttpAnswer, type ProxyProcess } from '../support/spawn-proxy.js';
 import { ociArchive } from '../adapters/archive/archive-fixtures.js';
+import { run } from '../support/registry/processes.js';
+import { gpgAgentCleanup, gpgHome, lookasideDir } from './signatures/gpg.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -91,6 +94,45 @@ describe('end to end: hostile inputs found by the property tests', function () {
         await hostile.dispose();
       }
     } finally {
+      await registry.close();
+    }
+  });
+
+  it('a signature by a trusted key whose payload type is nested 100000 levels deep is policy-rejected', async function () {
+    const registry = await FakeRegistry.start();
+    const gpg = gpgHome(join(work, 'gnupg'));
+    try {
+      const repository = 'hostile/signed';
+      const manifestDigest = registry.putManifest(repository, image.manifest.bytes, image.manifest.mediaType, '1');
+      for (const blob of [image.config, ...image.layers]) registry.putBlob(repository, blob.bytes);
+      const signer = await gpg.generate('Trusted Signer <trusted@example.com>');
+      const key = join(work, 'trusted.gpg');
+      await gpg.exportPublic(signer, key);
+      const payload = join(work, 'payload.json');
+      const deepType = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+      await writeFile(payload, `{"critical":{"type":${deepType},"image":{"docker-manifest-digest":"${manifestDigest}"},"identity":{"docker-reference":"${registry.host}/${repository}:1"}},"optional":{}}`);
+      const sigstore = join(work, 'sigstore');
+      const signatureDir = lookasideDir(sigstore, repository, manifestDigest);
+      await mkdir(signatureDir, { recursive: true });
+      await run('gpg', ['--batch', '--yes', '--local-user', signer, '--output', join(signatureDir, 'signature-1'), '--sign', payload], { env: gpg.env });
+      const registriesD = join(work, 'signatures.d');
+      await mkdir(registriesD);
+      await writeFile(join(registriesD, 'lookaside.yaml'), `docker:\n  ${registry.host}:\n    lookaside: file://${sigstore}\n`);
+      const policy = join(work, 'signed-policy.json');
+      await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: key }] } } }));
+      const signed = spawnProxy(['--policy', policy, '--registries.d', registriesD, '--tls-verify=false', `oci:${good}`]);
+      try {
+        const answer = await signed.request('GET', `/manifest?image=${encodeURIComponent(`docker://${registry.host}/${repository}:1`)}`);
+        expect(answer.status, answer.body.toString()).to.equal(403);
+        const error = errorOf(answer);
+        expect(error.code).to.equal('policy-rejected');
+        expect(error.message).to.contain('critical.type must be a string');
+        expect((await signed.request('GET', '/manifest')).status, signed.stderr()).to.equal(200);
+      } finally {
+        await signed.dispose();
+      }
+    } finally {
+      await gpgAgentCleanup(gpg);
       await registry.close();
     }
   });
