@@ -95,6 +95,10 @@ describe('end to end: Go encoding/json limits, skopeo as the oracle', function (
     expect(manifest.status, manifest.body).to.equal(200);
     const config = await proxyGet('/config', name);
     expect(config.status, config.body).to.equal(200);
+    // The layer table reads the config's diff IDs: a deep document must not trouble it either.
+    const layers = await proxyGet('/layers', name);
+    expect(layers.status, layers.body).to.equal(200);
+    expect(JSON.parse(layers.body)).to.have.length(1);
   }
 
   async function expectRefused(name: string, oracle: RegExp, ours: RegExp): Promise<void> {
