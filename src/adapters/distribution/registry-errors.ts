@@ -1,7 +1,7 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Readable } from 'node:stream';
 import { type ErrorCode, ProxyError } from '../../domain/errors.js';
-import { jsonExcerpt } from '../../domain/json-excerpt.js';
+import { jsonExcerpt } from '../../domain/json-writer.js';
 import { ERROR_BODY_CAP, readCapped } from './bodies.js';
 import { parseChallenges } from './www-authenticate.js';
 

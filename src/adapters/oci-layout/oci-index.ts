@@ -4,7 +4,7 @@
  */
 import { isDigest, type Digest } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
-import { jsonExcerpt } from '../../domain/json-excerpt.js';
+import { jsonExcerpt } from '../../domain/json-writer.js';
 import { MediaType } from '../../domain/media-types.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { jsonExcerpt } from '../../src/domain/json-excerpt.js';
+import { jsonExcerpt, writeJson } from '../../src/domain/json-writer.js';
 import { fuzzParameters } from '../fuzz/fuzz-support.js';
 
-describe('jsonExcerpt', () => {
+describe('writeJson and jsonExcerpt', () => {
   it('writes what JSON.stringify writes when it fits', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
+        expect(writeJson(value)).to.equal(JSON.stringify(value));
         expect(jsonExcerpt(value, Number.MAX_SAFE_INTEGER)).to.equal(JSON.stringify(value));
       }),
       fuzzParameters(),
@@ -24,5 +25,12 @@ describe('jsonExcerpt', () => {
   });
   it('prints the start of a huge array without walking all of it', () => {
     expect(jsonExcerpt(new Array(1_000_000).fill(7), 8)).to.equal('[7,7,7,7…');
+  });
+  it('sorts keys by UTF-16 code units when asked, at every level', () => {
+    expect(writeJson({ b: 1, a: { d: [3, { z: 0, y: 1 }], c: null } }, { sortKeys: true })).to.equal('{"a":{"c":null,"d":[3,{"y":1,"z":0}]},"b":1}');
+  });
+  it('writes 100000 levels without overflowing the stack', () => {
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+    expect(writeJson(deep)).to.have.length(200_000);
   });
 });
