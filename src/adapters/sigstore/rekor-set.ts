@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { ProxyError } from '../../domain/errors.js';
+import { jsonExcerpt, writeJson } from '../../domain/json-writer.js';
 import { checkKeys, isJsonObject, parseStrictJson } from '../../domain/signatures/strict-json.js';
 import { singlePemBlock } from './pem.js';
 
@@ -73,9 +74,9 @@ function matchEntry(body: Buffer, subject: RekorSubject): void {
     throw rejected('the entry body is not JSON');
   }
   if (!isJsonObject(entry)) throw rejected('the entry body is not a JSON object');
-  if (entry['kind'] !== 'hashedrekord') throw rejected(`entry kind ${JSON.stringify(entry['kind'])} is not supported (hashedrekord only)`);
+  if (entry['kind'] !== 'hashedrekord') throw rejected(`entry kind ${jsonExcerpt(entry['kind'])} is not supported (hashedrekord only)`);
   if (entry['apiVersion'] === undefined) throw rejected('the entry has no apiVersion');
-  if (entry['apiVersion'] !== HASHED_REKORD_VERSION) throw rejected(`hashedrekord version ${JSON.stringify(entry['apiVersion'])} is not supported`);
+  if (entry['apiVersion'] !== HASHED_REKORD_VERSION) throw rejected(`hashedrekord version ${jsonExcerpt(entry['apiVersion'])} is not supported`);
   const spec = objectAt(entry, ['spec']);
   const signature = objectAt(spec, ['signature']);
   const publicKey = objectAt(signature, ['publicKey']);
@@ -92,20 +93,19 @@ function matchEntry(body: Buffer, subject: RekorSubject): void {
   }
 
   const hash = objectAt(spec, ['data', 'hash']);
-  if (hash['algorithm'] !== 'sha256') throw rejected(`unexpected data.hash.algorithm ${JSON.stringify(hash['algorithm'])}`);
+  if (hash['algorithm'] !== 'sha256') throw rejected(`unexpected data.hash.algorithm ${jsonExcerpt(hash['algorithm'])}`);
   if (typeof hash['value'] !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(hash['value'])) throw rejected('data.hash.value is not hex');
   const payloadHash = createHash('sha256').update(subject.payload).digest();
   if (!Buffer.from(hash['value'], 'hex').equals(payloadHash)) throw rejected('the logged payload hash is not this payload\'s');
 }
 
-/** RFC 8785: object keys sorted by UTF-16 code units, no whitespace, ECMAScript number and string forms. */
+/**
+ * RFC 8785: object keys sorted by UTF-16 code units, no whitespace, ECMAScript number and string
+ * forms. Written without recursion: the Payload is canonicalized before its signature is checked,
+ * so it may be anything, nested as deep as JSON.parse allows.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isJsonObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return writeJson(value, { sortKeys: true });
 }
 
 function verifies(key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {

@@ -2,7 +2,9 @@ import { createPublicKey } from 'node:crypto';
 import { expect } from 'chai';
 import { ProxyError } from '../../../src/domain/errors.js';
 import { canonicalJson, verifyRekorSet } from '../../../src/adapters/sigstore/rekor-set.js';
-import { makeSet, makeTestRekor } from './test-sigstore.js';
+import { makeSet, makeSetOverEntryText, makeTestRekor } from './test-sigstore.js';
+
+const DEEP = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
 
 describe('Rekor SET', () => {
   describe('canonicalJson (RFC 8785)', () => {
@@ -42,6 +44,9 @@ describe('Rekor SET', () => {
       { name: 'a logged hash of another algorithm', bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, entry: (entry) => withHash(entry, { algorithm: 'sha512', value: '00' }) }), reason: /unexpected data.hash.algorithm "sha512"/ },
       { name: 'an entry without spec', bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, entry: ({ spec: _spec, ...rest }) => rest }), reason: /has no "spec"/ },
       { name: 'a fractional integratedTime', bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, integratedTime: 1.5 }), reason: /integratedTime is not an integer/ },
+      // Found by the property tests: canonicalizing a deep Payload, and quoting a deep kind, overflowed the stack.
+      { name: 'a Payload nested 100000 levels deep', bundle: `{"SignedEntryTimestamp":"","Payload":${DEEP}}`, reason: /verifies with none/ },
+      { name: 'a signed entry whose kind is nested 100000 levels deep', bundle: makeSetOverEntryText(rekor, `{"kind":${DEEP}}`), reason: /entry kind \[{100}…/ },
     ];
     for (const testCase of REJECTED) {
       it(`rejects ${testCase.name}`, () => {

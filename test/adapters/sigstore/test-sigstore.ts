@@ -111,11 +111,16 @@ export function makeSet(rekor: TestRekor, logged: SetEntry): string {
     },
   };
   const entry = logged.entry ? logged.entry(hashedRekord) : hashedRekord;
+  return makeSetOverEntryText(rekor, JSON.stringify(entry), logged.integratedTime);
+}
+
+/** A bundle whose SET `rekor` made over a log entry written as `entryText`, whatever that holds. */
+export function makeSetOverEntryText(rekor: TestRekor, entryText: string, integratedTime = Math.floor(Date.now() / 1000)): string {
   const payload = {
     logID: 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d',
     logIndex: 1234,
-    integratedTime: logged.integratedTime ?? Math.floor(Date.now() / 1000),
-    body: Buffer.from(JSON.stringify(entry)).toString('base64'),
+    integratedTime,
+    body: Buffer.from(entryText).toString('base64'),
   };
   const canonical = `{"body":${JSON.stringify(payload.body)},"integratedTime":${payload.integratedTime},"logID":${JSON.stringify(payload.logID)},"logIndex":${payload.logIndex}}`;
   const set = sign('sha256', Buffer.from(canonical), { key: rekor.privateKey, dsaEncoding: 'der' });
