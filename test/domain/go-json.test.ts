@@ -5,11 +5,11 @@
  */
 import { expect } from 'chai';
 import { digestOf } from '../../src/domain/digest.js';
-import { isProxyError } from '../../src/domain/errors.js';
 import { GoTypes as T, goMarshal, goUnmarshal, MAX_NESTING_DEPTH, parseGoJson, type JsonValue } from '../../src/domain/go-json.js';
 import { guessManifestMediaType, parseManifest } from '../../src/domain/manifest.js';
 import { MediaType } from '../../src/domain/media-types.js';
 import { convertSchema2ToOci } from '../../src/domain/oci-conversion.js';
+import { expectProxyError } from '../support/proxy-errors.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -38,16 +38,7 @@ function depthOf(value: JsonValue): number {
   return depth;
 }
 
-function expectManifestInvalid(fn: () => unknown, pattern: RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(isProxyError(thrown, 'manifest-invalid'), String(thrown)).to.equal(true);
-  expect((thrown as Error).message).to.match(pattern);
-}
+const expectManifestInvalid = (fn: () => unknown, pattern: RegExp): void => expectProxyError(fn, 'manifest-invalid', pattern);
 
 function schema2With(config: Uint8Array): Uint8Array {
   return encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerSchema2, config: { mediaType: MediaType.dockerConfig, size: config.length, digest: digestOf(config) }, layers: [] }));

@@ -2,23 +2,13 @@
  * The top files of an OCI layout hold values of any shape. Found by the property tests: quoting a
  * wrong imageLayoutVersion, digest or size nested thousands of levels deep overflowed the stack.
  */
-import { expect } from 'chai';
 import { checkLayoutVersion, parseLayoutIndex } from '../../../src/adapters/oci-layout/oci-index.js';
-import { isProxyError } from '../../../src/domain/errors.js';
+import { expectProxyError } from '../../support/proxy-errors.js';
 
 const DEEP = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
-function expectInvalid(fn: () => unknown, fragment: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(isProxyError(thrown, 'manifest-invalid'), String(thrown)).to.equal(true);
-  expect((thrown as Error).message).to.contain(fragment);
-}
+const expectInvalid = (fn: () => unknown, fragment: string): void => expectProxyError(fn, 'manifest-invalid', fragment);
 
 describe('OCI layout top files with values nested 100000 levels deep', () => {
   it('refuses such an imageLayoutVersion, quoting its start', () => {
