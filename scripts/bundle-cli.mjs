@@ -10,6 +10,7 @@
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { V8_FLAGS } from './runtime-flags.mjs';
 
 const OUT_DIR = 'dist/src/bin';
 const BUNDLE = 'container-image-proxy-bundle.cjs';
@@ -29,12 +30,10 @@ await build({
   banner: { js: "var __cipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-// A young generation capped at 1 MiB is scavenged often enough that a blob's spent 64 KiB read
-// buffers are freed as it streams: peak RSS ~200 → ~130 MiB and ~1.5× the throughput (cache-warm).
-// It is a V8 flag, so it can only go on the command line: the shebang carries it.
-// MALLOC_ARENA_MAX=1 keeps V8's and libuv's helper threads from each growing a malloc arena of
-// their own while a blob streams: peak RSS ~118 → ~100 MiB at the same throughput (bench/README).
-const launcher = `#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=1
+// The shebang carries the V8 flags (scripts/runtime-flags.mjs) and MALLOC_ARENA_MAX=1, which
+// glibc reads at process start: it keeps V8's and libuv's helper threads from each growing a
+// malloc arena of their own while a blob streams (peak RSS ~118 → ~100 MiB, bench/README).
+const launcher = `#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node ${V8_FLAGS.join(' ')}
 'use strict';
 // An older node first on PATH would fail somewhere deep inside undici; say what is wrong instead.
 const [major, minor] = process.versions.node.split('.').map(Number);

@@ -1,0 +1,112 @@
+/**
+ * The single executable (`npm run build:exe` → dist/exe/container-image-proxy) on a host with no
+ * Node.js: every run here has a PATH that holds no `node` (the machine's own /usr/bin/node would
+ * otherwise hide a runtime the executable failed to carry). Parents as users write them: the
+ * shipped Python client fetching an OCI layout and a docker:// image from a real registry.
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { requireRegistryTools } from '../support/registry/install.js';
+import { makeTempDir, removeTempDir } from '../support/registry/processes.js';
+import { RawPusher } from '../support/registry/push.js';
+import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
+import { standardFixtures } from '../support/image-fixtures.js';
+import { REPO_ROOT } from '../support/spawn-proxy.js';
+import { type E2eImages, requireTool, writeE2eImages } from './e2e-images.js';
+import { dockerReference } from './registry/proxy-session.js';
+
+const EXE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
+const BUNDLE = join(REPO_ROOT, 'dist/src/bin/container-image-proxy-bundle.cjs');
+const run = promisify(execFile);
+// The interpreter itself, not a shim (pyenv's are shell scripts that need a full PATH).
+const python3 = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+
+/** `npm test` builds it in pretest; a mocha run of this file alone rebuilds it when the bundle is newer. */
+function ensureExecutable(): void {
+  if (existsSync(EXE) && statSync(EXE).mtimeMs >= statSync(BUNDLE).mtimeMs) return;
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build-exe.mjs')], { cwd: REPO_ROOT, stdio: 'pipe' });
+}
+
+interface Fetched {
+  readonly instance_digest: string;
+  readonly blobs: readonly { digest: string; sha256: string; size: number }[];
+  readonly errors: readonly { code: string }[];
+  readonly exit: number;
+}
+
+describe('end to end: the single executable with no Node.js on PATH', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let images: E2eImages;
+  let registry: RunningRegistry | undefined;
+
+  before(async function () {
+    this.timeout(60_000);
+    ensureExecutable();
+    dir = makeTempDir('e2e-executable');
+    // An empty directory as the whole PATH, and a home of its own (no auth.json of the machine).
+    env = { PATH: join(dir, 'bin'), HOME: dir, XDG_RUNTIME_DIR: dir, XDG_CONFIG_HOME: join(dir, '.config') };
+    mkdirSync(join(dir, 'bin'));
+    images = await writeE2eImages();
+  });
+  after(async () => {
+    await registry?.stop();
+    await images?.cleanup();
+    if (dir) removeTempDir(dir);
+  });
+
+  it('finds no node on the PATH it runs with', () => {
+    expect(spawnSync('sh', ['-c', 'command -v node'], { env }).status).to.not.equal(0);
+  });
+
+  it('--version and --help', async () => {
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const versionRun = await run(EXE, ['--version'], { env });
+    expect([versionRun.stdout, versionRun.stderr]).to.deep.equal([`container-image-proxy ${version}\n`, '']);
+    const help = await run(EXE, ['--help'], { env });
+    expect(help.stdout).to.match(/^Usage: container-image-proxy \[OPTIONS\] \[IMAGE\]/);
+    expect(help.stdout).to.contain('--sockfd');
+  });
+
+  /** The shipped Python client, spawning the executable itself as its command. */
+  function fetchWithPython(context: Mocha.Context, image: string, args: readonly string[]): Fetched {
+    requireTool(context, python3 !== '', 'python3');
+    const spec = { scenario: 'fetch', command: [EXE], cwd: dir, args: ['-q', ...args], image, bad_digests: [`sha256:${'0'.repeat(64)}`] };
+    const answer = spawnSync(python3, [join(REPO_ROOT, 'test/client/python_client_check.py'), join(REPO_ROOT, 'clients/python'), JSON.stringify(spec)], {
+      encoding: 'utf8',
+      env,
+      timeout: 30_000,
+    });
+    expect(answer.status, answer.stderr).to.equal(0);
+    return JSON.parse(answer.stdout) as Fetched;
+  }
+
+  it('serves an OCI layout to the Python client: every blob verified, a missing one is blob-not-found', function () {
+    const fixture = images.fixtures.ociSingle;
+    const out = fetchWithPython(this, `oci:${images.layout}:single`, ['--insecure-policy']);
+    expect(out.instance_digest).to.equal(fixture.manifest.digest);
+    expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([fixture.config, ...fixture.layers].map((blob) => blob.digest));
+    expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
+  });
+
+  it('serves a docker:// image from a real registry to the Python client', async function () {
+    requireRegistryTools(this);
+    registry = await startRegistry({ kind: 'anonymous' });
+    const fixture = standardFixtures().dockerSingle;
+    const pusher = new RawPusher(registry);
+    try {
+      await pusher.pushArtifact('exe/image', 'v1', fixture);
+    } finally {
+      await pusher.close();
+    }
+    const out = fetchWithPython(this, dockerReference(registry.host, 'exe/image', 'v1'), ['--insecure-policy', '--tls-verify=false']);
+    expect(out.instance_digest).to.equal(fixture.manifest.digest);
+    expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([fixture.config, ...fixture.layers].map((blob) => blob.digest));
+    expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
+  });
+});
