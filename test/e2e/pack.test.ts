@@ -114,6 +114,16 @@ describe('end to end: the packed package installed into an empty project', funct
     expect(shippedFiles.filter((path) => path.startsWith('dist/test/') || path.includes('__pycache__'))).to.deep.equal([]);
   });
 
+  it('ships the Apache-2.0 LICENSE package.json names, no source maps (their src/*.ts is not shipped), nothing beyond code, declarations and clients', async () => {
+    const installed = join(project, 'node_modules/container-image-proxy');
+    const { license } = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { license: string };
+    expect(license).to.equal('Apache-2.0');
+    expect(await readFile(join(installed, 'LICENSE'), 'utf8')).to.match(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
+    expect(shippedFiles.filter((path) => path.endsWith('.map') || path.startsWith('src/'))).to.deep.equal([]);
+    const needed = [/^(package\.json|README\.md|LICENSE)$/, /^dist\/src\/.+\.(js|cjs|d\.ts)$/, /^clients\/(?!.*(__pycache__|\/target\/)).+$/];
+    expect(shippedFiles.filter((path) => !needed.some((pattern) => pattern.test(path)))).to.deep.equal([]);
+  });
+
   it('runs the installed CLI: --version', async () => {
     const bin = join(project, 'node_modules/.bin/container-image-proxy');
     const answer = await run(bin, ['--version'], { cwd: project, env: consumerEnv(), timeout: 20000 });
