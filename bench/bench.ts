@@ -2,13 +2,14 @@
  * `npm run bench [-- --size 1g | --sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N]`
  *
  * One run, loopback only: starts docker-registry (anonymous, and token-auth for the token
- * count), pushes random layers, and compares the proxy's verified GET /blobs with
- * `curl | openssl dgst` and skopeo's experimental-image-proxy; times spawn → manifest for both;
- * counts token requests. Prints a table with the targets and writes .bench/results.json.
+ * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
+ * executable) with `curl | openssl dgst` and skopeo's experimental-image-proxy: verified GET
+ * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests.
+ * Prints tables with the targets and writes .bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,13 +17,22 @@ import { ensureRegistryTools } from '../test/support/registry/install.js';
 import { startRegistry, type RunningRegistry } from '../test/support/registry/registry-server.js';
 import { pushRandomImage } from './image.js';
 import { parallelBlobs, pipelineDecompressed, proxyDecompressed, pushGzipImage } from './layers.js';
-import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, proxySpawnToManifest, skopeoBlob, skopeoSpawnToManifest } from './measure.js';
-import { checkTargets, formatResults, type Results, type SizeResult } from './report.js';
+import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, skopeoBlob } from './measure.js';
+import { checkTargets, type FormBlobResult, formatResults, type Results, type SizeResult } from './report.js';
+import { measureStartup, proxyContender, skopeoContender } from './startup-measure.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BENCH_TIMEOUT_MS = 30 * 60_000;
 const TOKEN_LAYER_SIZE = 1024 * 1024;
 const EXTRA_TOOLS = ['curl', 'python3'];
+/** Made by `npm run build:exe`, which `npm run bench` runs first. */
+const EXECUTABLE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
+
+/** The two forms a user runs: the npm package's bin (on this Node) and the single executable. */
+interface Form {
+  readonly name: string;
+  readonly paths: Paths;
+}
 
 function parseSize(text: string): number {
   const match = /^(\d+)([kmg]?)(i?b)?$/i.exec(text.trim());
@@ -58,6 +68,14 @@ function paths(): Paths {
   return { cli: resolve(REPO_ROOT, bin), skopeoClient: join(REPO_ROOT, 'bench', 'skopeo-proxy.py') };
 }
 
+function forms(p: Paths): Form[] {
+  if (!existsSync(EXECUTABLE)) throw new Error(`${EXECUTABLE} is missing: run npm run build:exe (npm run bench does)`);
+  return [
+    { name: 'npm bin', paths: p },
+    { name: 'executable', paths: { ...p, cli: EXECUTABLE } },
+  ];
+}
+
 function requireTools(): void {
   const status = ensureRegistryTools();
   if (!status.ready) throw new Error(status.reason);
@@ -67,14 +85,18 @@ function requireTools(): void {
 
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
-async function throughput(p: Paths, registry: RunningRegistry, label: string, runs: number): Promise<SizeResult> {
+async function throughput(p: Paths, all: readonly Form[], registry: RunningRegistry, label: string, runs: number): Promise<SizeResult> {
   const bytes = parseSize(label);
   log(`pushing a random ${label} layer`);
   const image = await pushRandomImage(registry, `bench/blob-${label}`, 'latest', [bytes]);
   const { digest } = image.layers[0]!;
   const proxyArgs = ['--tls-verify=false', '--insecure-policy', image.reference];
-  log(`${label}: (a) proxy GET /blobs ×${runs}`);
-  const proxy = await proxyBlob(p, proxyArgs, digest, bytes, runs);
+  const proxies: FormBlobResult[] = [];
+  for (const form of all) {
+    log(`${label}: (a) proxy (${form.name}) GET /blobs ×${runs}`);
+    const proxy = await proxyBlob(form.paths, proxyArgs, digest, bytes, runs);
+    proxies.push({ form: form.name, mibPerS: proxy.mibPerS, peakRssBytes: proxy.peakRssBytes, runs: proxy.runsMibPerS });
+  }
   log(`${label}: (b) curl | openssl dgst ×${runs}`);
   const curl = await curlBlob(`${registry.url}/v2/bench/blob-${label}/blobs/${digest}`, digest, bytes, runs);
   log(`${label}: (c) skopeo GetBlob ×${runs}`);
@@ -82,11 +104,11 @@ async function throughput(p: Paths, registry: RunningRegistry, label: string, ru
   return {
     label,
     bytes,
-    proxyMibPerS: proxy.mibPerS,
+    proxies,
     curlMibPerS: curl.mibPerS,
     skopeoMibPerS: skopeo.mibPerS,
-    proxyPeakRssBytes: proxy.peakRssBytes,
-    runs: { proxy: proxy.runsMibPerS, curl: curl.runsMibPerS, skopeo: skopeo.runsMibPerS },
+    skopeoPeakRssBytes: skopeo.peakRssBytes,
+    runs: { curl: curl.runsMibPerS, skopeo: skopeo.runsMibPerS },
   };
 }
 
@@ -128,25 +150,28 @@ async function main(): Promise<void> {
   const opts = options();
   const p = paths();
   requireTools();
+  const all = forms(p);
+  const loadBefore = loadavg()[0]!;
   const registry = await startRegistry({ kind: 'anonymous' });
   let results: Results;
   try {
     const sizes: SizeResult[] = [];
-    for (const label of opts.sizes) sizes.push(await throughput(p, registry, label, opts.runs));
+    for (const label of opts.sizes) sizes.push(await throughput(p, all, registry, label, opts.runs));
     const layers = await layerFigures(p, registry, opts.runs);
-    log('spawn → manifest');
+    log(`spawn → manifest ×${opts.startupRuns}, ${all.map((f) => f.name).join(', ')} and skopeo interleaved`);
     const small = await pushRandomImage(registry, 'bench/startup', 'latest', [TOKEN_LAYER_SIZE]);
-    // One unmeasured start each warms the page cache and Node's compile cache.
-    await proxySpawnToManifest(p, ['--tls-verify=false', '--insecure-policy', small.reference], 1);
-    await skopeoSpawnToManifest(p, small.reference, 1);
-    const proxyStart = await proxySpawnToManifest(p, ['--tls-verify=false', '--insecure-policy', small.reference], opts.startupRuns);
-    const skopeoStart = await skopeoSpawnToManifest(p, small.reference, opts.startupRuns);
+    const args = ['--tls-verify=false', '--insecure-policy', small.reference];
+    const contenders = [...all.map((form) => proxyContender(form.name, form.paths.cli, args)), skopeoContender(p, small.reference)];
+    const { figures } = await measureStartup(contenders, opts.startupRuns);
     const tokens = await tokenCount(p, opts.tokenBlobs);
     results = {
       when: new Date().toISOString(),
-      machine: { cpus: availableParallelism(), node: process.versions.node },
+      machine: { cpus: availableParallelism(), node: process.versions.node, loadBefore, loadAfter: loadavg()[0]! },
       sizes,
-      startup: { proxyMs: proxyStart.medianMs, skopeoMs: skopeoStart.medianMs, runs: { proxy: proxyStart.runsMs, skopeo: skopeoStart.runsMs } },
+      startup: {
+        forms: all.map((form) => ({ form: form.name, ...figures.get(form.name)! })),
+        skopeo: figures.get('skopeo')!,
+      },
       tokens,
       ...layers,
     };

@@ -8,7 +8,7 @@ const MIB = 1024 * 1024;
 const PROXY_ANSWER_MS = 60_000;
 
 export interface Paths {
-  /** The proxy's entry point, as package.json's `bin` names it. */
+  /** The form of the proxy measured: the file package.json's `bin` names, or the single executable. */
   readonly cli: string;
   /** bench/skopeo-proxy.py. */
   readonly skopeoClient: string;
@@ -77,6 +77,11 @@ export interface ToolBlobResult {
   readonly runsMibPerS: readonly number[];
 }
 
+export interface SkopeoBlobResult extends ToolBlobResult {
+  /** skopeo's VmHWM after its last GetBlob, the largest over the runs. */
+  readonly peakRssBytes: number;
+}
+
 /** (b) `curl -s URL | openssl dgst -sha256`, the digest checked against the expected one. */
 export async function curlBlob(url: string, digest: string, size: number, runs: number): Promise<ToolBlobResult> {
   const runsMibPerS: number[] = [];
@@ -90,58 +95,31 @@ export async function curlBlob(url: string, digest: string, size: number, runs: 
   return { mibPerS: median(runsMibPerS), runsMibPerS };
 }
 
-interface SkopeoReport {
+export interface SkopeoReport {
   readonly bytes?: number;
   readonly mib_per_s?: number;
   readonly spawn_to_manifest_ms?: number;
+  readonly cpu_ms_to_manifest?: number;
+  readonly rss_after_manifest_bytes?: number;
+  readonly peak_rss_bytes?: number;
 }
 
-async function skopeoClient(paths: Paths, args: readonly string[]): Promise<SkopeoReport> {
+export async function skopeoClient(paths: Paths, args: readonly string[]): Promise<SkopeoReport> {
   const { stdout } = await run('python3', [paths.skopeoClient, '--tls-verify=false', ...args], { timeoutMs: 600_000 });
   return JSON.parse(stdout) as SkopeoReport;
 }
 
 /** (c) skopeo experimental-image-proxy GetBlob, read to the end by bench/skopeo-proxy.py. */
-export async function skopeoBlob(paths: Paths, reference: string, digest: string, size: number, runs: number): Promise<ToolBlobResult> {
+export async function skopeoBlob(paths: Paths, reference: string, digest: string, size: number, runs: number): Promise<SkopeoBlobResult> {
   const runsMibPerS: number[] = [];
+  let peakRssBytes = 0;
   for (let i = 0; i < runs; i++) {
     const report = await skopeoClient(paths, ['blob', reference, digest]);
     if (report.bytes !== size || report.mib_per_s === undefined) throw new Error(`skopeo GetBlob read ${report.bytes} bytes of ${digest}, expected ${size}`);
     runsMibPerS.push(report.mib_per_s);
+    peakRssBytes = Math.max(peakRssBytes, report.peak_rss_bytes ?? 0);
   }
-  return { mibPerS: median(runsMibPerS), runsMibPerS };
-}
-
-export interface StartupResult {
-  readonly medianMs: number;
-  readonly runsMs: readonly number[];
-}
-
-/** Spawn → complete `GET /manifest` answer, each run a fresh proxy process. */
-export async function proxySpawnToManifest(paths: Paths, proxyArgs: readonly string[], runs: number): Promise<StartupResult> {
-  const runsMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const proxy = spawnLeanProxy(paths.cli, proxyArgs);
-    try {
-      await expectOk(proxy, 'GET', '/manifest', true);
-      runsMs.push(performance.now() - proxy.spawnedAt);
-      await proxy.quit();
-    } finally {
-      proxy.kill();
-    }
-  }
-  return { medianMs: median(runsMs), runsMs };
-}
-
-/** Spawn → Initialize → OpenImage → GetManifest, as skopeo-proxy.py times it. */
-export async function skopeoSpawnToManifest(paths: Paths, reference: string, runs: number): Promise<StartupResult> {
-  const runsMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const report = await skopeoClient(paths, ['manifest', reference]);
-    if (report.spawn_to_manifest_ms === undefined) throw new Error('skopeo-proxy.py reported no spawn_to_manifest_ms');
-    runsMs.push(report.spawn_to_manifest_ms);
-  }
-  return { medianMs: median(runsMs), runsMs };
+  return { mibPerS: median(runsMibPerS), runsMibPerS, peakRssBytes };
 }
 
 /** Manifest, config and every layer through one proxy; the caller reads the issuer's counts. */

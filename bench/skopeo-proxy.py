@@ -99,6 +99,24 @@ def read_manifest(proxy, image_id):
     return digest, b"".join(chunks)
 
 
+def peak_rss(pid):
+    """skopeo's peak resident set so far (VmHWM), in bytes, as the proxy's is measured."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise ProxyError(f"no VmHWM in /proc/{pid}/status")
+
+
+def cpu_ms(pid):
+    """CPU time of every thread of the process so far (/proc/PID/task/*/schedstat), in ms."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as schedstat:
+            total += int(schedstat.read().split()[0])
+    return round(total / 1e6, 1)
+
+
 def blob_size(manifest, digest):
     """GetBlob in this protocol version wants the size up front: look it up in the manifest."""
     for descriptor in [manifest.get("config", {}), *manifest.get("layers", [])]:
@@ -134,9 +152,11 @@ def main():
         image_id, _, _ = proxy.call("OpenImage", options.image)
         digest, manifest_bytes = read_manifest(proxy, image_id)
         manifest_ms = (time.monotonic() - started) * 1000
+        rss_after_manifest = peak_rss(proxy.process.pid)
+        cpu_to_manifest = cpu_ms(proxy.process.pid)
         if options.command == "manifest":
             result = {"protocol": protocol, "manifest_digest": digest, "manifest_bytes": len(manifest_bytes),
-                      "spawn_to_manifest_ms": round(manifest_ms, 1)}
+                      "spawn_to_manifest_ms": round(manifest_ms, 1), "rss_after_manifest_bytes": rss_after_manifest, "cpu_ms_to_manifest": cpu_to_manifest}
         else:
             size = options.size if options.size is not None else blob_size(json.loads(manifest_bytes), options.digest)
             blob_started = time.monotonic()
@@ -150,7 +170,8 @@ def main():
             seconds = time.monotonic() - blob_started
             result = {"protocol": protocol, "digest": options.digest, "reported_size": value, "bytes": received[0],
                       "seconds": round(seconds, 3), "mib_per_s": round(received[0] / (1 << 20) / seconds, 1) if seconds > 0 else None,
-                      "spawn_to_manifest_ms": round(manifest_ms, 1)}
+                      "spawn_to_manifest_ms": round(manifest_ms, 1), "rss_after_manifest_bytes": rss_after_manifest,
+                      "peak_rss_bytes": peak_rss(proxy.process.pid)}
         proxy.call("CloseImage", image_id)
     except ProxyError as error:
         proxy.shutdown()

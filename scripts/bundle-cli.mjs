@@ -13,6 +13,24 @@ import { build } from 'esbuild';
 import { V8_FLAGS } from './runtime-flags.mjs';
 
 const OUT_DIR = 'dist/src/bin';
+
+// undici's Client requires its HTTP/2 module at load, and that module requires node:http2 (and
+// node:tls through it), though it runs only for a connection that negotiated h2 — never for the
+// proxy's dispatchers, which do not allow it. In the bundle, Client gets a stand-in that
+// requires the real module on its first call instead (bench/README.md has what it saves).
+const lazyUndiciH2 = {
+  name: 'lazy-undici-h2',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
+      args.importer.endsWith('undici/lib/dispatcher/client.js') ? { path: args.path, namespace: 'lazy-undici-h2', pluginData: args.resolveDir } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-undici-h2' }, (args) => ({
+      contents: "module.exports = (...args) => require('./client-h2.js')(...args);",
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
 const BUNDLE = 'container-image-proxy-bundle.cjs';
 const LAUNCHER = 'container-image-proxy.cjs';
 
@@ -25,6 +43,7 @@ await build({
   target: 'node22',
   minifyWhitespace: true,
   logLevel: 'warning',
+  plugins: [lazyUndiciH2],
   // openpgp calls createRequire(import.meta.url), which CommonJS has no value for.
   define: { 'import.meta.url': '__cipImportMetaUrl' },
   banner: { js: "var __cipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },

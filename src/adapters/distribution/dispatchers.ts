@@ -1,5 +1,6 @@
-import { type SecureContextOptions, getCACertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import { type SecureContextOptions } from 'node:tls';
+import { type Dispatcher } from 'undici';
+import { Agent } from './undici-parts.js';
 
 /** Per-host TLS material from certs.d: extra CAs (added to the system ones) and a client certificate. */
 export type TlsOptions = Pick<SecureContextOptions, 'ca' | 'cert' | 'key'>;
@@ -8,7 +9,7 @@ export type TlsOptions = Pick<SecureContextOptions, 'ca' | 'cert' | 'key'>;
 export type TlsProvider = (host: string) => Promise<TlsOptions | undefined>;
 
 /** The default dispatcher for registries: undici's Agent with our connect timeout. */
-export function createRegistryAgent(options: { readonly connectMs: number }): Agent {
+export function createRegistryAgent(options: { readonly connectMs: number }): Dispatcher {
   return new Agent({ connect: { timeout: options.connectMs } });
 }
 
@@ -17,8 +18,10 @@ function certsHost(host: string): string {
   return host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
-function withSystemCas(ca: TlsOptions['ca']): TlsOptions['ca'] {
+/** node:tls is loaded only here and by undici's first https connection: plain-http registries never load it. */
+async function withSystemCas(ca: TlsOptions['ca']): Promise<TlsOptions['ca']> {
   if (ca === undefined) return undefined;
+  const { getCACertificates } = await import('node:tls');
   return [...getCACertificates('default'), ...(Array.isArray(ca) ? ca : [ca])];
 }
 
@@ -54,7 +57,7 @@ export class HostDispatchers {
       connect: {
         timeout: this.options.connectMs,
         rejectUnauthorized: !insecure,
-        ...(tls?.ca === undefined ? {} : { ca: withSystemCas(tls.ca) }),
+        ...(tls?.ca === undefined ? {} : { ca: await withSystemCas(tls.ca) }),
         ...(tls?.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
       },
     });

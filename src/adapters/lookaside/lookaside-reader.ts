@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type Dispatcher, request } from 'undici';
+import { type Dispatcher } from 'undici';
 import { type Digest, digestHex, digestAlgorithm } from '../../domain/digest.js';
 import { isProxyError, ProxyError } from '../../domain/errors.js';
 import { MAX_SIGNATURE_BYTES } from '../../domain/size-limits.js';
@@ -54,8 +54,12 @@ export class LookasideReader {
   private async readHttpSignature(url: URL, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     let response;
     try {
-      response = await request(url, {
-        dispatcher: this.options.dispatcher,
+      // The dispatcher's own method: undici's top-level request() lives in its index, which the
+      // proxy does not load (adapters/distribution/undici-parts.ts).
+      response = await this.options.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
         signal,
         headersTimeout: this.options.idleMs,
         bodyTimeout: this.options.idleMs,
