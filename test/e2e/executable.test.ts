@@ -1,8 +1,9 @@
 /**
- * The single executable (`npm run build:exe` → dist/exe/container-image-proxy) on a host with no
- * Node.js: every run here has a PATH that holds no `node` (the machine's own /usr/bin/node would
- * otherwise hide a runtime the executable failed to carry). Parents as users write them: the
- * shipped Python client fetching an OCI layout and a docker:// image from a real registry.
+ * The single executables (`npm run build:exe` → dist/exe/container-image-proxy for this machine,
+ * and container-image-proxy-linux-arm64, run here under qemu-user) on a host with no Node.js:
+ * every run has a PATH that holds no `node` (the machine's own /usr/bin/node would otherwise
+ * hide a runtime an executable failed to carry). Parents as users write them: the shipped
+ * Python client fetching an OCI layout and a docker:// image from a real registry.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -20,14 +21,19 @@ import { type E2eImages, requireTool, writeE2eImages } from './e2e-images.js';
 import { dockerReference } from './registry/proxy-session.js';
 
 const EXE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
+const EXE_ARM64 = join(REPO_ROOT, 'dist/exe/container-image-proxy-linux-arm64');
 const BUNDLE = join(REPO_ROOT, 'dist/src/bin/container-image-proxy-bundle.cjs');
+const QEMU = '/usr/bin/qemu-aarch64';
+/** Where Debian's libc6-arm64-cross and libstdc++6-arm64-cross put the arm64 loader and libraries. */
+const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
 const run = promisify(execFile);
 // The interpreter itself, not a shim (pyenv's are shell scripts that need a full PATH).
 const python3 = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout?.trim() ?? '';
 
-/** `npm test` builds it in pretest; a mocha run of this file alone rebuilds it when the bundle is newer. */
-function ensureExecutable(): void {
-  if (existsSync(EXE) && statSync(EXE).mtimeMs >= statSync(BUNDLE).mtimeMs) return;
+/** `npm test` builds them in pretest; a mocha run of this file alone rebuilds them when the bundle is newer. */
+function ensureExecutables(): void {
+  const fresh = (file: string): boolean => existsSync(file) && statSync(file).mtimeMs >= statSync(BUNDLE).mtimeMs;
+  if (fresh(EXE) && fresh(EXE_ARM64)) return;
   execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build-exe.mjs')], { cwd: REPO_ROOT, stdio: 'pipe' });
 }
 
@@ -38,16 +44,37 @@ interface Fetched {
   readonly exit: number;
 }
 
-describe('end to end: the single executable with no Node.js on PATH', function () {
-  this.timeout(60_000);
+interface Target {
+  readonly name: string;
+  /** The command that runs the executable: itself, or qemu-user for another architecture. */
+  readonly command: readonly string[];
+  /** Whether this machine can run it (qemu-user and the arm64 libraries are apt packages). */
+  readonly runnable: () => boolean;
+  readonly tool: string;
+}
+
+const TARGETS: readonly Target[] = [
+  { name: 'linux-x64', command: [EXE], runnable: () => true, tool: '' },
+  {
+    name: 'linux-arm64 under qemu-user',
+    command: [QEMU, '-L', ARM64_SYSROOT, EXE_ARM64],
+    runnable: () => existsSync(QEMU) && existsSync(join(ARM64_SYSROOT, 'lib/ld-linux-aarch64.so.1')),
+    tool: 'qemu-aarch64 with the arm64 libraries (apt-get install qemu-user libc6-arm64-cross libstdc++6-arm64-cross)',
+  },
+];
+
+describe('end to end: the single executables with no Node.js on PATH', function () {
+  this.timeout(120_000);
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let images: E2eImages;
   let registry: RunningRegistry | undefined;
+  let dockerImage: string;
+  const dockerFixture = standardFixtures().dockerSingle;
 
   before(async function () {
-    this.timeout(60_000);
-    ensureExecutable();
+    this.timeout(120_000);
+    ensureExecutables();
     dir = makeTempDir('e2e-executable');
     // An empty directory as the whole PATH, and a home of its own (no auth.json of the machine).
     env = { PATH: join(dir, 'bin'), HOME: dir, XDG_RUNTIME_DIR: dir, XDG_CONFIG_HOME: join(dir, '.config') };
@@ -60,53 +87,69 @@ describe('end to end: the single executable with no Node.js on PATH', function (
     if (dir) removeTempDir(dir);
   });
 
+  /** One registry for every target, holding a docker schema2 image. */
+  async function pushedDockerImage(context: Mocha.Context): Promise<string> {
+    requireRegistryTools(context);
+    if (registry === undefined) {
+      registry = await startRegistry({ kind: 'anonymous' });
+      const pusher = new RawPusher(registry);
+      try {
+        await pusher.pushArtifact('exe/image', 'v1', dockerFixture);
+      } finally {
+        await pusher.close();
+      }
+      dockerImage = dockerReference(registry.host, 'exe/image', 'v1');
+    }
+    return dockerImage;
+  }
+
   it('finds no node on the PATH it runs with', () => {
     expect(spawnSync('sh', ['-c', 'command -v node'], { env }).status).to.not.equal(0);
   });
 
-  it('--version and --help', async () => {
-    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-    const versionRun = await run(EXE, ['--version'], { env });
-    expect([versionRun.stdout, versionRun.stderr]).to.deep.equal([`container-image-proxy ${version}\n`, '']);
-    const help = await run(EXE, ['--help'], { env });
-    expect(help.stdout).to.match(/^Usage: container-image-proxy \[OPTIONS\] \[IMAGE\]/);
-    expect(help.stdout).to.contain('--sockfd');
-  });
+  for (const target of TARGETS) {
+    describe(target.name, () => {
+      beforeEach(function () {
+        requireTool(this, target.runnable(), target.tool);
+      });
 
-  /** The shipped Python client, spawning the executable itself as its command. */
-  function fetchWithPython(context: Mocha.Context, image: string, args: readonly string[]): Fetched {
-    requireTool(context, python3 !== '', 'python3');
-    const spec = { scenario: 'fetch', command: [EXE], cwd: dir, args: ['-q', ...args], image, bad_digests: [`sha256:${'0'.repeat(64)}`] };
-    const answer = spawnSync(python3, [join(REPO_ROOT, 'test/client/python_client_check.py'), join(REPO_ROOT, 'clients/python'), JSON.stringify(spec)], {
-      encoding: 'utf8',
-      env,
-      timeout: 30_000,
+      it('--version and --help', async () => {
+        const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+        const [program, ...leading] = target.command;
+        const versionRun = await run(program!, [...leading, '--version'], { env });
+        expect([versionRun.stdout, versionRun.stderr]).to.deep.equal([`container-image-proxy ${version}\n`, '']);
+        const help = await run(program!, [...leading, '--help'], { env });
+        expect(help.stdout).to.match(/^Usage: container-image-proxy \[OPTIONS\] \[IMAGE\]/);
+        expect(help.stdout).to.contain('--sockfd');
+      });
+
+      /** The shipped Python client, spawning the executable as its command. */
+      function fetchWithPython(context: Mocha.Context, image: string, args: readonly string[]): Fetched {
+        requireTool(context, python3 !== '', 'python3');
+        const spec = { scenario: 'fetch', command: target.command, cwd: dir, args: ['-q', ...args], image, bad_digests: [`sha256:${'0'.repeat(64)}`] };
+        const answer = spawnSync(python3, [join(REPO_ROOT, 'test/client/python_client_check.py'), join(REPO_ROOT, 'clients/python'), JSON.stringify(spec)], {
+          encoding: 'utf8',
+          env,
+          timeout: 90_000,
+        });
+        expect(answer.status, answer.stderr).to.equal(0);
+        return JSON.parse(answer.stdout) as Fetched;
+      }
+
+      it('serves an OCI layout to the Python client: every blob verified, a missing one is blob-not-found', function () {
+        const fixture = images.fixtures.ociSingle;
+        const out = fetchWithPython(this, `oci:${images.layout}:single`, ['--insecure-policy']);
+        expect(out.instance_digest).to.equal(fixture.manifest.digest);
+        expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([fixture.config, ...fixture.layers].map((blob) => blob.digest));
+        expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
+      });
+
+      it('serves a docker:// image from a real registry to the Python client', async function () {
+        const out = fetchWithPython(this, await pushedDockerImage(this), ['--insecure-policy', '--tls-verify=false']);
+        expect(out.instance_digest).to.equal(dockerFixture.manifest.digest);
+        expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([dockerFixture.config, ...dockerFixture.layers].map((blob) => blob.digest));
+        expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
+      });
     });
-    expect(answer.status, answer.stderr).to.equal(0);
-    return JSON.parse(answer.stdout) as Fetched;
   }
-
-  it('serves an OCI layout to the Python client: every blob verified, a missing one is blob-not-found', function () {
-    const fixture = images.fixtures.ociSingle;
-    const out = fetchWithPython(this, `oci:${images.layout}:single`, ['--insecure-policy']);
-    expect(out.instance_digest).to.equal(fixture.manifest.digest);
-    expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([fixture.config, ...fixture.layers].map((blob) => blob.digest));
-    expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
-  });
-
-  it('serves a docker:// image from a real registry to the Python client', async function () {
-    requireRegistryTools(this);
-    registry = await startRegistry({ kind: 'anonymous' });
-    const fixture = standardFixtures().dockerSingle;
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('exe/image', 'v1', fixture);
-    } finally {
-      await pusher.close();
-    }
-    const out = fetchWithPython(this, dockerReference(registry.host, 'exe/image', 'v1'), ['--insecure-policy', '--tls-verify=false']);
-    expect(out.instance_digest).to.equal(fixture.manifest.digest);
-    expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([fixture.config, ...fixture.layers].map((blob) => blob.digest));
-    expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
-  });
 });
