@@ -11,10 +11,12 @@
  * Both runtimes come from the npm registry and the blob goes in with `postject`, also from npm:
  * nothing is downloaded from anywhere else.
  *
- * - useCodeCache (this machine's executable only): V8's code cache for the bundle is made now
- *   and stored in the executable, as the bin's launcher does at first start with the compile
- *   cache. A code cache is machine code for the architecture that makes it, so the arm64
- *   executable compiles the bundle at start instead.
+ * - The executable's main script is the bin's loader (scripts/code-cache-loader.mjs) and the
+ *   bundle one of its assets: like the bin, it compiles the bundle with the code cache of its
+ *   previous session, kept where Node keeps its compile cache. Until there is one, it uses a
+ *   code cache made now and stored as another asset (this machine's executable only: a code
+ *   cache holds bytecode checked against the V8 that made it, so the arm64 executable
+ *   compiles at its first start instead).
  * - execArgv: the V8 flags the bin's shebang carries (scripts/runtime-flags.mjs). The other
  *   half of that shebang, MALLOC_ARENA_MAX=1, is read by glibc before any JavaScript runs, no
  *   JavaScript API reaches mallopt(), and process.execve() would close the inherited socket
@@ -26,6 +28,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
+import { RUN_BUNDLE } from './code-cache-loader.mjs';
 import { V8_FLAGS } from './runtime-flags.mjs';
 
 const require = createRequire(import.meta.url);
@@ -58,14 +61,39 @@ function fetchedRuntime(arch) {
   }
 }
 
+/** The executable's main script: the loader, given the bundle (and the build-time cache) from the assets. */
+function mainScript(withCodeCache) {
+  return `'use strict';
+${RUN_BUNDLE}
+const sea = require('node:sea');
+const { dirname, join } = require('node:path');
+const filename = join(dirname(process.execPath), 'container-image-proxy-bundle.cjs');
+// getRawAsset is the asset in place, not a copy; the bundle is ASCII (esbuild's default output).
+const raw = (key) => Buffer.from(sea.getRawAsset(key));
+runBundle(raw('bundle').toString('latin1'), filename, ${withCodeCache ? "raw('code-cache')" : 'undefined'})(exports, require, module, filename, dirname(filename));
+`;
+}
+
+/** V8's code cache for the (wrapped) bundle, made by `runtime` under the flags the executable runs with. */
+function makeCodeCache(output) {
+  const make = `const { readFileSync, writeFileSync } = require('node:fs');
+const script = new (require('node:vm').Script)(readFileSync(${JSON.stringify(BUNDLE)}, 'latin1'));
+writeFileSync(${JSON.stringify(output)}, script.createCachedData());`;
+  execFileSync(hostRuntime, [...V8_FLAGS, '-e', make], { stdio: 'pipe' });
+}
+
 /** One executable: the SEA blob made by this machine's Node, injected into a copy of `runtime`. */
-function buildExecutable({ exe, runtime, useCodeCache }) {
+function buildExecutable({ exe, runtime, withCodeCache }) {
   const config = `${exe}.sea-config.json`;
   const blob = `${exe}.sea-prep.blob`;
-  writeFileSync(config, JSON.stringify({ main: BUNDLE, output: blob, disableExperimentalSEAWarning: true, useCodeCache, execArgv: V8_FLAGS }));
+  const main = `${exe}.sea-main.cjs`;
+  const codeCache = `${exe}.code-cache`;
+  const assets = { bundle: BUNDLE, ...(withCodeCache ? { 'code-cache': codeCache } : {}) };
+  writeFileSync(main, mainScript(withCodeCache));
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, execArgv: V8_FLAGS, assets }));
   try {
-    // V8 rejects a code cache made under other flags than those it runs with.
-    execFileSync(hostRuntime, [...V8_FLAGS, '--experimental-sea-config', config], { stdio: 'pipe' });
+    if (withCodeCache) makeCodeCache(codeCache);
+    execFileSync(hostRuntime, ['--experimental-sea-config', config], { stdio: 'pipe' });
     rmSync(exe, { force: true });
     copyFileSync(runtime, exe);
     chmodSync(exe, 0o755);
@@ -82,17 +110,16 @@ function buildExecutable({ exe, runtime, useCodeCache }) {
     rmSync(exe, { force: true });
     throw new Error(`${exe}: ${err.stderr ?? ''}${err.stdout ?? ''}${err.message}`, { cause: err });
   } finally {
-    rmSync(config, { force: true });
-    rmSync(blob, { force: true });
+    for (const file of [config, blob, main, codeCache]) rmSync(file, { force: true });
   }
 }
 
 try {
   statSync(BUNDLE);
   mkdirSync(OUT_DIR, { recursive: true });
-  buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy'), runtime: hostRuntime, useCodeCache: true });
+  buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy'), runtime: hostRuntime, withCodeCache: true });
   if (process.platform === 'linux' && process.arch === 'x64') {
-    buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy-linux-arm64'), runtime: fetchedRuntime('arm64'), useCodeCache: false });
+    buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy-linux-arm64'), runtime: fetchedRuntime('arm64'), withCodeCache: false });
   }
 } catch (err) {
   process.stderr.write(`build:exe failed: ${err.message}\n`);

@@ -1,16 +1,17 @@
 /**
  * Bundles the compiled CLI (dist/src/app/cli.js) and its dependencies into one CommonJS file,
- * plus a tiny launcher that package.json's `bin` points at. Why:
+ * plus a small launcher that package.json's `bin` points at. Why:
  * - one file instead of ~400 modules: no module resolution or package.json lookups at start;
  * - CommonJS: an ESM `import` of node:http materializes every export, which loads Node's
  *   internal copy of undici (~20 ms) just for the WebSocket getter;
- * - the launcher enables Node's compile cache before the bundle is compiled, so from the
- *   second start on the bundle comes from V8's code cache.
+ * - the launcher compiles the bundle with V8's code cache of a previous session, so from the
+ *   second start on nothing it runs is compiled again (scripts/code-cache-loader.mjs).
  * Dynamic imports stay lazy: esbuild wraps each module in an init function run on first use.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { RUN_BUNDLE, WRAPPER_HEAD, WRAPPER_TAIL } from './code-cache-loader.mjs';
 import { V8_FLAGS } from './runtime-flags.mjs';
 
 const OUT_DIR = 'dist/src/bin';
@@ -53,7 +54,7 @@ const mimeDbWithCharsets = {
   },
 };
 
-await build({
+const result = await build({
   entryPoints: ['dist/src/app/cli.js'],
   outfile: `${OUT_DIR}/${BUNDLE}`,
   bundle: true,
@@ -65,8 +66,18 @@ await build({
   plugins: [lazyUndiciH2, mimeDbWithCharsets],
   // openpgp calls createRequire(import.meta.url), which CommonJS has no value for.
   define: { 'import.meta.url': '__cipImportMetaUrl' },
-  banner: { js: "var __cipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: `${WRAPPER_HEAD}\nvar __cipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
+  footer: { js: WRAPPER_TAIL },
+  metafile: true,
 });
+// The loader compiles the bundle with vm.Script, which has no module loader: an import() that
+// esbuild leaves in place (one of an external, e.g. a builtin) would fail at run time.
+const dynamicImports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path));
+if (dynamicImports.length > 0) throw new Error(`the bundle would import() ${dynamicImports.join(', ')} at run time; use a static import or require()`);
+// esbuild keeps cli.ts's `#!` line first; inside the wrapper it is the loader's to drop, so
+// the file is written without it.
+const bundlePath = `${OUT_DIR}/${BUNDLE}`;
+writeFileSync(bundlePath, readFileSync(bundlePath, 'utf8').replace(/^#!.*\n/, ''));
 
 // The shebang carries the V8 flags (scripts/runtime-flags.mjs) and MALLOC_ARENA_MAX=1, which
 // glibc reads at process start: it keeps V8's and libuv's helper threads from each growing a
@@ -79,9 +90,10 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write('container-image-proxy: needs Node.js >= 22.19, but ' + process.execPath + ' is ' + process.version + '\\n');
   process.exit(1);
 }
-// Enabled before the bundle is compiled, so later starts load it from the compile cache.
-require('node:module').enableCompileCache();
-require('./${BUNDLE}');
+// The bundle, compiled with the code cache of a whole session (scripts/code-cache-loader.mjs).
+${RUN_BUNDLE}
+const bundle = require('node:path').join(__dirname, '${BUNDLE}');
+runBundle(require('node:fs').readFileSync(bundle, 'latin1'), bundle)(exports, require, module, bundle, __dirname);
 `;
 writeFileSync(`${OUT_DIR}/${LAUNCHER}`, launcher);
 chmodSync(`${OUT_DIR}/${LAUNCHER}`, 0o755);

@@ -1,4 +1,4 @@
-import { type SecureContextOptions } from 'node:tls';
+import { type SecureContextOptions, getCACertificates } from 'node:tls';
 import { type Dispatcher } from 'undici';
 import { Agent } from './undici-parts.js';
 
@@ -18,10 +18,8 @@ function certsHost(host: string): string {
   return host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
-/** node:tls is loaded only here and by undici's first https connection: plain-http registries never load it. */
-async function withSystemCas(ca: TlsOptions['ca']): Promise<TlsOptions['ca']> {
+function withSystemCas(ca: TlsOptions['ca']): TlsOptions['ca'] {
   if (ca === undefined) return undefined;
-  const { getCACertificates } = await import('node:tls');
   return [...getCACertificates('default'), ...(Array.isArray(ca) ? ca : [ca])];
 }
 
@@ -57,7 +55,7 @@ export class HostDispatchers {
       connect: {
         timeout: this.options.connectMs,
         rejectUnauthorized: !insecure,
-        ...(tls?.ca === undefined ? {} : { ca: await withSystemCas(tls.ca) }),
+        ...(tls?.ca === undefined ? {} : { ca: withSystemCas(tls.ca) }),
         ...(tls?.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
       },
     });

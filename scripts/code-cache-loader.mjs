@@ -1,0 +1,63 @@
+/**
+ * How both forms of the CLI load the bundle: compiled with a V8 code cache that holds every
+ * function a whole session compiled, not only the top level.
+ *
+ * Node's compile cache (module.enableCompileCache) and an executable's build-time code cache
+ * are both made right after the script is compiled, when V8 has compiled little more than the
+ * top level; every function a request runs is then compiled from source again at each start
+ * (for a docker:// manifest that was ~15 % of the CPU to the first answer, bench/README.md).
+ * Here the bundle is compiled with vm.Script and its cache is (re)written from
+ * `script.createCachedData()` when the process exits, after the session has compiled what it
+ * uses; the next start deserializes all of it. The cache lives where Node keeps its compile
+ * cache ($NODE_COMPILE_CACHE, else os.tmpdir()/node-compile-cache), in a file named after
+ * Node's version, the architecture, the V8 flags and the bundle's content, so a change to any
+ * of them starts a new one (V8 itself checks only the length of the source). Only a file this user owns and
+ * nobody else can write is used: V8 runs the bytecode a cache holds.
+ */
+
+/**
+ * The CommonJS wrapper, written around the bundle when it is built (scripts/bundle-cli.mjs):
+ * the file is then exactly the script V8 compiles, with no copy of its 2.7 MB made at start.
+ */
+export const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+export const WRAPPER_TAIL = '\n})';
+
+/**
+ * JavaScript (CommonJS) defining `runBundle(source, filename, fallbackCache)`: compiles the
+ * wrapped bundle `source` with the session cache, or `fallbackCache` (a Buffer, e.g. the
+ * executable's build-time cache) when there is none yet, and returns the wrapper to call.
+ */
+export const RUN_BUNDLE = `
+function runBundle(source, filename, fallbackCache) {
+  const { createHash } = require('node:crypto');
+  const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+  const { tmpdir } = require('node:os');
+  const { join } = require('node:path');
+  const { Script } = require('node:vm');
+  const dir = process.env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache');
+  const key = createHash('sha256').update([process.version, process.arch, process.execArgv.join(' '), ''].join('\\0')).update(source).digest('hex');
+  const file = join(dir, 'container-image-proxy-' + key.slice(0, 32) + '.v8cache');
+  let cachedData;
+  try {
+    const stat = statSync(file);
+    if (stat.uid === process.getuid() && (stat.mode & 0o022) === 0) cachedData = readFileSync(file);
+  } catch {}
+  const script = new Script(source, { filename, cachedData: cachedData ?? fallbackCache });
+  const cachedBytes = cachedData !== undefined && !script.cachedDataRejected ? cachedData.length : 0;
+  cachedData = undefined;
+  process.once('exit', () => {
+    // Rewritten when this session compiled more than the cache held (a first --version run
+    // compiles almost nothing; the next session that serves adds what serving uses). A cache
+    // that cannot be written only costs the next start its compile time.
+    try {
+      const data = script.createCachedData();
+      if (data.length <= cachedBytes * 1.05) return;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const partial = file + '.' + process.pid;
+      writeFileSync(partial, data, { mode: 0o600 });
+      renameSync(partial, file);
+    } catch {}
+  });
+  return script.runInThisContext();
+}
+`;
