@@ -68,13 +68,14 @@ ${RUN_BUNDLE}
 const sea = require('node:sea');
 const { dirname, join } = require('node:path');
 const filename = join(dirname(process.execPath), 'container-image-proxy-bundle.cjs');
-// getRawAsset is the asset in place, not a copy; the bundle is ASCII (esbuild's default output).
+// getRawAsset is the asset in place, not a copy; read as latin1 like the bin reads it (esbuild
+// writes ASCII code; only a license comment has other bytes).
 const raw = (key) => Buffer.from(sea.getRawAsset(key));
 runBundle(raw('bundle').toString('latin1'), filename, ${withCodeCache ? "raw('code-cache')" : 'undefined'})(exports, require, module, filename, dirname(filename));
 `;
 }
 
-/** V8's code cache for the (wrapped) bundle, made by `runtime` under the flags the executable runs with. */
+/** V8's code cache for the (wrapped) bundle, made by this machine's Node under the flags the executable runs with. */
 function makeCodeCache(output) {
   const make = `const { readFileSync, writeFileSync } = require('node:fs');
 const script = new (require('node:vm').Script)(readFileSync(${JSON.stringify(BUNDLE)}, 'latin1'));
