@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- --size 1g | --sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N]`
+ * `npm run bench [-- --size 1g | --sizes 256m,1g] [--reader-sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N]`
  *
  * One run, loopback only: starts docker-registry (anonymous, and token-auth for the token
  * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
  * executable) with `curl | openssl dgst` and skopeo's experimental-image-proxy: verified GET
- * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests.
- * Prints tables with the targets and writes .bench/results.json.
+ * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests;
+ * reads the same blobs with the seed-style Python reader directly and through the proxy, with the
+ * CPU each side spends. Prints tables with the targets and writes .bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,13 +19,15 @@ import { startRegistry, type RunningRegistry } from '../test/support/registry/re
 import { pushRandomImage } from './image.js';
 import { parallelBlobs, pipelineDecompressed, proxyDecompressed, pushGzipImage } from './layers.js';
 import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, skopeoBlob } from './measure.js';
-import { checkTargets, type FormBlobResult, formatResults, type Results, type SizeResult } from './report.js';
+import { pythonReaderComparison, unixCurlBlob } from './reader-comparison.js';
+import { checkTargets, type FormBlobResult, formatResults, type ReaderResult, type Results, type SizeResult } from './report.js';
 import { measureStartup, proxyContender, skopeoContender } from './startup-measure.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BENCH_TIMEOUT_MS = 30 * 60_000;
 const TOKEN_LAYER_SIZE = 1024 * 1024;
 const EXTRA_TOOLS = ['curl', 'python3'];
+const PYTHON_READER = join(REPO_ROOT, 'bench', 'python-reader.py');
 /** Made by `npm run build:exe`, which `npm run bench` runs first. */
 const EXECUTABLE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
 
@@ -41,11 +44,12 @@ function parseSize(text: string): number {
   return Number(match[1]) * unit;
 }
 
-function options(): { sizes: string[]; runs: number; startupRuns: number; tokenBlobs: number } {
+function options(): { sizes: string[]; readerSizes: string[]; runs: number; startupRuns: number; tokenBlobs: number } {
   const { values } = parseArgs({
     options: {
       size: { type: 'string' },
       sizes: { type: 'string' },
+      'reader-sizes': { type: 'string', default: '256m,1g' },
       runs: { type: 'string', default: '3' },
       'startup-runs': { type: 'string', default: '10' },
       'token-blobs': { type: 'string', default: '8' },
@@ -58,7 +62,7 @@ function options(): { sizes: string[]; runs: number; startupRuns: number; tokenB
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(text)}`);
     return n;
   };
-  return { sizes, runs: count('runs', values.runs), startupRuns: count('startup-runs', values['startup-runs']), tokenBlobs: count('token-blobs', values['token-blobs']) };
+  return { sizes, readerSizes: values['reader-sizes'].split(','), runs: count('runs', values.runs), startupRuns: count('startup-runs', values['startup-runs']), tokenBlobs: count('token-blobs', values['token-blobs']) };
 }
 
 function paths(): Paths {
@@ -85,11 +89,29 @@ function requireTools(): void {
 
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
-async function throughput(p: Paths, all: readonly Form[], registry: RunningRegistry, label: string, runs: number): Promise<SizeResult> {
-  const bytes = parseSize(label);
-  log(`pushing a random ${label} layer`);
-  const image = await pushRandomImage(registry, `bench/blob-${label}`, 'latest', [bytes]);
-  const { digest } = image.layers[0]!;
+/** One random layer per size label, pushed on first use and shared by every figure of that size. */
+type BlobImages = (label: string) => Promise<{ bytes: number; reference: string; digest: string; url: string }>;
+
+function blobImages(registry: RunningRegistry): BlobImages {
+  const pushed = new Map<string, Promise<{ bytes: number; reference: string; digest: string; url: string }>>();
+  return (label) => {
+    let image = pushed.get(label);
+    if (image === undefined) {
+      const bytes = parseSize(label);
+      log(`pushing a random ${label} layer`);
+      image = pushRandomImage(registry, `bench/blob-${label}`, 'latest', [bytes]).then(({ reference, layers }) => {
+        const { digest } = layers[0]!;
+        return { bytes, reference, digest, url: `${registry.url}/v2/bench/blob-${label}/blobs/${digest}` };
+      });
+      pushed.set(label, image);
+    }
+    return image;
+  };
+}
+
+async function throughput(p: Paths, all: readonly Form[], images: BlobImages, label: string, runs: number): Promise<SizeResult> {
+  const image = await images(label);
+  const { bytes, digest } = image;
   const proxyArgs = ['--tls-verify=false', '--insecure-policy', image.reference];
   const proxies: FormBlobResult[] = [];
   for (const form of all) {
@@ -98,7 +120,7 @@ async function throughput(p: Paths, all: readonly Form[], registry: RunningRegis
     proxies.push({ form: form.name, mibPerS: proxy.mibPerS, peakRssBytes: proxy.peakRssBytes, runs: proxy.runsMibPerS });
   }
   log(`${label}: (b) curl | openssl dgst ×${runs}`);
-  const curl = await curlBlob(`${registry.url}/v2/bench/blob-${label}/blobs/${digest}`, digest, bytes, runs);
+  const curl = await curlBlob(image.url, digest, bytes, runs);
   log(`${label}: (c) skopeo GetBlob ×${runs}`);
   const skopeo = await skopeoBlob(p, image.reference, digest, bytes, runs);
   return {
@@ -110,6 +132,17 @@ async function throughput(p: Paths, all: readonly Form[], registry: RunningRegis
     skopeoPeakRssBytes: skopeo.peakRssBytes,
     runs: { curl: curl.runsMibPerS, skopeo: skopeo.runsMibPerS },
   };
+}
+
+/** Issue 13's figures: the same Python reader directly and through the proxy, with the CPU each costs. */
+async function readerFigures(p: Paths, images: BlobImages, label: string, runs: number): Promise<ReaderResult> {
+  const { bytes, digest, reference, url } = await images(label);
+  log(`${label}: (f) Python reader direct and (g) through the proxy, alternating ×${runs}`);
+  const python = await pythonReaderComparison(p.cli, PYTHON_READER, url, ['--tls-verify=false', '--insecure-policy', reference], digest, bytes, runs);
+  log(`${label}: curl | openssl dgst CPU ×${runs}, (h) curl --unix-socket through the proxy (--listen unix:) ×${runs}`);
+  const curl = await curlBlob(url, digest, bytes, runs);
+  const unixCurlMibPerS = await unixCurlBlob(p.cli, ['--tls-verify=false', '--insecure-policy', reference], digest, bytes, runs);
+  return { label, bytes, python, curlCpuSPerGiB: curl.cpuSPerGiB, unixCurlMibPerS };
 }
 
 async function tokenCount(p: Paths, blobs: number): Promise<Results['tokens']> {
@@ -155,8 +188,11 @@ async function main(): Promise<void> {
   const registry = await startRegistry({ kind: 'anonymous' });
   let results: Results;
   try {
+    const images = blobImages(registry);
     const sizes: SizeResult[] = [];
-    for (const label of opts.sizes) sizes.push(await throughput(p, all, registry, label, opts.runs));
+    for (const label of opts.sizes) sizes.push(await throughput(p, all, images, label, opts.runs));
+    const readers: ReaderResult[] = [];
+    for (const label of opts.readerSizes) readers.push(await readerFigures(p, images, label, opts.runs));
     const layers = await layerFigures(p, registry, opts.runs);
     log(`spawn → manifest ×${opts.startupRuns}, ${all.map((f) => f.name).join(', ')} and skopeo interleaved`);
     const small = await pushRandomImage(registry, 'bench/startup', 'latest', [TOKEN_LAYER_SIZE]);
@@ -168,6 +204,7 @@ async function main(): Promise<void> {
       when: new Date().toISOString(),
       machine: { cpus: availableParallelism(), node: process.versions.node, loadBefore, loadAfter: loadavg()[0]! },
       sizes,
+      readers,
       startup: {
         forms: all.map((form) => ({ form: form.name, ...figures.get(form.name)! })),
         skopeo: figures.get('skopeo')!,

@@ -82,17 +82,32 @@ export interface SkopeoBlobResult extends ToolBlobResult {
   readonly peakRssBytes: number;
 }
 
+export interface CurlBlobResult extends ToolBlobResult {
+  /** Median user+sys of curl and openssl together per GiB, from the shell's `times`. */
+  readonly cpuSPerGiB: number;
+}
+
+/** `times` prints the shell's own and then its children's user and sys time, e.g. `0m0.110000s 0m0.020000s`. */
+function childrenCpuSeconds(timesOutput: string): number {
+  const children = timesOutput.trim().split('\n').at(-1) ?? '';
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (seconds.length !== 2) throw new Error(`cannot read the shell's times output: ${JSON.stringify(timesOutput)}`);
+  return seconds[0]! + seconds[1]!;
+}
+
 /** (b) `curl -s URL | openssl dgst -sha256`, the digest checked against the expected one. */
-export async function curlBlob(url: string, digest: string, size: number, runs: number): Promise<ToolBlobResult> {
+export async function curlBlob(url: string, digest: string, size: number, runs: number): Promise<CurlBlobResult> {
   const runsMibPerS: number[] = [];
+  const cpuS: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const { stdout } = await run('sh', ['-c', 'curl -sf "$1" | openssl dgst -sha256 -r', 'sh', url], { timeoutMs: 600_000 });
+    const { stdout, stderr } = await run('sh', ['-c', 'curl -sf "$1" | openssl dgst -sha256 -r; times >&2', 'sh', url], { timeoutMs: 600_000 });
     const ms = performance.now() - started;
+    cpuS.push(childrenCpuSeconds(stderr));
     if (`sha256:${stdout.split(' ')[0]}` !== digest) throw new Error(`curl | openssl: ${url} hashed to ${stdout.trim()}, expected ${digest}`);
     runsMibPerS.push(rate(size, ms));
   }
-  return { mibPerS: median(runsMibPerS), runsMibPerS };
+  return { mibPerS: median(runsMibPerS), runsMibPerS, cpuSPerGiB: median(cpuS) / (size / 1024 ** 3) };
 }
 
 export interface SkopeoReport {

@@ -1,4 +1,5 @@
 /** The benchmark's results, its targets, and the table printed for people. */
+import { type ReaderComparison } from './reader-comparison.js';
 import { type StartFigures } from './startup-measure.js';
 
 const MIB = 1024 * 1024;
@@ -21,11 +22,23 @@ export interface SizeResult {
   readonly runs: { readonly curl: readonly number[]; readonly skopeo: readonly number[] };
 }
 
+/** The seed-style Python reader directly and through the proxy (bench/python-reader.py compare). */
+export interface ReaderResult {
+  readonly label: string;
+  readonly bytes: number;
+  readonly python: ReaderComparison;
+  /** `curl | openssl dgst`: user+sys of both per GiB, median. */
+  readonly curlCpuSPerGiB: number;
+  /** (h) `curl --unix-socket | openssl dgst` through a proxy started with `--listen unix:`. */
+  readonly unixCurlMibPerS: number;
+}
+
 export interface Results {
   readonly when: string;
   /** Load average (1 min) when the run started and ended: other work on the cores moves wall-clock figures. */
   readonly machine: { readonly cpus: number; readonly node: string; readonly loadBefore: number; readonly loadAfter: number };
   readonly sizes: readonly SizeResult[];
+  readonly readers: readonly ReaderResult[];
   /** Medians of spawn → manifest, CPU time until then and RSS right after, per form and for skopeo. */
   readonly startup: { readonly forms: readonly (StartFigures & { readonly form: string })[]; readonly skopeo: StartFigures };
   readonly tokens: { readonly blobFetches: number; readonly tokenRequests: number; readonly perScope: Readonly<Record<string, number>> };
@@ -71,6 +84,12 @@ export function checkTargets(results: Results): TargetCheck[] {
       const spread = Math.max(...peaks) - Math.min(...peaks);
       checks.push({ name: `${form}: peak RSS the same for every size`, target: `spread <= ${mib(RSS_SAME_MARGIN_BYTES)}`, measured: mib(spread), met: spread <= RSS_SAME_MARGIN_BYTES });
     }
+  }
+  for (const reader of results.readers) {
+    const ratio = reader.python.proxyMibPerS / reader.python.directMibPerS;
+    checks.push({ name: `${reader.label}: Python reader through the proxy / direct`, target: '>= 0.6', measured: fixed(ratio), met: ratio >= 0.6 });
+    const cpu = reader.python.proxyCpuSPerGiB;
+    checks.push({ name: `${reader.label}: proxy CPU per verified GiB`, target: '<= 1.7 s', measured: `${fixed(cpu)} s`, met: cpu <= 1.7 });
   }
   const scopes = Object.entries(results.tokens.perScope);
   const perScopeMax = Math.max(0, ...scopes.map(([, count]) => count));
@@ -121,6 +140,19 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
     mib(f.rssBytes),
     fixed(f.rssBytes / skopeoStart.rssBytes, 1),
   ];
+  const readers = table([
+    ['blob', '(f) Python direct MiB/s', '(g) via proxy MiB/s', 'g/f', 'proxy CPU s/GiB per GET', 'whole life', 'curl|openssl CPU s/GiB', '(h) curl via --listen unix: MiB/s'],
+    ...results.readers.map((r) => [
+      r.label,
+      fixed(r.python.directMibPerS, 0),
+      fixed(r.python.proxyMibPerS, 0),
+      fixed(r.python.proxyMibPerS / r.python.directMibPerS),
+      fixed(r.python.proxyCpuSPerGiB),
+      fixed(r.python.proxyLifeCpuSPerGiB),
+      fixed(r.curlCpuSPerGiB),
+      fixed(r.unixCurlMibPerS, 0),
+    ]),
+  ]);
   const startup = table([
     [`spawn → manifest, docker:// (medians of ${skopeoStart.runs.length})`, 'ms', '/ skopeo', 'CPU ms', '/ skopeo', 'RSS after manifest', '/ skopeo'],
     ...results.startup.forms.map((f) => startRow(`container-image-proxy, ${f.form}`, f)),
@@ -150,6 +182,8 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
       `load average ${fixed(results.machine.loadBefore)} → ${fixed(results.machine.loadAfter)})`,
     '',
     throughput,
+    '',
+    readers,
     '',
     startup,
     '',
