@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { isProxyError } from '../domain/errors.js';
 import { type ImageReference } from '../domain/reference.js';
-import { LOG_LEVELS, type LogLevel } from '../adapters/http/request-log.js';
+import { LOG_LEVELS, type LogLevel } from '../ports/log.js';
 import { registryOptions } from './cli-registry-args.js';
 import { type OptionKind, scan, type ScannedArgs, UsageProblem } from './cli-scan.js';
 import { headersTimeoutMs, SERVE_OPTIONS, type ServeTarget, serveTarget, TOKEN_ENV } from './cli-serve-args.js';
 import { parseImageAt } from './image-names.js';
+import { type NamedPath } from './named-paths.js';
 import { type ProxyOptions } from './options.js';
 
 /**
@@ -61,11 +62,17 @@ Registry options (docker://):
       --connect-timeout DUR    give up connecting after DUR (default 30s; e.g. 10s, 1m30s)
       --idle-timeout DUR       give up when a registry sends nothing for DUR (default 60s)
       --user-agent-prefix STR  put STR before the User-Agent sent to registries
+      --retry-times N          retry a registry request that failed for a passing reason
+                               (connection refused or reset, timeout, 429, 5xx) N times (default 3)
+      --retry-delay DUR        wait DUR before the first retry, doubling each time (default 1s;
+                               a registry's Retry-After is honoured instead)
   -q, --quiet                  do not report request errors on standard error
-      --log-level LEVEL        error, info (the default: report errors) or debug (also one
-                               JSON line per request: method, path, status, bytes, ms)
+      --log-level LEVEL        error (request errors), warn (the default: also retries and failed
+                               pull sources), info (also the source, authentication and policy
+                               decision of each image) or debug (all of it as JSON lines, plus one
+                               per client request and per registry request)
       --debug                  the same as --log-level debug
-      --version                print the version and exit
+  -v, --version                print the version and exit
   -h, --help                   print this help and exit
 `;
 
@@ -83,6 +90,8 @@ export type CliCommand =
       readonly logLevel: LogLevel;
       /** Only tests change it (see HEADERS_TIMEOUT_ENV); undefined is the server's default. */
       readonly headersTimeoutMs: number | undefined;
+      /** Files and directories the command line names, checked before anything is served. */
+      readonly namedPaths: readonly NamedPath[];
     };
 
 export interface CliContext {
@@ -115,19 +124,21 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'connect-timeout': 'value',
   'idle-timeout': 'value',
   'user-agent-prefix': 'value',
+  'retry-times': 'value',
+  'retry-delay': 'value',
   quiet: 'flag',
   'log-level': 'value',
   debug: 'flag',
   version: 'flag',
   help: 'flag',
 };
-const SHORT_OPTIONS: Readonly<Record<string, string>> = { q: 'quiet', h: 'help' };
+const SHORT_OPTIONS: Readonly<Record<string, string>> = { q: 'quiet', h: 'help', v: 'version' };
 
-/** `--debug` is `--log-level debug`; given together, they must agree. */
+/** `--debug` is `--log-level debug`; given together, they must agree. `warn` is podman's default too. */
 function logLevel(args: ScannedArgs): LogLevel {
   const spelled = args.values.get('log-level');
   const debug = args.flags.get('debug') === true;
-  if (spelled === undefined) return debug ? 'debug' : 'info';
+  if (spelled === undefined) return debug ? 'debug' : 'warn';
   const level = LOG_LEVELS.find((known) => known === spelled);
   if (level === undefined) throw new UsageProblem(`--log-level ${JSON.stringify(spelled)}: expected ${LOG_LEVELS.join(', ')}`);
   if (debug && level !== 'debug') throw new UsageProblem(`--debug and --log-level ${level} cannot be used together`);
@@ -146,6 +157,21 @@ function parseImageArgument(positionals: readonly string[], context: CliContext)
     if (isProxyError(err)) throw new UsageProblem(err.message);
     throw err;
   }
+}
+
+/** Options naming a file or directory that must exist, like `--policy`; an empty value names none. */
+const PATH_OPTIONS: readonly (readonly [string, NamedPath['kind']])[] = [
+  ['registries-conf', 'file'],
+  ['authfile', 'file'],
+  ['cert-dir', 'directory'],
+  ['registries.d', 'directory'],
+];
+
+function namedPaths(args: ScannedArgs, cwd: string): NamedPath[] {
+  return PATH_OPTIONS.flatMap(([name, kind]) => {
+    const value = args.values.get(name);
+    return value === undefined || value === '' ? [] : [{ option: `--${name}`, path: resolve(cwd, value), kind }];
+  });
 }
 
 /** An empty override means "not overridden", as in containers/image. */
@@ -176,7 +202,15 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       cwd: context.cwd,
       uid: context.uid,
     };
-    return { kind: 'serve', proxy, serve, quiet: args.flags.get('quiet') === true, logLevel: logLevel(args), headersTimeoutMs: headersTimeoutMs(context.env) };
+    return {
+      kind: 'serve',
+      proxy,
+      serve,
+      quiet: args.flags.get('quiet') === true,
+      logLevel: logLevel(args),
+      headersTimeoutMs: headersTimeoutMs(context.env),
+      namedPaths: namedPaths(args, context.cwd),
+    };
   } catch (err) {
     if (err instanceof UsageProblem) return { kind: 'usage-error', message: err.message };
     throw err;

@@ -34,17 +34,19 @@ function credentialChoice(args: ScannedArgs, context: Surroundings): CredentialC
   const given = [creds !== undefined && '--creds', (username ?? password) !== undefined && '--username/--password', token !== undefined && '--registry-token', noCreds && '--no-creds'].filter(Boolean);
   if (given.length > 1) throw new UsageProblem(`${given.join(' and ')} cannot be used together`);
   if (noCreds) return { kind: 'none' };
-  if (token !== undefined) return { kind: 'explicit', credentials: { registryToken: token } };
+  if (token !== undefined) return { kind: 'explicit', credentials: { registryToken: token, source: '--registry-token' } };
   if (creds !== undefined) {
     try {
-      return { kind: 'explicit', credentials: parseCredsOption(creds) };
+      return { kind: 'explicit', credentials: { ...parseCredsOption(creds), source: '--creds' } };
     } catch (err) {
       throw new UsageProblem((err as Error).message);
     }
   }
   if (username !== undefined || password !== undefined) {
     if (username === undefined || username === '') throw new UsageProblem('--password needs --username');
-    return { kind: 'explicit', credentials: { username, password: password ?? '' } };
+    // skopeo would prompt for it; a sidecar has no terminal, and an empty password is never meant.
+    if (password === undefined) throw new UsageProblem('--username needs --password');
+    return { kind: 'explicit', credentials: { username, password, source: '--username/--password' } };
   }
   const authFile = args.values.get('authfile') ?? context.env['REGISTRY_AUTH_FILE'];
   return { kind: 'configured', authFile: authFile === undefined || authFile === '' ? undefined : resolve(context.cwd, authFile) };
@@ -56,10 +58,18 @@ function registriesConfPath(args: ScannedArgs, context: Surroundings): string | 
   return path ? resolve(context.cwd, path) : undefined;
 }
 
+/** `--retry-times N`: how many times a transient failure is retried (0: never). */
+function parseRetryTimes(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_REGISTRY_OPTIONS.retryTimes;
+  if (!/^\d{1,3}$/.test(value)) throw new UsageProblem(`--retry-times ${JSON.stringify(value)}: expected a number of retries from 0 to 999`);
+  return Number(value);
+}
+
 export function registryOptions(args: ScannedArgs, context: Surroundings): RegistryOptions {
   const certDir = args.values.get('cert-dir');
   const connect = args.values.get('connect-timeout');
   const idle = args.values.get('idle-timeout');
+  const retryDelay = args.values.get('retry-delay');
   return {
     tlsVerify: args.flags.get('tls-verify'),
     certDir: certDir === undefined || certDir === '' ? undefined : resolve(context.cwd, certDir),
@@ -68,5 +78,7 @@ export function registryOptions(args: ScannedArgs, context: Surroundings): Regis
     connectTimeoutMs: connect === undefined ? DEFAULT_REGISTRY_OPTIONS.connectTimeoutMs : parseDuration('--connect-timeout', connect),
     idleTimeoutMs: idle === undefined ? DEFAULT_REGISTRY_OPTIONS.idleTimeoutMs : parseDuration('--idle-timeout', idle),
     userAgentPrefix: args.values.get('user-agent-prefix') || undefined,
+    retryTimes: parseRetryTimes(args.values.get('retry-times')),
+    retryDelayMs: retryDelay === undefined ? DEFAULT_REGISTRY_OPTIONS.retryDelayMs : parseDuration('--retry-delay', retryDelay),
   };
 }

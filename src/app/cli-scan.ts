@@ -48,7 +48,7 @@ export function scan(argv: readonly string[], options: OptionTable): ScannedArgs
     const [spelled, inline] = splitInlineValue(arg);
     const name = longName(spelled, options.short);
     const kind = options.long[name];
-    if (kind === undefined) throw new UsageProblem(`unknown option ${spelled}`);
+    if (kind === undefined) throw new UsageProblem(`unknown option ${spelled}${suggestion(name, Object.keys(options.long))}`);
     if (kind === 'flag') {
       flags.set(name, inline === undefined ? true : parseBoolean(spelled, inline));
     } else {
@@ -72,6 +72,30 @@ function longName(spelled: string, shortNames: Readonly<Record<string, string>>)
   const short = shortNames[spelled.slice(1)];
   if (short === undefined) throw new UsageProblem(`unknown option ${spelled}`);
   return short;
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two option names. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * ` (did you mean --x?)` for the known option closest to a mistyped one: one the typed name begins
+ * (a truncated `--retry`), else the nearest within a few edits; nothing when none is close.
+ */
+function suggestion(typed: string, known: readonly string[]): string {
+  if (typed === '') return '';
+  const started = known.find((name) => name.startsWith(typed));
+  const nearest = [...known].sort((a, b) => distance(typed, a) - distance(typed, b))[0];
+  const close = nearest !== undefined && distance(typed, nearest) <= Math.max(2, Math.floor(typed.length / 4)) ? nearest : undefined;
+  const best = started ?? close;
+  return best === undefined ? '' : ` (did you mean --${best}?)`;
 }
 
 function parseBoolean(spelled: string, value: string): boolean {

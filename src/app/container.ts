@@ -7,6 +7,7 @@ import { DirTransport } from '../adapters/dir/dir-transport.js';
 import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
 import { type CredentialStore } from '../ports/credential-store.js';
 import { type ImageApi } from '../ports/image-api.js';
+import { type Log, SILENT_LOG } from '../ports/log.js';
 import { type RegistriesConfig } from '../ports/registries-config.js';
 import { type SignaturePolicy } from '../ports/signature-policy.js';
 import { type Transport } from '../ports/transport.js';
@@ -30,6 +31,8 @@ export interface PortOverrides {
   readonly credentials?: CredentialStore;
   readonly registries?: RegistriesConfig;
   readonly policy?: SignaturePolicy;
+  /** Where upstream requests, pull sources, authentication and policy decisions are recorded; nowhere by default. */
+  readonly log?: Log;
 }
 
 /**
@@ -39,6 +42,8 @@ export interface PortOverrides {
  */
 export async function buildContainer(options: ProxyOptions, overrides: PortOverrides = {}): Promise<Container> {
   const container = new Container({ defaultScope: 'Singleton' });
+  const log = overrides.log ?? SILENT_LOG;
+  container.bind<Log>(Tokens.Log).toConstantValue(log);
 
   // The credential chain reads registries.conf (`credential-helpers`), so that comes first.
   const registries = overrides.registries ?? registriesConfigFor(options);
@@ -46,7 +51,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(credentials);
 
   const transports = new Map<string, Transport>();
-  const builtIn = [new OciLayoutTransport(), new DirTransport(), new OciArchiveTransport(), new DockerArchiveTransport(), distributionTransportFor(options, credentials)];
+  const builtIn = [new OciLayoutTransport(), new DirTransport(), new OciArchiveTransport(), new DockerArchiveTransport(), distributionTransportFor(options, credentials, log)];
   for (const transport of [...builtIn, ...(overrides.transports ?? [])]) transports.set(transport.name, transport);
   for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
 
@@ -57,9 +62,9 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   container
     .bind(Tokens.ResolveManifest)
     .toResolvedValue(
-      (all: Transport[], registries: RegistriesConfig, policy: SignaturePolicy, platforms: readonly Platform[]) =>
-        new ResolveManifest({ transports: new Map(all.map((t) => [t.name, t])), registries, policy, platforms }),
-      [{ serviceIdentifier: Tokens.Transport, isMultiple: true }, Tokens.RegistriesConfig, Tokens.SignaturePolicy, Tokens.WantedPlatforms],
+      (all: Transport[], registries: RegistriesConfig, policy: SignaturePolicy, platforms: readonly Platform[], log: Log) =>
+        new ResolveManifest({ transports: new Map(all.map((t) => [t.name, t])), registries, policy, platforms, log }),
+      [{ serviceIdentifier: Tokens.Transport, isMultiple: true }, Tokens.RegistriesConfig, Tokens.SignaturePolicy, Tokens.WantedPlatforms, Tokens.Log],
     );
   container.bind(Tokens.FetchBlob).toResolvedValue(() => new FetchBlob());
   container

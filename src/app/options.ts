@@ -55,10 +55,16 @@ export interface RegistryOptions {
   readonly idleTimeoutMs: number;
   /** `--user-agent-prefix`, put before `container-image-proxy/<version>`. */
   readonly userAgentPrefix?: string | undefined;
+  /** `--retry-times`: retries of a registry request that failed for a passing reason. */
+  readonly retryTimes: number;
+  /** `--retry-delay`: the wait before the first retry, doubled for each next one. */
+  readonly retryDelayMs: number;
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   credentials: { kind: 'configured' },
   connectTimeoutMs: 30_000,
   idleTimeoutMs: 60_000,
+  retryTimes: 3,
+  retryDelayMs: 1000,
 };

@@ -9,6 +9,7 @@ import { RequestedRegistryOnly } from '../adapters/credentials/requested-registr
 import { StaticCredentials } from '../adapters/credentials/static-credentials.js';
 import { TomlRegistriesConfig } from '../adapters/registries-conf/toml-registries-config.js';
 import { type CredentialStore } from '../ports/credential-store.js';
+import { type Log } from '../ports/log.js';
 import { type RegistriesConfig } from '../ports/registries-config.js';
 import { type Transport } from '../ports/transport.js';
 import { DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
@@ -49,13 +50,13 @@ function configuredCredentials(options: ProxyOptions, registries: RegistriesConf
  * The docker:// transport: undici with our own dispatcher, certs.d TLS and timeouts. Loaded at
  * its first open, so local layouts and archives start without undici and the TLS code.
  */
-export function distributionTransportFor(options: ProxyOptions, credentials: CredentialStore): Transport {
+export function distributionTransportFor(options: ProxyOptions, credentials: CredentialStore, log: Log): Transport {
   let loading: Promise<Transport> | undefined;
-  const transport = (): Promise<Transport> => (loading ??= loadDistributionTransport(options, credentials));
+  const transport = (): Promise<Transport> => (loading ??= loadDistributionTransport(options, credentials, log));
   return { name: 'docker', open: async (reference, openOptions, signal) => (await transport()).open(reference, openOptions, signal) };
 }
 
-async function loadDistributionTransport(options: ProxyOptions, credentials: CredentialStore): Promise<Transport> {
+async function loadDistributionTransport(options: ProxyOptions, credentials: CredentialStore, log: Log): Promise<Transport> {
   const [{ createRegistryAgent }, { DistributionTransport }, { CertsDirectories, defaultCertsDirectories }] = await Promise.all([
     import('../adapters/distribution/dispatchers.js'),
     import('../adapters/distribution/distribution-transport.js'),
@@ -71,5 +72,7 @@ async function loadDistributionTransport(options: ProxyOptions, credentials: Cre
     tls: (host) => certs.tlsFor(host),
     tlsVerify: registry.tlsVerify,
     timeouts: { connectMs: registry.connectTimeoutMs, idleMs: registry.idleTimeoutMs },
+    retry: { maxRetries: registry.retryTimes, initialDelayMs: registry.retryDelayMs },
+    log,
   });
 }

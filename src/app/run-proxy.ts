@@ -66,14 +66,22 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
     say('standard input is not a socket: pass --sockfd N (a connected socket) or --listen ADDR');
     return ExitCode.usage;
   }
-  const [{ buildContainer }, { Tokens }, http] = await Promise.all([import('./container.js'), import('./tokens.js'), import('../adapters/http/index.js')]);
+  const [{ buildContainer }, { Tokens }, http, { checkNamedPaths }, { StreamLog }] = await Promise.all([
+    import('./container.js'),
+    import('./tokens.js'),
+    import('../adapters/http/index.js'),
+    import('./named-paths.js'),
+    import('../adapters/log/stream-log.js'),
+  ]);
   // With debug logging stderr is all JSON lines, so a reader parses one format.
   const debug = command.logLevel === 'debug';
   const report = debug ? (line: string) => process.stderr.write(`${messageLogLine('error', line)}\n`) : say;
+  const log = new StreamLog({ level: command.logLevel, format: debug ? 'json' : 'text', program: PROGRAM, write: (line) => process.stderr.write(`${line}\n`) });
   let api: ImageApi;
   let clientToken: string | undefined;
   try {
-    api = (await buildContainer(command.proxy, overrides)).get<ImageApi>(Tokens.ImageApi);
+    await checkNamedPaths(command.namedPaths);
+    api = (await buildContainer(command.proxy, { log, ...overrides })).get<ImageApi>(Tokens.ImageApi);
     clientToken = target.kind === 'listen' ? await readClientToken(target.token) : undefined;
   } catch (err) {
     report(describe(err));
@@ -141,7 +149,8 @@ export async function runProxy(argv: readonly string[], overrides: PortOverrides
       process.stdout.write(USAGE);
       return ExitCode.ok;
     case 'version':
-      process.stdout.write(`${PROGRAM} ${VERSION}\n`);
+      // skopeo's form: `skopeo version 1.9.3`.
+      process.stdout.write(`${PROGRAM} version ${VERSION}\n`);
       return ExitCode.ok;
     case 'usage-error':
       say(`${command.message} (see --help)`);

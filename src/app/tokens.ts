@@ -8,4 +8,5 @@ export const Tokens = {
   ResolveManifest: Symbol.for('container-image-proxy.ResolveManifest'),
   FetchBlob: Symbol.for('container-image-proxy.FetchBlob'),
   ImageApi: Symbol.for('container-image-proxy.ImageApi'),
+  Log: Symbol.for('container-image-proxy.Log'),
 } as const;

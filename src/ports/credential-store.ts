@@ -6,6 +6,12 @@ export interface Credentials {
   readonly identityToken?: string | undefined;
   /** A bearer token to send as is (`--registry-token`). */
   readonly registryToken?: string | undefined;
+  /**
+   * Where these came from, for logs and for the message when a registry refuses them:
+   * `--creds`, `auth file /path, key "quay.io/org"`, `credential helper docker-credential-x`.
+   * Never a secret.
+   */
+  readonly source?: string | undefined;
 }
 
 /** Whom the credentials are for: the physical registry actually contacted. */

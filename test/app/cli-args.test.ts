@@ -65,6 +65,7 @@ describe('command line', () => {
       [['--version'], 'version'],
       [['oci:/l', '--version=true'], 'version'],
       [['--version=false', 'oci:/l'], 'serve'],
+      [['-v'], 'version'],
     ];
     for (const [argv, kind] of cases) {
       it(`${argv.join(' ')} → ${kind}`, () => {
@@ -78,6 +79,10 @@ describe('command line', () => {
       ['two IMAGEs', ['oci:/a', 'oci:/b'], /expected one IMAGE, got 2/],
       ['an unknown long option', ['--frobnicate', 'oci:/l'], /unknown option --frobnicate/],
       ['an unknown short option', ['-x', 'oci:/l'], /unknown option -x/],
+      ['a mistyped option, with the closest known one', ['--tls-verfy=false', 'oci:/l'], /unknown option --tls-verfy \(did you mean --tls-verify\?\)/],
+      ['a truncated option, with the one it begins', ['--retry', '2', 'oci:/l'], /unknown option --retry \(did you mean --retry-times\?\)/],
+      ['an option like no other, without a guess', ['--frobnicate', 'oci:/l'], /^unknown option --frobnicate$/],
+      ['an unknown log level', ['--log-level', 'trace', 'oci:/l'], /--log-level "trace": expected error, warn, info, debug/],
       ['a value option at the end', ['oci:/l', '--sockfd'], /option --sockfd needs a value/],
       ['a boolean with a non-boolean value', ['--quiet=yes', 'oci:/l'], /--quiet takes true or false, not "yes"/],
       ['a non-numeric fd', ['--sockfd', 'three', 'oci:/l'], /--sockfd "three": expected a file descriptor number/],
@@ -150,6 +155,30 @@ describe('command line', () => {
         expect(command.kind === 'usage-error' ? command.message : '').to.match(/--listen/);
       });
     }
+  });
+
+  describe('log levels', () => {
+    const cases: readonly [string[], string][] = [
+      [[], 'warn'],
+      [['--log-level', 'error'], 'error'],
+      [['--log-level=warn'], 'warn'],
+      [['--log-level', 'info'], 'info'],
+      [['--log-level', 'debug'], 'debug'],
+      [['--debug'], 'debug'],
+    ];
+    for (const [argv, level] of cases) {
+      it(`${argv.join(' ') || 'nothing'} → ${level}`, () => expect(serveOf(parse(...argv, 'oci:/l')).logLevel).to.equal(level));
+    }
+  });
+
+  it('lists the files and directories the command line names, to check before serving', () => {
+    const command = serveOf(parse('--authfile', 'a.json', '--cert-dir=/certs', '--registries-conf', 'r.conf', '--registries.d', 'd', 'oci:/l'));
+    expect(command.namedPaths).to.deep.equal([
+      { option: '--registries-conf', path: '/work/here/r.conf', kind: 'file' },
+      { option: '--authfile', path: '/work/here/a.json', kind: 'file' },
+      { option: '--cert-dir', path: '/certs', kind: 'directory' },
+      { option: '--registries.d', path: '/work/here/d', kind: 'directory' },
+    ]);
   });
 
   it('IMAGE is optional: requests then name their image', () => {

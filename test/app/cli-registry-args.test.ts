@@ -25,10 +25,10 @@ describe('command line: registry options', () => {
   });
 
   const credentialCases: [string, string[], unknown][] = [
-    ['--creds USER:PASS', ['--creds', 'me:s3cr:et'], { kind: 'explicit', credentials: { username: 'me', password: 's3cr:et' } }],
-    ['--creds USER', ['--creds=me'], { kind: 'explicit', credentials: { username: 'me', password: '' } }],
-    ['--username/--password', ['--username', 'me', '--password=pw'], { kind: 'explicit', credentials: { username: 'me', password: 'pw' } }],
-    ['--registry-token', ['--registry-token', 'tok'], { kind: 'explicit', credentials: { registryToken: 'tok' } }],
+    ['--creds USER:PASS', ['--creds', 'me:s3cr:et'], { kind: 'explicit', credentials: { username: 'me', password: 's3cr:et', source: '--creds' } }],
+    ['--creds USER: (an explicitly empty password)', ['--creds=me:'], { kind: 'explicit', credentials: { username: 'me', password: '', source: '--creds' } }],
+    ['--username/--password', ['--username', 'me', '--password=pw'], { kind: 'explicit', credentials: { username: 'me', password: 'pw', source: '--username/--password' } }],
+    ['--registry-token', ['--registry-token', 'tok'], { kind: 'explicit', credentials: { registryToken: 'tok', source: '--registry-token' } }],
     ['--no-creds', ['--no-creds'], { kind: 'none' }],
     ['--authfile relative to cwd', ['--authfile', 'auth.json'], { kind: 'configured', authFile: '/work/here/auth.json' }],
   ];
@@ -47,6 +47,8 @@ describe('command line: registry options', () => {
     [['--creds', 'a:b', '--no-creds'], '--creds and --no-creds cannot be used together'],
     [['--registry-token', 't', '--creds', 'a:b'], '--creds and --registry-token cannot be used together'],
     [['--password', 'pw'], '--password needs --username'],
+    [['--username', 'me'], '--username needs --password'],
+    [['--creds', 'me'], 'no password given'],
     [['--creds', ':pw'], 'user name is empty'],
   ];
   for (const [argv, message] of exclusive) {
@@ -70,6 +72,14 @@ describe('command line: registry options', () => {
   for (const bad of ['', '0s', '10x', 's', '-1s', '1m 2s']) {
     it(`refuses duration ${JSON.stringify(bad)}`, () => expect(usageError(['--idle-timeout', bad])).to.contain('--idle-timeout'));
   }
+  it('retries: 3 from 1 s by default; --retry-times and --retry-delay', () => {
+    expect(registryOf([])).to.deep.include({ retryTimes: 3, retryDelayMs: 1000 });
+    expect(registryOf(['--retry-times', '0', '--retry-delay=250ms'])).to.deep.include({ retryTimes: 0, retryDelayMs: 250 });
+    expect(usageError(['--retry-times', '-1'])).to.contain('--retry-times "-1"');
+    expect(usageError(['--retry-times', 'many'])).to.contain('--retry-times');
+    expect(usageError(['--retry-delay', 'soon'])).to.contain('--retry-delay');
+  });
+
   it('timeouts reach the options', () => {
     expect(registryOf(['--connect-timeout=5s', '--idle-timeout', '2m'])).to.deep.include({ connectTimeoutMs: 5000, idleTimeoutMs: 120_000 });
   });

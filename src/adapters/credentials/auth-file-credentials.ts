@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { ProxyError } from '../../domain/errors.js';
 import { type CredentialStore, type CredentialTarget, type Credentials } from '../../ports/credential-store.js';
 import {
+  type AuthEntry,
   type AuthFileContents,
   authKeyLookupOrder,
   decodeAuthEntry,
@@ -60,12 +61,12 @@ export class AuthFileCredentials implements CredentialStore {
 
     for (const key of authKeyLookupOrder(repository, registry, legacy)) {
       const entry = contents.auths.get(key);
-      if (entry !== undefined) return decodeAuthEntry(entry, key, path);
+      if (entry !== undefined) return fromEntry(entry, key, path);
     }
 
     const wanted = normalizeRegistry(registry);
     for (const [key, entry] of contents.auths) {
-      if (normalizeAuthFileKey(key, legacy) === wanted) return decodeAuthEntry(entry, key, path);
+      if (normalizeAuthFileKey(key, legacy) === wanted) return fromEntry(entry, key, path);
     }
     return undefined;
   }
@@ -78,7 +79,8 @@ export class AuthFileCredentials implements CredentialStore {
         `auth file ${this.options.path} names credential helper "${helper}" for ${registry}, but credential helpers are not available here`,
       );
     }
-    return run(helper, registry, signal);
+    const found = await run(helper, registry, signal);
+    return found === undefined ? undefined : { ...found, source: `${found.source ?? `credential helper docker-credential-${helper}`} (named in credHelpers of auth file ${this.options.path})` };
   }
 
   // Not tied to a caller's signal: the cached read is shared by every later lookup.
@@ -97,6 +99,11 @@ async function readAuthFile(path: string, legacy: boolean): Promise<AuthFileCont
     throw new ProxyError('config-invalid', `cannot read auth file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
   }
   return parseAuthFile(text, legacy, path);
+}
+
+/** One entry's credentials, saying which file and key they came from. */
+function fromEntry(entry: AuthEntry, key: string, path: string): Credentials {
+  return { ...decodeAuthEntry(entry, key, path), source: `auth file ${path}, key ${JSON.stringify(key)}` };
 }
 
 function isUsable(credentials: Credentials): boolean {

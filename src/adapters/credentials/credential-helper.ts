@@ -145,8 +145,9 @@ function decodeAnswer(stdout: string, helper: string, registry: string): Credent
     throw new ProxyError('credential-helper', `credential helper docker-credential-${helper} answered for ${registry} with a non-string Username or Secret`);
   }
   if (!secret) return undefined;
-  if (username === TOKEN_USER) return { identityToken: secret };
-  return username ? { username, password: secret } : undefined;
+  const source = `credential helper docker-credential-${helper}`;
+  if (username === TOKEN_USER) return { identityToken: secret, source };
+  return username ? { username, password: secret, source } : undefined;
 }
 
 /** One named helper as a store in a chain, asked for the target's registry host. */

@@ -23,14 +23,15 @@ export class StaticCredentials implements CredentialStore {
 }
 
 /**
- * `--creds USER[:PASS]` as skopeo reads it: split at the first colon; no colon means an empty
- * password; an empty value or an empty user is refused. The value is never echoed back.
+ * `--creds USER:PASS` as skopeo reads it: split at the first colon; an empty value or an empty
+ * user is refused, and so is a value without a colon (skopeo would prompt for the password; a
+ * sidecar has no terminal to ask on). The value is never echoed back.
  */
 export function parseCredsOption(value: string): Credentials {
   if (value === '') throw new ProxyError('config-invalid', '--creds: the credentials are empty');
   const colon = value.indexOf(':');
-  const username = colon === -1 ? value : value.slice(0, colon);
-  const password = colon === -1 ? '' : value.slice(colon + 1);
+  if (colon === -1) throw new ProxyError('config-invalid', '--creds: no password given; write --creds USER:PASSWORD');
+  const username = value.slice(0, colon);
   if (username === '') throw new ProxyError('config-invalid', '--creds: the user name is empty');
-  return { username, password };
+  return { username, password: value.slice(colon + 1) };
 }

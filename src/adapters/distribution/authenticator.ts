@@ -1,6 +1,8 @@
 import { type Credentials } from '../../ports/credential-store.js';
+import { type Log } from '../../ports/log.js';
 import { basicAuthorization } from './basic-auth.js';
 import { fetchBearerToken } from './bearer-token.js';
+import { credentialSource } from './credential-source.js';
 import { type Send } from './http.js';
 import { type TokenCache } from './token-cache.js';
 import { type Challenge } from './www-authenticate.js';
@@ -12,9 +14,10 @@ export interface AuthenticatorOptions {
   readonly challenge: Challenge | undefined;
   readonly credentials: Credentials | undefined;
   readonly tokens: TokenCache;
-  /** Sends token requests (redirects and 429 retries included, no registry auth). */
+  /** Sends token requests (redirects and retries included, no registry auth). */
   readonly send: Send;
   readonly insecure: boolean;
+  readonly log: Log;
 }
 
 /** The pull scope containers/image asks for (never the challenge's own scope). */
@@ -22,12 +25,37 @@ export function pullScope(repositoryPath: string): string {
   return `repository:${repositoryPath}:pull`;
 }
 
+/** How a token is asked for, as fetchBearerToken decides it; for the log. */
+function tokenGrant(credentials: Credentials | undefined): string {
+  if (credentials?.identityToken) return 'OAuth2 refresh token';
+  return credentials?.username && credentials.password ? 'basic auth' : 'anonymous';
+}
+
+/** The realm's origin and path: its query could carry anything. */
+function loggableRealm(realm: string): string {
+  try {
+    const url = new URL(realm);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return 'invalid';
+  }
+}
+
 /** Produces the Authorization value for registry requests, as the ping's challenge asks. */
 export class Authenticator {
+  private announced = false;
+
   constructor(private readonly options: AuthenticatorOptions) {}
+
+  /** Where the credentials this authenticator sends came from; undefined when it sends none. */
+  get sentCredentials(): string | undefined {
+    const scheme = this.options.challenge?.scheme;
+    return scheme === 'basic' || scheme === 'bearer' ? credentialSource(this.options.credentials) : undefined;
+  }
 
   async authorization(scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
     const { challenge, credentials } = this.options;
+    if (!this.announced) this.announce();
     if (challenge?.scheme === 'basic') return basicAuthorization(credentials?.username, credentials?.password);
     if (challenge?.scheme !== 'bearer') return undefined;
     if (credentials?.registryToken) return `Bearer ${credentials.registryToken}`;
@@ -35,17 +63,28 @@ export class Authenticator {
     const service = challenge.params.service;
     const sorted = [...scopes].sort();
     const key = JSON.stringify([realm, service ?? null, sorted]);
-    const token = await this.options.tokens.get(key, () =>
-      fetchBearerToken(this.options.send, {
-        realm,
+    const token = await this.options.tokens.get(key, () => {
+      this.options.log.record('debug', 'token', `registry ${this.options.registry}: asking ${loggableRealm(realm)} for a token (${sorted.join(' ')})`, {
+        registry: this.options.registry,
+        realm: loggableRealm(realm),
         service,
         scopes: sorted,
-        credentials,
-        registry: this.options.registry,
-        insecure: this.options.insecure,
-        signal,
-      }),
-    );
+        grant: tokenGrant(credentials),
+        credentials: credentialSource(credentials) ?? 'anonymous',
+      });
+      return fetchBearerToken(this.options.send, { realm, service, scopes: sorted, credentials, registry: this.options.registry, insecure: this.options.insecure, signal });
+    });
     return `Bearer ${token}`;
+  }
+
+  /** Once per opened image: how this registry is authenticated, and with whose credentials. */
+  private announce(): void {
+    this.announced = true;
+    const { registry, challenge } = this.options;
+    const scheme = challenge?.scheme ?? 'none';
+    const credentials = scheme === 'none' ? 'none needed' : (credentialSource(this.options.credentials) ?? 'anonymous');
+    const how = scheme === 'none' ? 'no authentication asked for' : `${scheme} authentication, credentials: ${credentials}`;
+    const realm = challenge?.params.realm;
+    this.options.log.record('info', 'auth', `registry ${registry}: ${how}`, { registry, scheme, credentials, realm: realm === undefined ? undefined : loggableRealm(realm) });
   }
 }

@@ -3,6 +3,7 @@ import { MAX_TOKEN_BYTES } from '../../domain/size-limits.js';
 import { parseUrlAsWritten } from '../../domain/written-host.js';
 import { type Credentials } from '../../ports/credential-store.js';
 import { readCapped } from './bodies.js';
+import { credentialSource } from './credential-source.js';
 import { basicAuthorization } from './basic-auth.js';
 import { type Send } from './http.js';
 import { registryError } from './registry-errors.js';
@@ -86,7 +87,9 @@ export async function fetchBearerToken(send: Send, request: TokenRequest, now: (
   }
   if (response.statusCode === 401) {
     await readCapped(response.body, MAX_TOKEN_BYTES).catch(() => undefined);
-    throw new ProxyError('unauthorized', `registry ${request.registry}: unable to retrieve auth token: invalid username/password`);
+    const source = credentialSource(creds);
+    const sent = source === undefined ? 'no credentials were sent' : `credentials from ${source} were sent and refused`;
+    throw new ProxyError('unauthorized', `registry ${request.registry}: unable to retrieve auth token: invalid username/password (${sent})`);
   }
   if (response.statusCode !== 200) throw await registryError(response, url.host, what, 'token');
   const bytes = await readCapped(response.body, MAX_TOKEN_BYTES).catch((err: unknown) => {

@@ -2,6 +2,7 @@ import { type Dispatcher } from 'undici';
 import { ProxyError } from '../../domain/errors.js';
 import { type ImageReference, dockerName } from '../../domain/reference.js';
 import { type CredentialStore } from '../../ports/credential-store.js';
+import { type Log, SILENT_LOG } from '../../ports/log.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
 import { Authenticator, pullScope } from './authenticator.js';
 import { HostDispatchers, type TlsProvider } from './dispatchers.js';
@@ -12,7 +13,7 @@ import { followRedirects } from './redirects.js';
 import { RegistryImageSource } from './registry-image-source.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-after.js';
 import { TokenCache } from './token-cache.js';
-import { retryTooManyRequests } from './too-many-requests.js';
+import { retryTransient } from './transient-retries.js';
 
 export interface DistributionTransportOptions {
   /** Carries every request for hosts without TLS settings of their own. Never undici's global one. */
@@ -30,8 +31,10 @@ export interface DistributionTransportOptions {
     /** No response headers, or no body bytes, for this long → `timeout`. */
     readonly idleMs: number;
   };
-  /** How 429 answers are retried; containers/image's policy by default. */
-  readonly retry429?: Partial<RetryPolicy> | undefined;
+  /** How transient failures (429, 5xx, resets, timeouts) are retried; 3 retries from 1 s by default. */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  /** Upstream exchanges, retries and authentication are recorded here. */
+  readonly log?: Log | undefined;
 }
 
 /** `docker.io` is served from its API host; every other registry from its own name. */
@@ -47,13 +50,15 @@ export class DistributionTransport implements Transport {
   private readonly tokens = new TokenCache();
   /** Unauthenticated requests: pings, token fetches, foreign layers. */
   private readonly plainSend: Send;
+  private readonly log: Log;
 
   constructor(private readonly options: DistributionTransportOptions) {
     this.dispatchers = new HostDispatchers({ base: options.dispatcher, tls: options.tls, connectMs: options.timeouts.connectMs });
     const limits = options.timeouts;
-    const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry429 };
-    const base = baseSend({ dispatcherFor: (url, insecure) => this.dispatchers.get(url, insecure), userAgent: options.userAgent, limits });
-    this.plainSend = retryTooManyRequests(followRedirects(base), retry);
+    const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.log = options.log ?? SILENT_LOG;
+    const base = baseSend({ dispatcherFor: (url, insecure) => this.dispatchers.get(url, insecure), userAgent: options.userAgent, limits, log: this.log });
+    this.plainSend = retryTransient(followRedirects(base), retry, this.log);
   }
 
   async open(reference: ImageReference, options: OpenOptions, signal?: AbortSignal): Promise<ImageSource> {
@@ -74,6 +79,7 @@ export class DistributionTransport implements Transport {
       tokens: this.tokens,
       send: this.plainSend,
       insecure,
+      log: this.log,
     });
     const source = new RegistryImageSource(
       { transport: 'docker', docker },

@@ -1,6 +1,8 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Readable } from 'node:stream';
 import { type Dispatcher } from 'undici';
+import { type Log } from '../../ports/log.js';
+import { loggableUrl } from './loggable-url.js';
 import { type TimeoutLimits, transportError } from './transport-errors.js';
 
 /** One registry HTTP exchange as the wrappers see it. */
@@ -19,6 +21,8 @@ export interface HttpRequest {
   /** Names the request in errors, e.g. `manifest quay.io/ns/app:1`. */
   readonly what: string;
   readonly signal?: AbortSignal | undefined;
+  /** Which try this is (set by the retry layer, counted from 1), for the log. */
+  readonly attempt?: number | undefined;
 }
 
 export interface HttpResponse {
@@ -38,6 +42,13 @@ export interface BaseSendOptions {
   readonly dispatcherFor: (url: URL, insecure: boolean) => Promise<Dispatcher>;
   readonly userAgent: string;
   readonly limits: TimeoutLimits;
+  /** Records each exchange at `debug`: method, URL without secrets, status, size, time, attempt. */
+  readonly log: Log;
+}
+
+function contentLengthOf(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['content-length'];
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /**
@@ -54,6 +65,14 @@ export function baseSend(options: BaseSendOptions): Send {
       'docker-distribution-api-version': 'registry/2.0',
     };
     if (request.authorization !== undefined) headers.authorization = request.authorization;
+    const started = performance.now();
+    const facts = () => ({
+      method: request.method,
+      url: loggableUrl(url),
+      what: request.what,
+      attempt: request.attempt ?? 1,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
     try {
       const dispatcher = await options.dispatcherFor(url, request.insecure);
       const response = await dispatcher.request({
@@ -67,9 +86,14 @@ export function baseSend(options: BaseSendOptions): Send {
         bodyTimeout: options.limits.idleMs,
       });
       const failure = (err: unknown): Error => transportError(err, url.host, request.what, options.limits, request.signal);
+      // `bytes` is the size the registry announced: counting a streamed blob would cost every chunk a callback.
+      const bytes = contentLengthOf(response.headers);
+      options.log.record('debug', 'upstream', `${request.method} ${loggableUrl(url)}: ${response.statusCode}`, { ...facts(), status: response.statusCode, bytes });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, url, failure };
     } catch (err) {
-      throw transportError(err, url.host, request.what, options.limits, request.signal);
+      const error = transportError(err, url.host, request.what, options.limits, request.signal);
+      options.log.record('debug', 'upstream', `${request.method} ${loggableUrl(url)}: ${error.message}`, { ...facts(), error: error.message });
+      throw error;
     }
   };
 }

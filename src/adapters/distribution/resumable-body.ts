@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../../domain/errors.js';
 import { discard } from './bodies.js';
@@ -88,9 +89,11 @@ class ResumableBody extends Readable {
     this.push(null);
   };
 
-  private readonly onError = (err: unknown): void => {
+  // Bound to the context the body was opened in, so the Range request is logged for the client
+  // request it serves rather than whichever one the socket's events happen to run in.
+  private readonly onError = AsyncResource.bind((err: unknown): void => {
     void this.resumeAfter(err);
-  };
+  });
 
   private attach(response: HttpResponse): void {
     this.current = response;

@@ -1,16 +1,19 @@
 import { abortReason } from './transport-errors.js';
 
-/** How 429 answers are retried (containers/image: 5 attempts, 2 s doubling, 60 s cap). */
+/**
+ * How transient failures are retried (`--retry-times`, `--retry-delay`): containers/common's
+ * retry package waits 1 s, 2 s, 4 s …; a registry's `Retry-After` is honoured instead, capped.
+ */
 export interface RetryPolicy {
-  /** Attempts in total, the first included. */
-  readonly maxAttempts: number;
-  /** Delay before the second attempt when the registry sends no usable `Retry-After`. */
+  /** Retries after the first attempt; 0 sends every request once. */
+  readonly maxRetries: number;
+  /** Wait before the first retry when the registry sends no usable `Retry-After`; doubled for each next one. */
   readonly initialDelayMs: number;
   /** No wait is ever longer than this, whatever `Retry-After` asks. */
   readonly maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 2000, maxDelayMs: 60_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 60_000 };
 
 /** `Retry-After` as delta-seconds or an HTTP date, in ms from `now`; undefined when absent or unparsable. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
@@ -24,9 +27,9 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   return Math.max(0, date - now);
 }
 
-/** The wait before attempt `attempt + 1` (attempt counts from 1). */
-export function retryDelay(policy: RetryPolicy, attempt: number, retryAfter: string | string[] | undefined, now: number): number {
-  const fallback = policy.initialDelayMs * 2 ** (attempt - 1);
+/** The wait before retry number `retry` (counted from 1). */
+export function retryDelay(policy: RetryPolicy, retry: number, retryAfter: string | string[] | undefined, now: number): number {
+  const fallback = policy.initialDelayMs * 2 ** (retry - 1);
   return Math.min(parseRetryAfter(retryAfter, now) ?? fallback, policy.maxDelayMs);
 }
 

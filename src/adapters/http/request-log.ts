@@ -1,13 +1,12 @@
 import { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-
-/** `error` and `info` report errors only; `debug` adds one structured line per request. */
-export type LogLevel = 'error' | 'info' | 'debug';
-export const LOG_LEVELS: readonly LogLevel[] = ['error', 'info', 'debug'];
+import { asNewRequest } from '../log/request-context.js';
 
 /** One request as the debug log records it. */
 export interface RequestLogEntry {
   readonly time: string;
   readonly level: 'debug' | 'error';
+  /** Numbers the client requests of the process; upstream events name the request they serve. */
+  readonly request: number;
   readonly method: string;
   /** The request path without its query (which may carry the image name, logged separately). */
   readonly path: string;
@@ -30,7 +29,8 @@ export interface RequestLogOptions {
 /**
  * Wraps a request listener so that every response, finished or torn down, produces one JSON
  * line. Only method, path, status, sizes and timing are recorded: never a header value, so a
- * credential can never reach the log.
+ * credential can never reach the log. The handler runs as a numbered request, so what it does
+ * upstream is logged with the same number.
  */
 export function withRequestLog(handler: RequestListener, options: RequestLogOptions): RequestListener {
   const now = options.now ?? (() => performance.now());
@@ -38,20 +38,22 @@ export function withRequestLog(handler: RequestListener, options: RequestLogOpti
   return (req, res) => {
     const started = now();
     const counted = countBodyBytes(res);
+    let request = 0;
     res.once('close', () => {
-      const entry = describeRequest(req, res, req.method === 'HEAD' ? 0 : counted.bytes, now() - started, clock());
+      const entry = describeRequest(req, res, request, req.method === 'HEAD' ? 0 : counted.bytes, now() - started, clock());
       options.write(JSON.stringify(entry));
     });
-    handler(req, res);
+    request = asNewRequest(() => handler(req, res));
   };
 }
 
-function describeRequest(req: IncomingMessage, res: ServerResponse, bytes: number, elapsedMs: number, at: Date): RequestLogEntry {
+function describeRequest(req: IncomingMessage, res: ServerResponse, request: number, bytes: number, elapsedMs: number, at: Date): RequestLogEntry {
   const { path, image } = splitUrl(req.url ?? '');
   const complete = res.writableFinished;
   return {
     time: at.toISOString(),
     level: complete && res.statusCode < 500 ? 'debug' : 'error',
+    request,
     method: req.method ?? '',
     path,
     status: res.statusCode,

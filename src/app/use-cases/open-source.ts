@@ -1,6 +1,7 @@
 import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
 import { ProxyError, toProxyError } from '../../domain/errors.js';
 import { formatImageName, type ImageReference } from '../../domain/reference.js';
+import { type Log } from '../../ports/log.js';
 import { type RegistriesConfig } from '../../ports/registries-config.js';
 import { type ImageSource, type OpenOptions, type RawManifest, type Transport } from '../../ports/transport.js';
 
@@ -13,11 +14,13 @@ export interface OpenedImage {
 /**
  * Opens the image at the first pull source that serves its manifest (registries.conf mirrors
  * in order, the primary last). That source then serves everything else: blobs and signatures.
+ * Each source tried, each failure and the source that served are logged.
  */
 export async function openFirstSource(
   reference: ImageReference,
   transports: ReadonlyMap<string, Transport>,
   registries: RegistriesConfig,
+  log: Log,
   signal?: AbortSignal,
 ): Promise<OpenedImage> {
   const transport = transports.get(reference.transport);
@@ -26,14 +29,25 @@ export async function openFirstSource(
   }
   const candidates = await pullCandidates(reference, registries);
   const failures: { name: string; error: ProxyError }[] = [];
-  for (const candidate of candidates) {
+  const image = formatImageName(reference);
+  for (const [index, candidate] of candidates.entries()) {
     signal?.throwIfAborted();
+    const source = formatImageName(candidate.reference);
+    const role = index < candidates.length - 1 ? 'mirror' : 'primary';
+    const facts = { image, source, role };
     try {
-      if (candidate.blocked) throw new ProxyError('blocked', `registry of ${formatImageName(candidate.reference)} is blocked in registries.conf`);
-      return await openAndFetch(transport, candidate.reference, candidate.options, expectedDigest(reference), signal);
+      log.record('debug', 'pull-source', `${image}: trying ${role} ${source}`, { ...facts, outcome: 'trying' });
+      if (candidate.blocked) throw new ProxyError('blocked', `registry of ${source} is blocked in registries.conf`);
+      const opened = await openAndFetch(transport, candidate.reference, candidate.options, expectedDigest(reference), signal);
+      log.record('info', 'pull-source', `${image}: served by ${role} ${source}`, { ...facts, outcome: 'served' });
+      return opened;
     } catch (err) {
       if (signal?.aborted) throw err;
-      failures.push({ name: formatImageName(candidate.reference), error: toProxyError(err) });
+      const error = toProxyError(err);
+      // The last source's failure is the one the client is answered with; the others would go unseen.
+      const level = role === 'mirror' ? 'warn' : 'debug';
+      log.record(level, 'pull-source', `${image}: ${role} ${source} failed: ${error.message}`, { ...facts, outcome: 'failed', code: error.code, error: error.message });
+      failures.push({ name: source, error });
     }
   }
   throw combineFailures(failures);

@@ -1,5 +1,5 @@
 import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
-import { ProxyError } from '../../domain/errors.js';
+import { isProxyError, ProxyError } from '../../domain/errors.js';
 import { MAX_CONFIG_BYTES } from '../../domain/size-limits.js';
 import { type Descriptor, parseManifest, type ParsedManifest } from '../../domain/manifest.js';
 import { convertSchema2ToOci } from '../../domain/oci-conversion.js';
@@ -7,8 +7,9 @@ import { describeLayers, type LayerInfo } from '../../domain/layers.js';
 import { MediaType } from '../../domain/media-types.js';
 import { chooseInstance, type Platform } from '../../domain/platform.js';
 import { formatImageName, type ImageReference } from '../../domain/reference.js';
+import { type Log } from '../../ports/log.js';
 import { type RegistriesConfig } from '../../ports/registries-config.js';
-import { type PolicyVerdict, type SignaturePolicy } from '../../ports/signature-policy.js';
+import { type PolicySubject, type PolicyVerdict, type SignaturePolicy } from '../../ports/signature-policy.js';
 import { type ImageSource, type RawManifest, type Transport } from '../../ports/transport.js';
 import { readVerified } from './read-verified.js';
 import { openFirstSource } from './open-source.js';
@@ -44,6 +45,7 @@ export interface ResolveManifestDeps {
   readonly registries: RegistriesConfig;
   readonly policy: SignaturePolicy;
   readonly platforms: readonly Platform[];
+  readonly log: Log;
 }
 
 /**
@@ -55,7 +57,7 @@ export class ResolveManifest {
 
   async execute(reference: ImageReference, signal?: AbortSignal): Promise<ResolvedImage> {
     const name = formatImageName(reference);
-    const { source, manifest } = await openFirstSource(reference, this.deps.transports, this.deps.registries, signal);
+    const { source, manifest } = await openFirstSource(reference, this.deps.transports, this.deps.registries, this.deps.log, signal);
     try {
       const top = parse(manifest, name);
       let instance: { raw: RawManifest; parsed: ParsedManifest; digest: Digest } = { raw: manifest, parsed: top, digest: manifest.digest };
@@ -75,7 +77,8 @@ export class ResolveManifest {
         chosenFromList = true;
       }
 
-      const policyVerdict = await this.deps.policy.check(
+      const policyVerdict = await checkPolicy(
+        this.deps,
         { reference, source, manifest, instance: chosenFromList ? { ...instance.raw, digest: instance.digest } : undefined },
         signal,
       );
@@ -87,6 +90,31 @@ export class ResolveManifest {
       throw err;
     }
   }
+}
+
+/** The policy's verdict, logged either way: which scope and requirements applied, which keys verified. */
+async function checkPolicy(deps: ResolveManifestDeps, subject: PolicySubject, signal?: AbortSignal): Promise<PolicyVerdict> {
+  const image = formatImageName(subject.reference);
+  let verdict: PolicyVerdict;
+  try {
+    verdict = await deps.policy.check(subject, signal);
+  } catch (err) {
+    if (isProxyError(err, 'policy-rejected')) deps.log.record('info', 'policy', `${image}: rejected: ${err.message}`, { image, allowed: false, reason: err.message });
+    throw err;
+  }
+  const requirements = verdict.requirements.map((r) => r.type);
+  const keys = verdict.signatures.filter((s) => s.verified).map((s) => s.keyFingerprint ?? s.certificateIdentity ?? 'unknown');
+  const scope = verdict.scope === undefined ? '' : `, scope ${JSON.stringify(verdict.scope)}`;
+  const signed = keys.length === 0 ? '' : `, signed by ${keys.join(', ')}`;
+  deps.log.record('info', 'policy', `${image}: allowed by ${verdict.policy}${scope}: ${requirements.join(', ') || 'no requirement'}${signed}`, {
+    image,
+    allowed: true,
+    policy: verdict.policy,
+    scope: verdict.scope,
+    requirements,
+    keys,
+  });
+  return verdict;
 }
 
 function parse(raw: RawManifest, name: string): ParsedManifest {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isProxyError } from '../../../src/domain/errors.js';
 import { AuthFileCredentials, type CredentialHelperRunner } from '../../../src/adapters/credentials/auth-file-credentials.js';
 import { type CredentialTarget, type Credentials } from '../../../src/ports/credential-store.js';
-import { expectRejection } from './support.js';
+import { expectRejection, withoutSource } from './support.js';
 
 const b64 = (text: string): string => Buffer.from(text, 'binary').toString('base64');
 const entry = (user: string, password: string): { auth: string } => ({ auth: b64(`${user}:${password}`) });
@@ -223,10 +223,19 @@ describe('AuthFileCredentials', () => {
 
   for (const c of cases) {
     it(c.name, async () => {
-      const store = new AuthFileCredentials({ path: await file(c.contents), legacy: c.legacy ?? false });
-      expect(await store.lookup(target(c.repository))).to.deep.equal(c.want);
+      const path = await file(c.contents);
+      const store = new AuthFileCredentials({ path, legacy: c.legacy ?? false });
+      const found = await store.lookup(target(c.repository));
+      expect(withoutSource(found)).to.deep.equal(c.want);
+      if (found !== undefined) expect(found.source).to.satisfy((source: string) => source.startsWith(`auth file ${path}, key "`));
     });
   }
+
+  it('says which file and which key the credentials came from, never the secret', async () => {
+    const path = await file({ auths: { 'quay.io': entry('host', 'h'), 'quay.io/ns': entry('ns', 'n0t-in-source') } });
+    const found = await new AuthFileCredentials({ path, legacy: false }).lookup(target('quay.io/ns/repo'));
+    expect(found?.source).to.equal(`auth file ${path}, key "quay.io/ns"`);
+  });
 
   describe('credHelpers', () => {
     function recordingRunner(answer: Credentials | undefined): { runner: CredentialHelperRunner; calls: [string, string][] } {
@@ -244,7 +253,8 @@ describe('AuthFileCredentials', () => {
       const { runner, calls } = recordingRunner({ username: 'from-helper', password: 'hp' });
       const path = await file({ credHelpers: { 'quay.io': 'secretservice' }, auths: { 'quay.io/ns': entry('file', 'f') } });
       const found = await new AuthFileCredentials({ path, legacy: false, runHelper: runner }).lookup(target('quay.io/ns/repo'));
-      expect(found).to.deep.equal({ username: 'from-helper', password: 'hp' });
+      expect(withoutSource(found)).to.deep.equal({ username: 'from-helper', password: 'hp' });
+      expect(found?.source).to.equal(`credential helper docker-credential-secretservice (named in credHelpers of auth file ${path})`);
       expect(calls).to.deep.equal([['secretservice', 'quay.io']]);
     });
 
@@ -258,14 +268,14 @@ describe('AuthFileCredentials', () => {
     it('a helper identity token is usable', async () => {
       const { runner } = recordingRunner({ identityToken: 'refresh' });
       const path = await file({ credHelpers: { 'quay.io': 'pass' } });
-      expect(await new AuthFileCredentials({ path, legacy: false, runHelper: runner }).lookup(target('quay.io/x'))).to.deep.equal({ identityToken: 'refresh' });
+      expect(await new AuthFileCredentials({ path, legacy: false, runHelper: runner }).lookup(target('quay.io/x')).then(withoutSource)).to.deep.equal({ identityToken: 'refresh' });
     });
 
     it('the host key is exact: index.docker.io does not serve docker.io', async () => {
       const { runner, calls } = recordingRunner({ username: 'from-helper', password: 'hp' });
       const path = await file({ credHelpers: { 'index.docker.io': 'pass' }, auths: { 'docker.io': entry('file', 'f') } });
       const found = await new AuthFileCredentials({ path, legacy: false, runHelper: runner }).lookup(target('docker.io/library/busybox'));
-      expect(found).to.deep.equal({ username: 'file', password: 'f' });
+      expect(withoutSource(found)).to.deep.equal({ username: 'file', password: 'f' });
       expect(calls).to.deep.equal([]);
     });
 
@@ -294,9 +304,9 @@ describe('AuthFileCredentials', () => {
       const path = join(dir, 'lazy.json');
       const store = new AuthFileCredentials({ path, legacy: false });
       await writeFile(path, JSON.stringify({ auths: { 'quay.io': entry('first', '1') } }));
-      expect(await store.lookup(target('quay.io/x'))).to.deep.equal({ username: 'first', password: '1' });
+      expect(withoutSource(await store.lookup(target('quay.io/x')))).to.deep.equal({ username: 'first', password: '1' });
       await writeFile(path, JSON.stringify({ auths: { 'quay.io': entry('second', '2') } }));
-      expect(await store.lookup(target('quay.io/x'))).to.deep.equal({ username: 'first', password: '1' });
+      expect(withoutSource(await store.lookup(target('quay.io/x')))).to.deep.equal({ username: 'first', password: '1' });
     });
 
     it('an unreadable path is config-invalid naming the file', async () => {

@@ -49,8 +49,8 @@ describe('CredentialHelper: the docker-credential-helpers protocol (spec §C, §
   afterEach(() => bin.remove());
 
   const answers: { name: string; script: string; expected: object | undefined }[] = [
-    { name: 'user and secret', script: `echo '{"ServerURL":"r","Username":"alice","Secret":"${SECRET}"}'`, expected: { username: 'alice', password: SECRET } },
-    { name: '<token> user: an identity token', script: `echo '{"ServerURL":"r","Username":"<token>","Secret":"${SECRET}"}'`, expected: { identityToken: SECRET } },
+    { name: 'user and secret', script: `echo '{"ServerURL":"r","Username":"alice","Secret":"${SECRET}"}'`, expected: { username: 'alice', password: SECRET, source: 'credential helper docker-credential-test' } },
+    { name: '<token> user: an identity token', script: `echo '{"ServerURL":"r","Username":"<token>","Secret":"${SECRET}"}'`, expected: { identityToken: SECRET, source: 'credential helper docker-credential-test' } },
     { name: '"not found in native keychain" with a failing exit: nothing', script: 'echo "credentials not found in native keychain"; exit 1', expected: undefined },
     { name: 'the not-found message with surrounding whitespace', script: 'printf "\\n credentials not found in native keychain \\n"; exit 1', expected: undefined },
     { name: 'an empty secret: nothing', script: 'echo \'{"Username":"alice","Secret":""}\'', expected: undefined },
@@ -116,7 +116,7 @@ describe('RegistriesConfCredentials: the credential-helpers list (spec §C helpe
     bin.add('none', 'echo "credentials not found in native keychain"; exit 1');
     bin.add('pass', 'echo \'{"Username":"from-helper","Secret":"p"}\'');
     const store = new RegistriesConfCredentials({ registries: helpersList(['none', 'pass', 'containers-auth.json']), authFiles, helpers: bin.runner() });
-    expect(await store.lookup(target)).to.deep.equal({ username: 'from-helper', password: 'p' });
+    expect(await store.lookup(target)).to.deep.equal({ username: 'from-helper', password: 'p', source: 'credential helper docker-credential-pass' });
   });
 
   it('a failing helper does not stop the walk when a later one has credentials', async () => {

@@ -9,7 +9,7 @@ import { ChainCredentialStore } from '../../../src/adapters/credentials/chain-cr
 import { ANONYMOUS, NoCredentials } from '../../../src/adapters/credentials/no-credentials.js';
 import { StaticCredentials, parseCredsOption } from '../../../src/adapters/credentials/static-credentials.js';
 import { type CredentialStore, type CredentialTarget, type Credentials } from '../../../src/ports/credential-store.js';
-import { expectRejection } from './support.js';
+import { expectRejection, withoutSource } from './support.js';
 
 const quay: CredentialTarget = { registry: 'quay.io', repository: 'quay.io/ns/repo' };
 
@@ -46,7 +46,6 @@ describe('StaticCredentials and NoCredentials', () => {
 
   const credsOptions: [string, Credentials][] = [
     ['user:pass', { username: 'user', password: 'pass' }],
-    ['user', { username: 'user', password: '' }],
     ['user:', { username: 'user', password: '' }],
     ['user:pa:ss', { username: 'user', password: 'pa:ss' }],
   ];
@@ -55,6 +54,10 @@ describe('StaticCredentials and NoCredentials', () => {
       expect(parseCredsOption(value)).to.deep.equal(want);
     });
   }
+
+  it('--creds user (no password) is refused, as a sidecar cannot prompt for one', () => {
+    expect(() => parseCredsOption('user')).to.throw(/no password given/);
+  });
 });
 
 describe('ChainCredentialStore', () => {
@@ -132,12 +135,12 @@ describe('authFileChain', () => {
       { path: join(dir, 'missing.json'), legacy: false },
       { path: second, legacy: false },
     ]);
-    expect(await chain.lookup(quay)).to.deep.equal({ username: 'second', password: '2' });
+    expect(await chain.lookup(quay)).to.deep.equal({ username: 'second', password: '2', source: `auth file ${second}, key "quay.io"` });
   });
 
   it('the legacy file is read in its own format', async () => {
     const legacy = await write('dockercfg', JSON.stringify({ 'https://quay.io/v1/': { auth: auth('old:o') } }));
-    expect(await authFileChain([{ path: legacy, legacy: true }]).lookup(quay)).to.deep.equal({ username: 'old', password: 'o' });
+    expect(await authFileChain([{ path: legacy, legacy: true }]).lookup(quay)).to.deep.equal({ username: 'old', password: 'o', source: `auth file ${legacy}, key "https://quay.io/v1/"` });
   });
 
   it('a broken file ends the search even if a later file has credentials', async () => {
@@ -151,7 +154,7 @@ describe('authFileChain', () => {
   it('passes the helper runner to every file', async () => {
     const file = await write('helpers.json', JSON.stringify({ credHelpers: { 'quay.io': 'pass' } }));
     const chain = authFileChain([{ path: file, legacy: false }], (helper, registry) => Promise.resolve({ username: helper, password: registry }));
-    expect(await chain.lookup(quay)).to.deep.equal({ username: 'pass', password: 'quay.io' });
+    expect(withoutSource(await chain.lookup(quay))).to.deep.equal({ username: 'pass', password: 'quay.io' });
   });
 });
 

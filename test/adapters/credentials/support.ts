@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { type Credentials } from '../../../src/ports/credential-store.js';
 
 /** Awaits a promise that must reject and returns what it rejected with. */
 export async function expectRejection(promise: Promise<unknown>): Promise<unknown> {
@@ -25,4 +26,11 @@ export function everythingShown(err: unknown): string {
     }
   }
   return parts.join('\n');
+}
+
+/** The secrets of an answer without where it came from, for comparing answers of different stores. */
+export function withoutSource(found: Credentials | undefined): Omit<Credentials, 'source'> | undefined {
+  if (found === undefined) return undefined;
+  const { source: _source, ...secrets } = found;
+  return secrets;
 }

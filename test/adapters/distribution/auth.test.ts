@@ -3,6 +3,7 @@ import { Agent } from 'undici';
 import { fetchBearerToken } from '../../../src/adapters/distribution/bearer-token.js';
 import { baseSend } from '../../../src/adapters/distribution/http.js';
 import { type Credentials } from '../../../src/ports/credential-store.js';
+import { SILENT_LOG } from '../../../src/ports/log.js';
 import { FakeRegistry, faults, registryErrorBody } from '../../support/fake-registry.js';
 import { REPO, collect, dockerRef, expectCode, makeTransport, storeImage } from './helpers.js';
 
@@ -131,7 +132,7 @@ describe('distribution: authentication', function () {
       registry.auth = { kind: 'bearer', service: 'svc', expiresIn: 5 };
       const agent = new Agent();
       cleanups.push(() => agent.close());
-      const send = baseSend({ dispatcherFor: async () => agent, userAgent: 'test', limits: { connectMs: 1000, idleMs: 1000 } });
+      const send = baseSend({ dispatcherFor: async () => agent, userAgent: 'test', limits: { connectMs: 1000, idleMs: 1000 }, log: SILENT_LOG });
       const now = Date.parse('2026-01-01T00:00:00Z');
       const token = await fetchBearerToken(
         send,

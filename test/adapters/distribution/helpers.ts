@@ -23,7 +23,7 @@ export function makeTransport(
     tls: async () => undefined,
     tlsVerify: false,
     timeouts: { connectMs: 2000, idleMs: 2000 },
-    retry429: { initialDelayMs: 10, maxDelayMs: 3000 },
+    retry: { initialDelayMs: 10, maxDelayMs: 3000 },
     ...overrides,
   });
   return {

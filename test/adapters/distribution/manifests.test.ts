@@ -92,9 +92,16 @@ describe('distribution: manifests', function () {
     });
   }
 
-  it('does not retry a 5xx on a manifest', async () => {
+  it('retries a 503 on a manifest, then is served', async () => {
     storeImage(registry);
     registry.inject((r) => r.url.includes('/manifests/'), faults.status(503));
+    await open();
+    expect(manifestRequests()).to.have.length(2);
+  });
+
+  it('does not retry a 501 on a manifest: the server says it never will', async () => {
+    storeImage(registry);
+    registry.inject((r) => r.url.includes('/manifests/'), faults.status(501));
     await expectCode(open(), 'registry-error');
     expect(manifestRequests()).to.have.length(1);
   });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { FakeRegistry, faults } from '../../support/fake-registry.js';
-import { REPO, collect, dockerRef, expectCode, makeTransport, storeImage } from './helpers.js';
+import { REPO, collect, dockerRef, expectCode, makeTransport, rejection, storeImage } from './helpers.js';
 
-describe('distribution: 429 Too Many Requests', function () {
+describe('distribution: retries of 429 and other passing failures', function () {
   let registry: FakeRegistry;
   let cleanup: () => Promise<void>;
   let transport: ReturnType<typeof makeTransport>['transport'];
@@ -44,17 +44,49 @@ describe('distribution: 429 Too Many Requests', function () {
     expect(manifestRequests()).to.have.length(4);
   });
 
-  it('gives up after 5 attempts with too-many-requests', async () => {
+  it('gives up after 3 retries (4 attempts) by default with too-many-requests', async () => {
     storeImage(registry);
     registry.inject(isManifest, faults.tooManyRequests('0'), 10);
     const err = await expectCode(transport.open(dockerRef(registry), {}), 'too-many-requests');
     expect((err as { upstreamCode?: string }).upstreamCode).to.equal('TOOMANYREQUESTS');
-    expect(manifestRequests()).to.have.length(5);
+    expect(manifestRequests()).to.have.length(4);
   });
+
+  it('retries a connection reset before any answer, then succeeds', async () => {
+    storeImage(registry);
+    registry.inject(isManifest, (_req, res) => void res.socket?.destroy(), 2);
+    await transport.open(dockerRef(registry), {});
+    expect(manifestRequests()).to.have.length(3);
+  });
+
+  it('retries connection refused as many times as asked, then reports it', async () => {
+    const closed = await FakeRegistry.start();
+    const host = closed.host;
+    await closed.close();
+    const counted = makeTransport({ retry: { maxRetries: 2, initialDelayMs: 50 } });
+    try {
+      const started = Date.now();
+      const err = await expectCode(counted.transport.open({ transport: 'docker', docker: { domain: host, path: REPO, tag: 'v1' } }, {}), 'network');
+      expect(err.message).to.include('ECONNREFUSED');
+      // https then http (the source is insecure), each tried 3 times: waits of 50 + 100 ms twice.
+      expect(Date.now() - started).to.be.at.least(2 * 150 - 10);
+    } finally {
+      await counted.cleanup();
+    }
+  });
+
+  for (const status of [400, 403, 404]) {
+    it(`never retries a ${status}`, async () => {
+      storeImage(registry);
+      registry.inject(isManifest, faults.status(status), 10);
+      await rejection(transport.open(dockerRef(registry), {}));
+      expect(manifestRequests()).to.have.length(1);
+    });
+  }
 
   it('caps a long Retry-After at the policy maximum', async () => {
     storeImage(registry);
-    const capped = makeTransport({ retry429: { maxDelayMs: 100 } });
+    const capped = makeTransport({ retry: { maxDelayMs: 100 } });
     try {
       registry.inject(isManifest, faults.tooManyRequests('3600'));
       const started = Date.now();

@@ -19,8 +19,8 @@ describe('distribution: Retry-After', () => {
   }
 
   const delays: readonly [string, number, string | undefined, number][] = [
-    ['2 s first without Retry-After', 1, undefined, 2000],
-    ['doubling after that', 3, undefined, 8000],
+    ['1 s first without Retry-After', 1, undefined, 1000],
+    ['doubling after that', 3, undefined, 4000],
     ['capped at 60 s', 7, undefined, 60_000],
     ['Retry-After when present', 2, '1', 1000],
     ['a capped Retry-After', 1, '3600', 60_000],

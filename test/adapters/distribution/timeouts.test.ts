@@ -12,7 +12,8 @@ describe('distribution: timeouts and aborts', function () {
 
   beforeEach(async () => {
     registry = await FakeRegistry.start();
-    ({ transport, cleanup } = makeTransport({ timeouts: { connectMs: 1000, idleMs: IDLE_MS } }));
+    // Timeouts are retried like other passing failures; here each must show on its own.
+    ({ transport, cleanup } = makeTransport({ timeouts: { connectMs: 1000, idleMs: IDLE_MS }, retry: { maxRetries: 0 } }));
   });
   afterEach(async () => {
     await cleanup();
@@ -61,7 +62,7 @@ describe('distribution: timeouts and aborts', function () {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const agent = createRegistryAgent({ connectMs: 400 });
-    const secure = makeTransport({ dispatcher: agent, tlsVerify: undefined, timeouts: { connectMs: 400, idleMs: 5000 } });
+    const secure = makeTransport({ dispatcher: agent, tlsVerify: undefined, timeouts: { connectMs: 400, idleMs: 5000 }, retry: { maxRetries: 0 } });
     try {
       const started = Date.now();
       const err = await expectCode(secure.transport.open({ transport: 'docker', docker: { domain: host, path: REPO, tag: 'v1' } }, {}), 'timeout');
@@ -95,11 +96,16 @@ describe('distribution: timeouts and aborts', function () {
   it('abandons a 429 wait when aborted', async () => {
     storeImage(registry);
     registry.inject((r) => r.url.includes('/manifests/'), faults.tooManyRequests('30'));
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
-    const err = await rejection(transport.open(dockerRef(registry), {}, controller.signal));
-    expect((err as Error).name).to.equal('AbortError');
-    expect(Date.now() - started).to.be.below(2000);
+    const retrying = makeTransport({ timeouts: { connectMs: 1000, idleMs: IDLE_MS } });
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      const started = Date.now();
+      const err = await rejection(retrying.transport.open(dockerRef(registry), {}, controller.signal));
+      expect((err as Error).name).to.equal('AbortError');
+      expect(Date.now() - started).to.be.below(2000);
+    } finally {
+      await retrying.cleanup();
+    }
   });
 });
