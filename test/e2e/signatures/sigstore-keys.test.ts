@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { expect } from 'chai';
 import { requireRegistryTools } from '../../support/registry/install.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
@@ -126,12 +127,20 @@ describe('signatures end to end: sigstore attachments with public keys', functio
       const identity = JSON.parse(JSON.stringify(testCase.identity).replace('REPO', repository)) as object;
       const policyPath = join(workDir, `policy-${index}.json`);
       writeFileSync(policyPath, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [{ type: 'sigstoreSigned', keyPath, signedIdentity: identity }] } } }));
-      const proxy = spawnProxy(['--policy', policyPath, '--registries.d', registriesDir, '--tls-verify=false', `docker://${repository}:v1`], { env: isolatedEnv(workDir) });
+      const proxy = spawnProxy(['--log-level', 'info', '--policy', policyPath, '--registries.d', registriesDir, '--tls-verify=false', `docker://${repository}:v1`], { env: isolatedEnv(workDir) });
       proxies.push(proxy);
       const manifest = await proxy.request('GET', '/manifest');
+      await proxy.request('POST', '/quit');
+      await proxy.exited;
+      await finished(proxy.child.stderr!);
       if (testCase.accepted) {
         expect(manifest.status, manifest.body.toString()).to.equal(200);
+        // The info log names the policy file, the scope, the requirement and the key that verified.
+        const decision = `${repository}:v1: allowed by ${policyPath}, scope "${registry.host}": sigstoreSigned, signed by sha256:`;
+        expect(proxy.stderr()).to.include(decision);
+        expect(proxy.stderr().slice(proxy.stderr().indexOf(decision) + decision.length)).to.match(/^[0-9a-f]{64}\n/);
       } else {
+        expect(proxy.stderr(), 'the info log says why the policy refused').to.match(new RegExp(`${repository.replace(/[.]/g, '\\.')}:v1: rejected: .*sigstoreSigned`));
         expect(manifest.status, manifest.body.toString()).to.equal(403);
         const body = JSON.parse(manifest.body.toString()) as { code: string; message: string };
         expect(body.code).to.equal('policy-rejected');
