@@ -32,10 +32,10 @@ describe('end to end: the command line', function () {
     expect(run.stderr).to.match(/^container-image-proxy: policy-invalid: [^\n]*\/nonexistent\/policy\.json[^\n]*\n$/);
   });
 
-  it('--version prints the package version', async () => {
+  it('--version prints the package version, as skopeo prints its own', async () => {
     const { version } = JSON.parse(await readFile(new URL('package.json', `file://${REPO_ROOT}`), 'utf8')) as { version: string };
     const run = await runCli(['--version']);
-    expect([run.code, run.stdout, run.stderr]).to.deep.equal([0, `container-image-proxy ${version}\n`, '']);
+    expect([run.code, run.stdout, run.stderr]).to.deep.equal([0, `container-image-proxy version ${version}\n`, '']);
   });
 
   it('--help prints the usage on stdout', async () => {

@@ -127,7 +127,7 @@ describe('end to end: the packed package installed into an empty project', funct
   it('runs the installed CLI: --version', async () => {
     const bin = join(project, 'node_modules/.bin/container-image-proxy');
     const answer = await run(bin, ['--version'], { cwd: project, env: consumerEnv(), timeout: 20000 });
-    expect(answer.stdout).to.equal(`container-image-proxy ${version}\n`);
+    expect(answer.stdout).to.equal(`container-image-proxy version ${version}\n`);
   });
 
   it("imports ImageProxy by the package's name and serves an OCI layout with the default command and node_modules/.bin", async () => {
