@@ -104,7 +104,7 @@ async function checkPolicy(deps: ResolveManifestDeps, subject: PolicySubject, si
   }
   const requirements = verdict.requirements.map((r) => r.type);
   const keys = verdict.signatures.filter((s) => s.verified).map((s) => s.keyFingerprint ?? s.certificateIdentity ?? 'unknown');
-  const scope = verdict.scope === undefined ? '' : `, scope ${JSON.stringify(verdict.scope)}`;
+  const scope = verdict.scope === undefined ? '' : `, scope ${verdict.scope}`;
   const signed = keys.length === 0 ? '' : `, signed by ${keys.join(', ')}`;
   deps.log.record('info', 'policy', `${image}: allowed by ${verdict.policy}${scope}: ${requirements.join(', ') || 'no requirement'}${signed}`, {
     image,

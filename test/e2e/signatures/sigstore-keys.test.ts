@@ -136,8 +136,8 @@ describe('signatures end to end: sigstore attachments with public keys', functio
       if (testCase.accepted) {
         expect(manifest.status, manifest.body.toString()).to.equal(200);
         // The info log names the policy file, the scope, the requirement and the key that verified.
-        const decision = `docker://${repository}:v1: allowed by ${policyPath}, scope "${registry.host}": sigstoreSigned, signed by sha256:`;
-        expect(proxy.stderr()).to.include(decision);
+        const decision = `docker://${repository}:v1: allowed by ${policyPath}, scope docker:"${registry.host}": sigstoreSigned, signed by sha256:`;
+        expect(proxy.stderr(), proxy.stderr()).to.include(decision);
         expect(proxy.stderr().slice(proxy.stderr().indexOf(decision) + decision.length)).to.match(/^[0-9a-f]{64}\n/);
       } else {
         expect(proxy.stderr(), 'the info log says why the policy refused').to.match(new RegExp(`${repository.replace(/[.]/g, '\\.')}:v1: rejected: .*sigstoreSigned`));
