@@ -49,7 +49,7 @@ Options:
 Registry options (docker://):
       --authfile FILE          read credentials from FILE only (default: $REGISTRY_AUTH_FILE, else
                                the containers auth.json search)
-      --creds USER[:PASS]      use these credentials
+      --creds USER:PASS        use these credentials
       --username USER          use this user name (with --password)
       --password PASS          use this password (with --username)
       --registry-token TOKEN   send this bearer token
