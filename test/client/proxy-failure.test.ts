@@ -65,7 +65,7 @@ describe('TypeScript client: a proxy that fails at start, from a plain script', 
       exit: 1,
       line: 'container-image-proxy: policy-invalid: cannot read policy /nonexistent/policy.json: ENOENT',
     },
-    { why: 'a typo in an option, stderr piped', args: ['--tls-verfy'], stderr: 'pipe', connections: 2, exit: 2, line: 'container-image-proxy: unknown option --tls-verfy (see --help)' },
+    { why: 'a typo in an option, stderr piped', args: ['--tls-verfy'], stderr: 'pipe', connections: 2, exit: 2, line: 'container-image-proxy: unknown option --tls-verfy (did you mean --tls-verify?) (see --help)' },
   ];
   for (const { why, args, stderr, connections, exit, line } of cases) {
     it(`rejects every pending and later call with proxy-failed, its stderr line and exit status: ${why} (stderr '${stderr}')`, async () => {
