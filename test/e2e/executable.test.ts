@@ -117,7 +117,7 @@ describe('end to end: the single executables with no Node.js on PATH', function 
         const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
         const [program, ...leading] = target.command;
         const versionRun = await run(program!, [...leading, '--version'], { env });
-        expect([versionRun.stdout, versionRun.stderr]).to.deep.equal([`container-image-proxy ${version}\n`, '']);
+        expect([versionRun.stdout, versionRun.stderr]).to.deep.equal([`container-image-proxy version ${version}\n`, '']);
         const help = await run(program!, [...leading, '--help'], { env });
         expect(help.stdout).to.match(/^Usage: container-image-proxy \[OPTIONS\] \[IMAGE\]/);
         expect(help.stdout).to.contain('--sockfd');
