@@ -120,3 +120,18 @@ describe('go-json times from the raw literal (Time.UnmarshalJSON)', () => {
     expectManifestInvalid(() => goUnmarshal(encode('{"created":"\\"2023-01-01T00:00:00Z\\""}'), TIMED), /written with escapes/);
   });
 });
+
+describe('go-json strings decoded untyped (interface{})', () => {
+  it('unescapes strings decoded into interface{}, however deep, as Go does (only times see raw bytes)', () => {
+    const ANY = T.struct({ key: 'x', type: T.any });
+    const value = goUnmarshal(encode('{"x":[{"k":"\\u0061b"},"c\\n",["\\ud83d\\ude00"]]}'), ANY) as { x: JsonValue };
+    const [object, text, array] = value.x as readonly JsonValue[];
+    expect([(object as { entries: unknown }).entries, text, array]).to.deep.equal([[['k', 'ab']], 'c\n', ['😀']]);
+  });
+  it('unescapes an interface{} string 10000 containers deep without overflowing the stack', () => {
+    const value = goUnmarshal(encode(`{"x":${nested(MAX_NESTING_DEPTH - 1, 'arrays', '"\\u0061"')}}`), T.struct({ key: 'x', type: T.any })) as { x: JsonValue };
+    let innermost: JsonValue = value.x;
+    while (Array.isArray(innermost)) innermost = (innermost as readonly JsonValue[])[0]!;
+    expect(innermost).to.equal('a');
+  });
+});

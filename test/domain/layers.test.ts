@@ -82,6 +82,15 @@ describe('layers: compression and diff IDs', () => {
       ]);
     });
 
+    it('takes diff_ids written with JSON escapes as Go does: unescaped ([]digest.Digest is a string type)', () => {
+      // "sha256:" as \u0073ha256: and the first hex digit escaped too; JSON.stringify would never write these.
+      const escaped = diffIds.map((id) => `"\\u0073ha256:\\u00${id.charCodeAt(7).toString(16)}${id.slice(8)}"`);
+      const config = new TextEncoder().encode(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[${escaped.join(',')}]}}`);
+      const described = describeLayers(layers, config);
+      expect(described.map((info) => info.diffID)).to.deep.equal(diffIds);
+      expect(described.map((info) => info.diffIDError)).to.deep.equal([undefined, undefined, undefined]);
+    });
+
     it('an image without layers has none to describe', () => {
       expect(describeLayers([], configWith([]))).to.deep.equal([]);
     });

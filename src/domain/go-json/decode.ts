@@ -41,7 +41,8 @@ function decode(type: GoType, json: JsonValue, existing: unknown, path: string):
   const mismatch = (): ProxyError => invalid(`cannot decode ${path || 'document'}: expected ${describeType(type)}, found ${describeJson(json)}`);
   switch (type.kind) {
     case 'any':
-      return json;
+      // Only time.Time reads a literal's raw bytes; into interface{} (and every string type) Go unescapes.
+      return unescaped(json);
     case 'string':
       if (json instanceof EscapedString) return json.text;
       if (typeof json !== 'string') throw mismatch();
@@ -88,6 +89,32 @@ function decode(type: GoType, json: JsonValue, existing: unknown, path: string):
       return struct;
     }
   }
+}
+
+/**
+ * The JsonValue with every string literal as its text, as Go decodes it into interface{}. The
+ * tree is fresh from the parser and walked with an explicit stack (it may nest 10000 deep), so
+ * its strings are replaced in place.
+ */
+function unescaped(json: JsonValue): JsonValue {
+  if (json instanceof EscapedString) return json.text;
+  const pending: JsonValue[] = [json];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (Array.isArray(node)) {
+      const items = node as JsonValue[];
+      for (const [i, item] of items.entries()) {
+        if (item instanceof EscapedString) items[i] = item.text;
+        else pending.push(item);
+      }
+    } else if (node instanceof JsonObject) {
+      const entries = node.entries as (readonly [string, JsonValue])[];
+      for (const [i, [key, value]] of entries.entries()) {
+        if (value instanceof EscapedString) entries[i] = [key, value.text];
+        else pending.push(value);
+      }
+    }
+  }
+  return json;
 }
 
 /** Go's case folding of keys: ASCII upper-casing, plus the two non-ASCII letters that fold into ASCII. */

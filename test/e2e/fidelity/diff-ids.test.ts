@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { type Digest, digestOf } from '../../../src/domain/digest.js';
 import { type FixtureImage, standardFixtures, writeDirImage, writeOciLayout } from '../../support/image-fixtures.js';
-import { expectStillServing, FidelityBench, jsonOf, type LayerAnswer, withDiffIDs } from './fidelity-support.js';
+import { expectStillServing, FidelityBench, jsonOf, type LayerAnswer, withConfig, withDiffIDs } from './fidelity-support.js';
 
 interface Case {
   readonly name: string;
@@ -81,4 +81,27 @@ describe('fidelity: images whose rootfs.diff_ids do not fit their layers are ser
       });
     }
   }
+
+  it('OCI, diff_ids written with JSON escapes: unescaped as Go does, so every layer has its diff ID and decompresses', async function () {
+    const ids = ociImage.layers.map((layer) => layer.diffId);
+    const text = Buffer.from(withDiffIDs(ociImage, ids).config.bytes).toString('utf8');
+    // "sha256:" written as "\u0073ha256:": the same string to Go, not the same bytes.
+    const escaped = text.replaceAll('"sha256:', '"\\u0073ha256:');
+    expect(escaped).to.not.equal(text);
+    const reference = await write('oci', 'oci-escaped', withConfig(ociImage, new TextEncoder().encode(escaped)));
+    const oracle = await bench.copyToLayout(reference, 'oci-escaped-copied', '--format', 'oci');
+
+    const proxy = bench.proxy(reference);
+    expect((await proxy.request('GET', '/config')).body.toString()).to.equal(oracle.config.toString());
+    const layers = await proxy.request('GET', '/layers');
+    expect(layers.status, layers.body.toString()).to.equal(200);
+    const answers = jsonOf<LayerAnswer[]>(layers);
+    expect(answers.map((layer) => [layer.diffID, layer.diffIDError])).to.deep.equal(ids.map((id) => [id, undefined]));
+    for (const [at, layer] of answers.entries()) {
+      const decompressed = await proxy.request('GET', `/blobs/${layer.digest}?decompress=true`);
+      expect([decompressed.status, decompressed.complete, digestOf(decompressed.body)]).to.deep.equal([200, true, ids[at]]);
+    }
+    await expectStillServing(proxy);
+  });
 });
+

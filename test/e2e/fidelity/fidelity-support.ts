@@ -108,7 +108,12 @@ export function withoutMediaType(blob: FixtureBlob): FixtureBlob {
 export function withDiffIDs(image: FixtureImage, diffIDs: readonly unknown[]): FixtureImage {
   const config = JSON.parse(Buffer.from(image.config.bytes).toString('utf8')) as { rootfs: { diff_ids: unknown[] } };
   config.rootfs.diff_ids = [...diffIDs];
-  const configBlob = blobOf(image.config.mediaType, encode(config));
+  return withConfig(image, encode(config));
+}
+
+/** The image with these config bytes, its manifest pointing at them. */
+export function withConfig(image: FixtureImage, bytes: Uint8Array): FixtureImage {
+  const configBlob = blobOf(image.config.mediaType, bytes);
   const manifest = JSON.parse(Buffer.from(image.manifest.bytes).toString('utf8')) as { config: { digest: string; size: number } };
   manifest.config = { ...manifest.config, digest: configBlob.digest, size: configBlob.bytes.length };
   return { ...image, config: configBlob, manifest: blobOf(image.format === 'oci' ? MediaType.ociManifest : MediaType.dockerSchema2, encode(manifest)) };
