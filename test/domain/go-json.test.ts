@@ -135,3 +135,31 @@ describe('go-json strings decoded untyped (interface{})', () => {
     expect(innermost).to.equal('a');
   });
 });
+
+describe('go-json numbers (Go\'s scanner: no length limit)', () => {
+  it('parses numbers of any length: Go\'s scanner has no limit', () => {
+    const long = `0.${'0'.repeat(1500)}1`;
+    const exponent = `-1${'2'.repeat(3000)}.5e+${'9'.repeat(2000)}`;
+    expect(parseGoJson(encode(`{"x":${long}}`))).to.deep.equal(parseGoJson(encode(`{"x":${long}}`)));
+    expect(((parseGoJson(encode(`{"x":${long}}`)) as { entries: [string, { text: string }][] }).entries[0]![1]).text).to.equal(long);
+    expect((parseGoJson(encode(`[${exponent}]`)) as readonly { text: string }[])[0]!.text).to.equal(exponent);
+    expect(() => goUnmarshal(encode(`{"x":${long}}`), T.struct({ key: 'x', type: T.int }))).to.throw(/expected an integer/);
+  });
+  it('scans a 10 MB number in linear time', () => {
+    const started = process.hrtime.bigint();
+    expect((parseGoJson(encode(`[1${'0'.repeat(10_000_000)}]`)) as readonly { text: string }[])[0]!.text).to.have.length(10_000_001);
+    expect(Number(process.hrtime.bigint() - started) / 1e9).to.be.below(10);
+  });
+  const malformed: [string, RegExp][] = [
+    ['-', /end of input in numeric literal/],
+    ['-x', /"x" at offset 2 in numeric literal/],
+    [`1.${'0'.repeat(2000)}e`, /end of input in numeric literal/],
+    ['1.e5', /"e" at offset 3 in numeric literal/],
+    ['01', /"1" at offset 2 after array element/],
+  ];
+  for (const [text, pattern] of malformed) {
+    it(`refuses the number ${text.length > 12 ? `${text.slice(0, 6)}…` : text}, naming where`, () => {
+      expectManifestInvalid(() => parseGoJson(encode(`[${text}`)), pattern);
+    });
+  }
+});

@@ -105,7 +105,7 @@ class Parser {
       return c === 0x5b ? new OpenArray() : new OpenObject();
     }
     if (c === 0x22) return this.string();
-    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return this.number();
+    if (c === 0x2d || isDigit(c)) return this.number();
     for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
       if (this.literal(word)) return value;
     }
@@ -136,11 +136,28 @@ class Parser {
     return true;
   }
 
+  /** Scans the number grammar byte by byte, as Go's scanner does: a literal has no length limit. */
   private number(): JsonNumber {
-    const match = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(this.ascii(this.pos, Math.min(this.b.length, this.pos + 1024)));
-    if (!match || match[0] === '-') throw this.error('in numeric literal');
-    this.pos += match[0].length;
-    return new JsonNumber(match[0]);
+    const start = this.pos;
+    if (this.b[this.pos] === 0x2d) this.pos++;
+    if (this.b[this.pos] === 0x30) this.pos++;
+    else this.digits();
+    if (this.b[this.pos] === 0x2e) {
+      this.pos++;
+      this.digits();
+    }
+    if (this.b[this.pos] === 0x65 || this.b[this.pos] === 0x45) {
+      this.pos++;
+      if (this.b[this.pos] === 0x2b || this.b[this.pos] === 0x2d) this.pos++;
+      this.digits();
+    }
+    return new JsonNumber(this.ascii(start, this.pos));
+  }
+
+  /** One or more decimal digits. */
+  private digits(): void {
+    if (!isDigit(this.b[this.pos])) throw this.error('in numeric literal');
+    while (isDigit(this.b[this.pos])) this.pos++;
   }
 
   private ascii(from: number, to: number): string {
@@ -208,6 +225,8 @@ class Parser {
     return /^[0-9a-fA-F]{4}$/.test(digits) ? parseInt(digits, 16) : undefined;
   }
 }
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
 
 /** Go's utf8.DecodeRune: the rune and its length, or U+FFFD and 1 for an invalid byte. */
 function decodeRune(b: Uint8Array, at: number): [number, number] {
