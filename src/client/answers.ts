@@ -62,8 +62,11 @@ export function relay(body: Readable, events: RelayEvents): Readable {
   let received = 0;
   let settled = false;
   let failure: Error | undefined;
+  // A read Node asked for and no chunk has answered yet: until one does, Node asks no more.
+  let reading = false;
   const out = new Readable({
     read: () => {
+      reading = true;
       if (failure === undefined) body.resume();
       else out.destroy(failure);
     },
@@ -78,6 +81,7 @@ export function relay(body: Readable, events: RelayEvents): Readable {
   });
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
+    reading = false;
     if (!out.push(chunk)) body.pause();
   });
   body.once('end', () => {
@@ -90,9 +94,11 @@ export function relay(body: Readable, events: RelayEvents): Readable {
     if (settled) return;
     settled = true;
     void events.fail(err, received).then((error) => {
-      // A stream nobody listens to yet (paused, say, when a timeout fired) fails at its next
-      // read, rather than as an uncaught 'error' event.
-      if (out.listenerCount('error') > 0) out.destroy(error);
+      // A reader waiting for data (pipe() or 'data', with or without an 'error' listener) gets
+      // the error now, as from any Node stream: waiting for another read would wait forever. A
+      // stream nobody reads or listens to yet (paused, say, when a timeout fired) fails at its
+      // next read, rather than as an uncaught 'error' event.
+      if (reading || out.listenerCount('error') > 0) out.destroy(error);
       else failure = error;
     });
   });

@@ -1,4 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
@@ -13,6 +19,7 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
   this.timeout(30000);
   const suite = clientSuite();
   const { start, track } = suite;
+  const sha256Hex = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   let images: ClientImages;
   before(() => {
     images = suite.images();
@@ -105,6 +112,36 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
       expect(await proxy.kill()).to.deep.equal({ code: 1, signal: null });
     });
   }
+
+  /** Runs pipe-blob-child.js to its end, or kills it after 20 s (a reader left waiting). */
+  async function pipeInChild(image: string, digest: string, output: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./pipe-blob-child.js', import.meta.url)), image, digest, output], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+    clearTimeout(timer);
+    return { code, signal, stdout, stderr };
+  }
+
+  it('a blob piped to a file with no error listener: a corrupt body ends the program with incomplete-body instead of leaving it waiting', async function () {
+    this.timeout(60_000);
+    const layer = images.fixtures.ociLarge.layers[0]!;
+    const dir = await mkdtemp(join(tmpdir(), 'pipe-blob-'));
+    try {
+      const whole = await pipeInChild(`oci:${images.layout}:large`, layer.digest, join(dir, 'whole'));
+      expect([whole.code, whole.stdout], whole.stderr).to.deep.equal([0, 'finished\n']);
+      expect(sha256Hex(await readFile(join(dir, 'whole')))).to.equal(layer.digest);
+
+      const corrupt = await pipeInChild(`oci:${images.corruptLayout}:large`, layer.digest, join(dir, 'corrupt'));
+      expect([corrupt.signal, corrupt.code, corrupt.stdout], 'the program ends by itself, failed').to.deep.equal([null, 1, '']);
+      expect(corrupt.stderr).to.contain('incomplete-body').and.to.contain('digest-mismatch');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('lists layers with compression and diffID', async () => {
     const proxy = await start({ image: `oci:${images.mixedLayout}:mixed` });
