@@ -276,6 +276,8 @@ class BlobReader(io.RawIOBase):
         self._length = int(length) if length is not None else None
         self._received = 0
         self._returned = False
+        # Once the body failed, every later read raises the same error: never a clean EOF.
+        self._error = None
         if call.cancel is not None and call.cancel._watch(connection.drop):
             connection.drop()
 
@@ -283,6 +285,8 @@ class BlobReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer):
+        if self._error is not None:
+            raise self._error
         if self._returned or len(buffer) == 0:
             return 0
         # A socket timeout fires only when a read blocks: data that keeps arriving would outrun it.
@@ -340,15 +344,17 @@ class BlobReader(io.RawIOBase):
     def _failure(self, cause):
         self._give_back(False)
         if self._call.stopped():
-            return self._call.cancelled_error()
+            self._error = self._call.cancelled_error()
+            return self._error
         expected = f" of {self._length}" if self._length is not None else ""
         detail = f": {cause}" if cause is not None else ""
         note = self._proxy._end_note()
-        return ImageProxyError(
+        self._error = ImageProxyError(
             "incomplete-body", 0,
             f"{self._call.what}: the body ended after {self._received}{expected} bytes, "
             f"before it was complete{note}{detail}",
         )
+        return self._error
 
 
 class ImageProxy:

@@ -82,7 +82,7 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
     const what = decompress ? 'a corrupt layer read decompressed (chunked)' : 'a corrupt blob (Content-Length)';
     it(`raises incomplete-body for ${what} with the proxy's reason, then proxy-failed, and the proxy exits 1`, () => {
       const layer = images.fixtures.ociLarge.layers[0]!;
-      const out = runScenario<{ blob: ProxyErrorJson; after: ProxyErrorJson; exit: number }>('truncated', {
+      const out = runScenario<{ blob: ProxyErrorJson; again: ProxyErrorJson[]; after: ProxyErrorJson; exit: number }>('truncated', {
         image: `oci:${images.corruptLayout}:large`,
         digest: layer.digest,
         decompress,
@@ -91,6 +91,7 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
       expect(out.blob.message).to.contain(layer.digest).and.to.contain('exited with code 1: container-image-proxy: digest-mismatch');
       if (!decompress) expect(out.blob.message).to.contain(`of ${layer.bytes.length} bytes`);
       expect(out.blob.str).to.equal(`incomplete-body: ${out.blob.message}`);
+      expect(out.again, 'reads after the error raise it again, never a clean EOF').to.deep.equal([out.blob, out.blob]);
       expect(out.after.code).to.equal('proxy-failed');
       expect(out.after.message).to.contain('GET /manifest: the proxy exited with code 1: container-image-proxy: digest-mismatch');
       expect(out.exit).to.equal(1);

@@ -100,7 +100,11 @@ def missing():
 def truncated():
     with spawn(SPEC["image"]) as proxy:
         read = proxy.decompressed_layer if SPEC["decompress"] else proxy.blob
-        out = {"blob": error_of(lambda: read_stream(read(SPEC["digest"])))}
+        reader = read(SPEC["digest"])
+        out = {"blob": error_of(lambda: shutil.copyfileobj(reader, Sha256Sink()))}
+        # A consumer that catches the error and reads on must get it again, not a clean EOF.
+        out["again"] = [error_of(lambda: reader.read(65536)), error_of(lambda: reader.readinto(bytearray(10)))]
+        reader.close()
         out["after"] = error_of(proxy.manifest)
         out["exit"] = proxy.kill()
         return out
