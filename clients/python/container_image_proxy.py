@@ -74,7 +74,10 @@ class Cancellation:
     connection a call is using and the call raises ImageProxyError('cancelled')."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        # Watchers run under the lock, so that _unwatch waits for a cancel in progress: a call
+        # gives its connection back to the pool only after unwatching, and a drop that ran later
+        # would close it under the next call that leased it.
+        self._lock = threading.RLock()
         self._cancelled = False
         self._watchers = set()
 
@@ -85,9 +88,8 @@ class Cancellation:
     def cancel(self):
         with self._lock:
             self._cancelled = True
-            watchers = list(self._watchers)
-        for watcher in watchers:
-            watcher()
+            for watcher in list(self._watchers):
+                watcher()
 
     def _watch(self, watcher):
         with self._lock:

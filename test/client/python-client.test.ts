@@ -154,6 +154,11 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
     expect([out.held, out.open, out.then]).to.deep.equal([{ sha256: layer.digest, size: layer.bytes.length }, 1, 'amd64']);
   });
 
+  it('a Cancellation runs its watchers under its lock: unwatching waits for a drop in progress, so a connection given back is never dropped under its next call', () => {
+    const out = runScenario<{ owner_waited: boolean; events: string[]; late: string[]; cancelled: boolean[] }>('unwatch-during-cancel', {});
+    expect(out).to.deep.equal({ owner_waited: true, events: ['dropped', 'unwatched'], late: [], cancelled: [true, true] });
+  });
+
   it('cancels, times out and closes blobs mid-body, each closing its connection only, until none is left', () => {
     const layer = images.fixtures.ociLarge.layers[0]!;
     const out = runScenario<{

@@ -226,10 +226,48 @@ def cancel_body():
         return out
 
 
+def unwatch_during_cancel():
+    """Cancellation's lease logic, without a proxy: a watcher that cancel() has started to run
+    finishes before _unwatch returns (the call gives its connection back only after unwatching),
+    and a watcher unwatched before cancel() is never run."""
+    cancel = Cancellation()
+    started, release = threading.Event(), threading.Event()
+    events = []
+
+    def slow_drop():
+        started.set()
+        release.wait(5)
+        events.append("dropped")
+
+    cancel._watch(slow_drop)
+    canceller = threading.Thread(target=cancel.cancel)
+    canceller.start()
+    started.wait(5)
+
+    def unwatch():
+        cancel._unwatch(slow_drop)
+        events.append("unwatched")
+
+    owner = threading.Thread(target=unwatch)
+    owner.start()
+    owner.join(0.5)
+    waited = owner.is_alive()
+    release.set()
+    canceller.join(5)
+    owner.join(5)
+
+    late = Cancellation()
+    late_events = []
+    late._watch(lambda: late_events.append("dropped"))
+    late._unwatch(late._watchers.copy().pop())
+    late.cancel()
+    return {"owner_waited": waited, "events": events, "late": late_events, "cancelled": [cancel.cancelled, late.cancelled]}
+
+
 SCENARIOS = {
     "fetch": fetch, "missing": missing, "truncated": truncated, "many-images": many_images, "unstartable": unstartable,
     "start-failure": start_failure, "extract-layers": extract_layers, "parallel": parallel, "waiting": waiting,
-    "cancel-body": cancel_body,
+    "cancel-body": cancel_body, "unwatch-during-cancel": unwatch_during_cancel,
 }
 
 if __name__ == "__main__":
