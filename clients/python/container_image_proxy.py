@@ -14,7 +14,9 @@ The proxy runs as a child process holding one half of each of ``connections`` so
 takes a free connection until its answer has been read, so calls from several threads (several
 blobs at once, say) run in parallel and further calls wait for a connection. A blob reader
 closed before its end drains a short remainder, or else closes its connection; a call that is
-cancelled or times out closes its connection too. The session goes on with the others; when
+cancelled or times out once it has a connection (waiting for its answer, or mid-body) closes
+that connection too, one still waiting for a free connection closes none. A reader whose body
+failed raises the same error at every later read. The session goes on with the others; when
 none is left, calls raise ``connection-closed``.
 
 Errors are ImageProxyError(code, status, message), ``str(err)`` is ``"code: message"``. ``code``

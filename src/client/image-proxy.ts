@@ -20,9 +20,10 @@ export interface BlobOptions extends CallOptions {
  *
  * Each call takes a free connection until its answer has been read; a blob stream holds its
  * connection until it ends, so up to `connections` blobs download in parallel and further calls
- * wait for a free connection. HTTP/1.1 can only abandon a body by closing its connection: a
- * cancelled call (`signal`, `timeout`) or a blob stream destroyed before its end closes that one
- * connection, and the session goes on with the others. When none is left, calls reject with
+ * wait for a free connection. HTTP/1.1 can only abandon an exchange by closing its connection: a
+ * call cancelled (`signal`, `timeout`) once it has a connection, waiting for its headers or
+ * mid-body, or a blob stream destroyed before its end closes that one connection (a call still
+ * waiting for a free one closes none), and the session goes on with the others. When none is left, calls reject with
  * `connection-closed` (the proxy, having lost every peer, exits 0).
  *
  * If the proxy exits on its own (it could not start: a bad option, no policy.json; or a blob

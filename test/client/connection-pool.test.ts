@@ -65,6 +65,20 @@ describe('TypeScript client: the pool of connections to one proxy', function () 
     expect(proxy.openConnections).to.equal(1);
   });
 
+  it('costs no connection for a call cancelled before it has one, and one for a call cancelled waiting for its headers', async () => {
+    const proxy = await start({ image: `oci:${images.layout}:large`, connections: 2 });
+    const err = await rejection(proxy.blob(large().digest, { signal: AbortSignal.abort() }));
+    expect(err.code).to.equal('cancelled');
+    expect(proxy.openConnections, 'cancelled before a connection was lent').to.equal(2);
+    const controller = new AbortController();
+    const sent = rejection(proxy.blob(large().digest, { signal: controller.signal }));
+    // The request is written on the call's first tick; the headers need a round trip to the proxy.
+    setImmediate(() => controller.abort());
+    expect((await sent).code).to.equal('cancelled');
+    expect(proxy.openConnections).to.equal(1);
+    expect((await proxy.config()).architecture).to.equal('amd64');
+  });
+
   it('cancels a blob mid-body by its signal with cancelled, closes that connection only, and the next calls use the others', async () => {
     const proxy = await start({ image: `oci:${images.layout}:large`, connections: 3 });
     const controller = new AbortController();
