@@ -54,7 +54,17 @@ function tokenSource(args: ScannedArgs, env: Readonly<Record<string, string | un
     return { kind: 'file', path: cwdResolve(file) };
   }
   const value = env[TOKEN_ENV];
-  return value === undefined || value === '' ? undefined : { kind: 'value', value };
+  if (value === undefined || value === '') return undefined;
+  const token = oneToken(value);
+  // The value itself is never quoted: it is a secret, and a wrong one may be close to the right one.
+  if (token === undefined) throw new UsageProblem(`$${TOKEN_ENV}: expected one token without spaces`);
+  return { kind: 'value', value: token };
+}
+
+/** A token as written in a file or a variable: trimmed, and one word; undefined when it is not. */
+export function oneToken(text: string): string | undefined {
+  const token = text.trim();
+  return /^\S+$/.test(token) ? token : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { ProxyError } from '../domain/errors.js';
 import { type ImageApi } from '../ports/image-api.js';
 import { type ClientTokenSource, type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
+import { oneToken, TOKEN_ENV } from './cli-serve-args.js';
 import { type PortOverrides } from './container.js';
 import { VERSION } from './version.js';
 
@@ -50,8 +51,8 @@ async function readClientToken(source: ClientTokenSource | undefined): Promise<s
   } catch (err) {
     throw new ProxyError('config-invalid', `cannot read --listen-token-file ${source.path}: ${(err as Error).message}`, { cause: err });
   }
-  const token = text.trim();
-  if (!/^\S+$/.test(token)) throw new ProxyError('config-invalid', `--listen-token-file ${source.path}: expected one token without spaces`);
+  const token = oneToken(text);
+  if (token === undefined) throw new ProxyError('config-invalid', `--listen-token-file ${source.path}: expected one token without spaces`);
   return token;
 }
 
@@ -99,9 +100,14 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
         onQuit: () => void listening.close(),
         onFatal: (err: ProxyError) => report(`connection closed: ${describe(err)}`),
         onLog,
-      }, { version: VERSION, clientToken })),
+      }, { version: VERSION, clientToken, refuseBrowsers: address.kind === 'tcp' })),
       address,
-      { ...limits, maxConnections: connectionLimit(), loopbackOnly: address.kind === 'tcp' && http.isLoopbackHost(address.host) },
+      {
+        ...limits,
+        firstRequestRequired: clientToken !== undefined,
+        maxConnections: connectionLimit(),
+        loopbackOnly: address.kind === 'tcp' && http.isLoopbackHost(address.host),
+      },
     );
     onStopSignal((signalled) => {
       status = signalled;
@@ -144,6 +150,8 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
  */
 export async function runProxy(argv: readonly string[], overrides: PortOverrides = {}): Promise<number> {
   const command = parseCommandLine(argv, { env: process.env, cwd: process.cwd(), homeDir: homedir(), uid: process.getuid?.() });
+  // Read once: the credential helpers the proxy runs inherit its environment, and have no use for it.
+  delete process.env[TOKEN_ENV];
   switch (command.kind) {
     case 'help':
       process.stdout.write(USAGE);

@@ -10,6 +10,7 @@ export const PROXY_ERROR_CODES = [
   'request-timeout',
   'headers-too-large',
   'client-unauthorized',
+  'client-forbidden',
   'invalid-reference',
   'unsupported-transport',
   'image-not-found',

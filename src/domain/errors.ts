@@ -10,6 +10,7 @@ export const ErrorCodes = [
   'request-timeout', // the request's headers did not arrive in time
   'headers-too-large', // the request's headers exceed the HTTP parser's limit
   'client-unauthorized', // a listening proxy that wants a token got none, or a wrong one
+  'client-forbidden', // a TCP listener refused a request a web page could have sent (Origin, Sec-Fetch-*, a foreign Host)
   'invalid-reference', // an image name that does not parse
   'unsupported-transport', // a transport we do not know or have not wired
   'image-not-found', // the image (tag, digest, layout entry) does not exist

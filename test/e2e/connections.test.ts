@@ -1,10 +1,12 @@
 import { once } from 'node:events';
-import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { digestOf } from '../../src/domain/digest.js';
+import { FakeRegistry, faults } from '../support/fake-registry.js';
+import { ociBlobPath } from '../support/image-fixtures.js';
 import { errorAnswerOf, exchange, parseResponses, readUntilEnd, requestBytes } from '../support/raw-http.js';
 import { type ListeningProxy, runCli, spawnListening, spawnProxy, spawnWithPeers } from '../support/spawn-proxy.js';
 import { type E2eImages, writeE2eImages } from './e2e-images.js';
@@ -260,6 +262,67 @@ describe('end to end: how connections end', function () {
       expect(run.code).to.equal(1);
       expect(run.stderr).to.contain('is not a socket');
       expect(await readFile(path, 'utf8')).to.equal('precious');
+    });
+  });
+  describe('answers stay in order and in JSON', () => {
+    it('a malformed request pipelined after a good one is answered after it, then the connection closes', async () => {
+      const proxy = sidecar([largeImage]);
+      const bytes = await exchange(proxy.socket, `${requestBytes('GET', '/manifest')}BOGUS LINE\x01\r\n\r\n`);
+      const [manifest, refused] = parseResponses(bytes, ['GET', 'GET']);
+      expect(manifest!.status, 'the first answer is the manifest').to.equal(200);
+      expect(manifest!.headers['content-type']).to.equal('application/vnd.oci.image.manifest.v1+json');
+      const error = JSON.parse(refused!.body.toString('utf8')) as { code: string };
+      expect([refused!.status, error.code, refused!.headers['connection']]).to.deep.equal([400, 'bad-request', 'close']);
+      expect(await proxy.exited).to.deep.equal({ code: 0, signal: null });
+    });
+
+    it('CONNECT is 405 method-not-allowed in JSON with Content-Length, then the connection closes', async () => {
+      const proxy = sidecar([largeImage]);
+      const answer = errorAnswerOf(await exchange(proxy.socket, 'CONNECT registry.example:443 HTTP/1.1\r\nHost: registry.example:443\r\n\r\n'));
+      expect([answer.status, answer.code, answer.headers['connection']]).to.deep.equal([405, 'method-not-allowed', 'close']);
+      expect(answer.message).to.contain('CONNECT');
+      expect(await proxy.exited).to.deep.equal({ code: 0, signal: null });
+    });
+  });
+
+  describe('a layer read with ?decompress=true', () => {
+    it('a corrupt layer that arrives in one chunk is a verification failure: no answer, the connection cut, exit 1', async () => {
+      const layer = images.fixtures.ociSingle.layers[0]!;
+      expect(layer.bytes.length, 'a small gzip layer, read in one chunk').to.be.lessThan(16 * 1024);
+      const layout = join(workDir, `corrupt-${Date.now()}`);
+      await cp(images.layout, layout, { recursive: true });
+      const corrupt = Buffer.from(layer.bytes);
+      corrupt.writeUInt8(corrupt.readUInt8(corrupt.length >> 1) ^ 0x01, corrupt.length >> 1);
+      await writeFile(ociBlobPath(layout, layer.digest), corrupt);
+      const proxy = sidecar([`oci:${layout}:single`]);
+      const bytes = await exchange(proxy.socket, requestBytes('GET', `/blobs/${layer.digest}?decompress=true`));
+      expect(bytes.toString('latin1'), 'no complete answer, and no JSON error that reads like a refused request').to.not.match(/\r\n\r\n\{"code"/);
+      expect(await proxy.exited).to.deep.equal({ code: 1, signal: null });
+      const lines = proxy.stderr().trimEnd().split('\n');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/digest-mismatch/).and.to.contain(layer.digest);
+    });
+
+    it('a client that hangs up while the layer is still awaited is not reported, and the session goes on', async () => {
+      const registry = await FakeRegistry.start();
+      running.push({ dispose: () => registry.close() });
+      const image = images.fixtures.ociSingle;
+      const layer = image.layers[0]!;
+      for (const blob of [image.config, layer]) registry.putBlob('slow/layer', blob.bytes);
+      registry.putManifest('slow/layer', image.manifest.bytes, image.manifest.mediaType, 'v1');
+      registry.inject((request) => request.url.includes(`/blobs/${layer.digest}`), faults.stallAfter(layer.bytes, 0));
+      const proxy = spawnWithPeers(2, ['--insecure-policy', '--tls-verify=false', `docker://${registry.host}/slow/layer:v1`]);
+      running.push(proxy);
+      const [leaving, staying] = proxy.peers as [(typeof proxy.peers)[0], (typeof proxy.peers)[0]];
+      expect((await staying.request('GET', '/manifest')).status).to.equal(200);
+      leaving.socket.write(requestBytes('GET', `/blobs/${layer.digest}?decompress=true`));
+      await delay(1000);
+      expect(registry.requestsTo(/\/blobs\//).length, 'the layer was asked for').to.be.at.least(1);
+      leaving.socket.destroy();
+      await delay(500);
+      expect((await staying.request('GET', '/version')).status).to.equal(200);
+      expect(proxy.child.exitCode).to.equal(null);
+      expect(proxy.stderr()).to.equal('');
     });
   });
 });

@@ -8,7 +8,8 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
 /**
  * Lets through only requests with `Authorization: Bearer <token>`. Compared as hashes in
  * constant time, so neither the token's length nor its prefix shows in response times; the token
- * never appears in an answer.
+ * never appears in an answer. A refusal closes the connection: only connections that have shown
+ * the token may stay open idle, so nobody without it can hold connection slots.
  */
 export function requireBearerToken(token: string): RequestHandler {
   const expected = digest(token);
@@ -19,6 +20,6 @@ export function requireBearerToken(token: string): RequestHandler {
       return;
     }
     const why = match ? 'the bearer token is not the one this proxy was given' : 'this proxy requires Authorization: Bearer <token>';
-    sendError(res, new ProxyError('client-unauthorized', why), { 'WWW-Authenticate': 'Bearer realm="container-image-proxy"' });
+    sendError(res, new ProxyError('client-unauthorized', why), { 'WWW-Authenticate': 'Bearer realm="container-image-proxy"', Connection: 'close' });
   };
 }

@@ -40,7 +40,23 @@ export function blobHandler(api: ImageApi, hooks: ServerHooks) {
   return async (req: Request, res: Response): Promise<void> => {
     const digest = digestFromPath(req.path);
     const clientGone = signalForResponse(res);
-    const answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req) }, clientGone);
+    let answer;
+    try {
+      answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req) }, clientGone);
+    } catch (err) {
+      // The client left while its answer was being prepared: nobody to answer, nothing to report.
+      if (!clientGone.aborted) throw err;
+      res.destroy();
+      return;
+    }
+    const asFatal = (err: Error) => (err instanceof ProxyError ? err : new ProxyError('io', `blob ${digest}: ${err.message}`, { cause: err }));
+    // The blob failed its verification before a byte came out (a decompressed read looks at its
+    // first bytes before answering): the same failure as later in the body, reported the same way.
+    if (answer.stream.errored) {
+      hooks.onFatal(asFatal(answer.stream.errored));
+      res.destroy();
+      return;
+    }
     res.status(200).set('Content-Type', 'application/octet-stream');
     // A decompressed layer's length is known only at its end: it goes out chunked, and a failure
     // shows as a connection closed before the terminating chunk.
@@ -54,7 +70,7 @@ export function blobHandler(api: ImageApi, hooks: ServerHooks) {
     answer.stream.once('error', (err) => {
       if (clientGone.aborted) return;
       sourceFailed = true;
-      hooks.onFatal(err instanceof ProxyError ? err : new ProxyError('io', `blob ${digest}: ${err.message}`, { cause: err }));
+      hooks.onFatal(asFatal(err));
     });
     res.flushHeaders();
     pipeline(answer.stream, res, (err) => {

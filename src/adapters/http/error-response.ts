@@ -38,11 +38,12 @@ export function sendError(res: Response, err: ProxyError, extraHeaders: Readonly
  * (Node's parser refused the bytes, the headers came too late). The connection closes after it:
  * the parser cannot tell where the next request would start.
  */
-export function errorMessageBytes(err: ProxyError): Buffer {
+export function errorMessageBytes(err: ProxyError, extraHeaders: Readonly<Record<string, string>> = {}): Buffer {
   const body = errorBody(err);
   const status = statusForCode(err.code);
+  const extra = Object.entries(extraHeaders).map(([name, value]) => `${name}: ${value}\r\n`);
   const head =
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${extra.join('')}` +
     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }

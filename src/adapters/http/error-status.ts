@@ -13,6 +13,7 @@ export const STATUS_FOR_CODE: Readonly<Record<ErrorCode, number>> = {
   'request-timeout': 408,
   'headers-too-large': 431,
   'client-unauthorized': 401,
+  'client-forbidden': 403,
   'invalid-reference': 400,
   'unsupported-transport': 501,
   'image-not-found': 404,

@@ -3,6 +3,7 @@ import { ProxyError } from '../../domain/errors.js';
 import { type ImageApi } from '../../ports/image-api.js';
 import { requireBearerToken } from './bearer-token.js';
 import { blobHandler } from './blob-handler.js';
+import { refuseBrowserRequests } from './browser-guard.js';
 import { asProxyError, sendError } from './error-response.js';
 import { imageOf } from './query.js';
 import { signalForResponse } from './request-signal.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   readonly version: string;
   /** When set, every request must carry `Authorization: Bearer <clientToken>`. */
   readonly clientToken?: string | undefined;
+  /** For a TCP listener: refuse requests a web page could have made (see browser-guard.ts). */
+  readonly refuseBrowsers?: boolean | undefined;
 }
 
 /**
@@ -48,6 +51,7 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptio
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', false);
+  if (info.refuseBrowsers === true) app.use(refuseBrowserRequests());
   if (info.clientToken !== undefined) app.use(requireBearerToken(info.clientToken));
 
   app

@@ -1,6 +1,7 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { type Socket } from 'node:net';
-import { answerClientError } from './client-error.js';
+import { type Duplex } from 'node:stream';
+import { answerClientError, answerConnect } from './client-error.js';
 
 /** How long a request's headers may take from its first byte: long enough for any real client. */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
@@ -8,6 +9,12 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
 export interface ServerLimits {
   /** From a request's first byte to the end of its headers; past it the answer is 408 and the connection closes. */
   readonly headersTimeoutMs?: number | undefined;
+  /**
+   * Set when requests must carry a token: a connection then has the headers timeout, from its
+   * accept, to complete its first request, or it is closed. Once it has (and the request was
+   * let in: a refused one closes its connection), it may idle for ever like any other.
+   */
+  readonly firstRequestRequired?: boolean | undefined;
 }
 
 /**
@@ -26,9 +33,13 @@ export interface ServerLimits {
 export class SidecarServer {
   readonly http: Server;
   private readonly connections = new Set<Socket>();
+  private readonly headersTimeoutMs: number;
+  /** Connections still to complete their first request, with the timer that closes them; undefined when none must. */
+  private readonly awaitingFirstRequest: Map<Socket, NodeJS.Timeout> | undefined;
 
   constructor(handler: RequestListener, limits: ServerLimits = {}) {
     const headersTimeoutMs = limits.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+    this.headersTimeoutMs = headersTimeoutMs;
     // Expiry is checked at this interval, so a late request is cut between 1 and 1.25 timeouts.
     const checkEveryMs = Math.max(10, Math.floor(headersTimeoutMs / 4));
     const server = createServer({ requireHostHeader: false, connectionsCheckingInterval: checkEveryMs }, handler);
@@ -40,6 +51,10 @@ export class SidecarServer {
     // without it a half-close aborts the requests in flight.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('clientError', (err: Error, socket) => answerClientError(err, socket, headersTimeoutMs));
+    this.awaitingFirstRequest = limits.firstRequestRequired === true ? new Map() : undefined;
+    if (this.awaitingFirstRequest) server.on('request', (req: IncomingMessage) => this.firstRequestArrived(req.socket));
+    // Without a listener Node drops a CONNECT's socket without a word.
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => answerConnect(req, socket));
     // Node starts its headers-timeout bookkeeping on 'listening'; this server never listens itself
     // (connections are handed to it), so it is told once here.
     server.emit('listening');
@@ -58,6 +73,7 @@ export class SidecarServer {
         resolve();
       }),
     );
+    this.expectFirstRequest(socket);
     // Until Node's server owns the socket, a reset must not become an uncaught error.
     const beforeFirstByte = (): void => undefined;
     socket.on('error', beforeFirstByte);
@@ -66,6 +82,22 @@ export class SidecarServer {
       if (!socket.destroyed) this.http.emit('connection', socket);
     });
     return closed;
+  }
+
+  /**
+   * A connection that has not completed a request within the headers timeout is closed, whether
+   * it sent nothing or only part of one: otherwise anyone who can connect could hold every
+   * connection slot without knowing the token.
+   */
+  private expectFirstRequest(socket: Socket): void {
+    if (this.awaitingFirstRequest === undefined) return;
+    this.awaitingFirstRequest.set(socket, setTimeout(() => socket.destroy(), this.headersTimeoutMs));
+    socket.once('close', () => this.firstRequestArrived(socket));
+  }
+
+  private firstRequestArrived(socket: Socket): void {
+    clearTimeout(this.awaitingFirstRequest?.get(socket));
+    this.awaitingFirstRequest?.delete(socket);
   }
 
   /** Ends every connection now, mid-response or idle: an unfinished body stays short. */

@@ -16,6 +16,10 @@ import { chain } from './stream-chain.js';
  */
 export async function decompressedLayer(verified: Readable, layer: LayerInfo & { readonly diffID: Digest }): Promise<BlobAnswer> {
   const head = await readHead(verified, MAGIC_LENGTH);
+  // The layer failed its own check before a byte came out (a small one arrives whole, and the
+  // check holds back its last bytes): that is the blob failing verification, not a request that
+  // cannot be answered, so it is handed on as the answer's failed stream, like a later failure.
+  if (verified.errored) return { size: undefined, stream: verified };
   const compression = detectCompression(head);
   if (compression === 'bzip2' || compression === 'xz') {
     verified.destroy();
@@ -30,10 +34,15 @@ export async function decompressedLayer(verified: Readable, layer: LayerInfo & {
   return { size: compression === 'none' ? layer.size : undefined, stream };
 }
 
+/** A failure of the content itself (its digest or size), as opposed to getting at it. */
+const failedVerification = (err: unknown): boolean => err instanceof ProxyError && (err.code === 'digest-mismatch' || err.code === 'size-mismatch');
+
 /**
  * Reads until `length` bytes (or the end) came out, then pauses the stream so that piping it
- * later continues right after them. The error listener stays: an error before the piping is
- * then found in `stream.errored` instead of crashing the process.
+ * later continues right after them. A verification failure settles it too, leaving the error in
+ * `stream.errored`; any other failure rejects. The error listener stays: an error before the
+ * piping is then found in `stream.errored` (and passed on by the chain) instead of crashing the
+ * process.
  */
 function readHead(stream: Readable, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -49,8 +58,9 @@ function readHead(stream: Readable, length: number): Promise<Buffer> {
       received += chunk.length;
       if (received >= length) settle();
     };
+    const onError = (err: unknown) => (failedVerification(err) ? settle() : reject(err));
     const onClose = () => reject(stream.errored ?? new ProxyError('io', 'the layer stream closed before its first bytes'));
-    stream.on('data', onData).once('end', settle).once('close', onClose).once('error', reject);
+    stream.on('data', onData).once('end', settle).once('close', onClose).on('error', onError);
   });
 }
 
