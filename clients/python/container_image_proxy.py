@@ -282,8 +282,9 @@ class BlobReader(io.RawIOBase):
         self._returned = False
         # Once the body failed, every later read raises the same error: never a clean EOF.
         self._error = None
-        if call.cancel is not None and call.cancel._watch(connection.drop):
-            connection.drop()
+        # The body outlives the call that opened it: its connection stays watched until given back.
+        self._watching = _watching(call, connection)
+        self._watching.__enter__()
 
     def readable(self):
         return True
@@ -337,8 +338,7 @@ class BlobReader(io.RawIOBase):
         if self._returned:
             return
         self._returned = True
-        if self._call.cancel is not None:
-            self._call.cancel._unwatch(self._connection.drop)
+        self._watching.__exit__(None, None, None)
         keep = keep and self._response.isclosed()
         self._proxy._pool.give_back(self._connection, keep)
         if not keep:

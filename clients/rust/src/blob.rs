@@ -4,18 +4,14 @@ use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use hyper::body::{Bytes, HttpBody};
 use hyper::Body;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::error::{Error, ProxyExit};
-use crate::process::{ExitFuture, ExitWatch};
+use crate::process::{ExitFuture, ExitWatch, EXIT_GRACE};
 use crate::proxy::ImageProxy;
-
-/// After a body broke, how long to wait for the proxy's exit status to name it in the error.
-const EXIT_GRACE: Duration = Duration::from_secs(1);
 
 enum State {
     Reading,

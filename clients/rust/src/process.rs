@@ -128,6 +128,9 @@ impl ProxyProcess {
     }
 }
 
+/// After the connection or a body broke, how long to wait for the proxy's exit status to name it.
+pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(1);
+
 pub(crate) type ExitFuture = Pin<Box<dyn Future<Output = Option<ProxyExit>> + Send>>;
 
 /// Where how the proxy ended becomes known.

@@ -14,10 +14,8 @@ use serde_json::Value;
 use crate::answers::{parse_error_body, parse_json, parse_layers, parse_version, ManifestAnswer, Layer, ProxyVersion};
 use crate::blob::Blob;
 use crate::error::{Error, ErrorCode, ProxyExit};
-use crate::process::{ProxyOptions, ProxyProcess};
+use crate::process::{ProxyOptions, ProxyProcess, EXIT_GRACE};
 
-/// After the connection broke, how long to wait for the proxy's exit status to name it.
-const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// A proxy that closed the connection before its first answer is given this long to exit.
 const START_EXIT_WAIT: Duration = Duration::from_secs(10);
 /// How long `quit` waits for the proxy to exit after it answered.
@@ -57,7 +55,6 @@ impl ImageProxy {
                 proxy.version = parse_version("GET /version", &value)?;
                 Ok(proxy)
             }
-            Err(Error::ConnectionClosed { exit, .. }) if exit.is_some() => Err(Error::ProxyFailed { what: "starting the proxy".into(), exit }),
             Err(err @ Error::ConnectionClosed { .. }) => match proxy.process.exit.within(START_EXIT_WAIT).await {
                 Some(exit) => Err(Error::ProxyFailed { what: "starting the proxy".into(), exit: Some(exit) }),
                 None => Err(err),
