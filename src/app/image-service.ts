@@ -5,7 +5,7 @@ import { formatImageName, type ImageReference } from '../domain/reference.js';
 import { type BlobAnswer, type ImageApi, type ImageName, type ManifestAnswer } from '../ports/image-api.js';
 import { type PolicyVerdict } from '../ports/signature-policy.js';
 import { type FetchBlob } from './use-cases/fetch-blob.js';
-import { type ResolvedImage, type ResolveManifest } from './use-cases/resolve-manifest.js';
+import { type ResolvedImage, type ResolveManifest, withServedCompression } from './use-cases/resolve-manifest.js';
 
 /**
  * The API over any number of images. Each image is resolved on first use and kept until closed;
@@ -14,6 +14,8 @@ import { type ResolvedImage, type ResolveManifest } from './use-cases/resolve-ma
  */
 export class ImageService implements ImageApi {
   private readonly resolved = new Map<string, Promise<ResolvedImage>>();
+  /** `/layers` of each resolved image, worked out on its first request and kept with the image. */
+  private readonly layerLists = new WeakMap<ResolvedImage, Promise<readonly LayerInfo[]>>();
 
   constructor(
     /** The command-line image, served when a request names none. */
@@ -33,8 +35,17 @@ export class ImageService implements ImageApi {
     return (await this.image(image)).ociConfig;
   }
 
+  /** Shared by concurrent requests, so it takes no request's signal; a failure is not kept. */
   async layers(image: ImageName): Promise<readonly LayerInfo[]> {
-    return (await this.image(image)).layerInfos;
+    const resolved = await this.image(image);
+    let list = this.layerLists.get(resolved);
+    if (list === undefined) {
+      const descriptors = resolved.layerInfos.map((info) => resolved.layers.get(info.digest)!.source);
+      list = withServedCompression(resolved.source, descriptors, resolved.layerInfos);
+      this.layerLists.set(resolved, list);
+      list.catch(() => this.layerLists.delete(resolved));
+    }
+    return list;
   }
 
   async blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer> {

@@ -14,8 +14,6 @@ import { type ImageSource, type RawManifest, type Transport } from '../../ports/
 import { readVerified } from './read-verified.js';
 import { openFirstSource } from './open-source.js';
 
-/** Configs are small; a larger one is refused like containers/image does. */
-
 /** One image, resolved for one platform, in OCI form, allowed by policy. */
 export interface ResolvedImage {
   readonly source: ImageSource;
@@ -27,7 +25,7 @@ export interface ResolvedImage {
   readonly ociConfig: Uint8Array;
   /** Config digest as the OCI manifest states it (differs from the source's after conversion). */
   readonly configDigest: Digest;
-  /** The layers as the OCI manifest and config describe them, in order. */
+  /** The layers as the OCI manifest and config describe them, in order (compression as typed: `/layers` asks the source). */
   readonly layerInfos: readonly LayerInfo[];
   /** Layers by digest: the source's descriptor (to fetch it) and the OCI view (to describe it). */
   readonly layers: ReadonlyMap<Digest, ImageLayer>;
@@ -144,14 +142,19 @@ async function toOci(
     parsed.kind === 'oci-manifest'
       ? { ociManifest: raw.bytes, ociConfig: config, configDigest: parsed.config.digest, ociLayers: parsed.layers }
       : convertedToOci(raw.bytes, config);
-  const layerInfos = await withServedCompression(source, parsed.layers, describeLayers(oci.ociLayers, oci.ociConfig), signal);
+  const layerInfos = describeLayers(oci.ociLayers, oci.ociConfig);
   const layers = new Map(parsed.layers.map((source, i) => [source.digest, { source, info: layerInfos[i]! }] as const));
   return { ociManifest: oci.ociManifest, ociConfig: oci.ociConfig, configDigest: oci.configDigest, layerInfos, layers };
 }
 
-/** The compression the source knows its layers are served with, where it knows better than the media type. */
-async function withServedCompression(source: ImageSource, layers: readonly Descriptor[], infos: LayerInfo[], signal?: AbortSignal): Promise<LayerInfo[]> {
-  if (source.layerCompression === undefined) return infos;
+/**
+ * The compression the source knows its layers are served with, where it knows better than the
+ * media type. Only `/layers` reports it (a decompressed read detects from the bytes it streams),
+ * so it is worked out on that request, not when the image is resolved: a local source opens
+ * every layer file for it.
+ */
+export async function withServedCompression(source: ImageSource, layers: readonly Descriptor[], infos: readonly LayerInfo[], signal?: AbortSignal): Promise<LayerInfo[]> {
+  if (source.layerCompression === undefined) return [...infos];
   const served = await Promise.all(layers.map((layer) => source.layerCompression!(layer, signal)));
   return infos.map((info, i) => ({ ...info, compression: served[i] ?? info.compression }));
 }
