@@ -1,10 +1,10 @@
 import { parseUrlAsWritten } from '../../domain/written-host.js';
 import { discard } from './bodies.js';
 import { type BlobBody, type BlobRequest } from '../../ports/transport.js';
-import { type HttpResponse } from './http.js';
+import { contentLength, type HttpResponse } from './http.js';
 import { registryError } from './registry-errors.js';
 import { type Repository, getFromRepository } from './repository.js';
-import { contentLength, resumableBody } from './resumable-body.js';
+import { resumableBody } from './resumable-body.js';
 
 function rangeHeaders(offset: number): Record<string, string> | undefined {
   return offset === 0 ? undefined : { range: `bytes=${offset}-` };

@@ -46,9 +46,11 @@ export interface BaseSendOptions {
   readonly log: Log;
 }
 
-function contentLengthOf(headers: IncomingHttpHeaders): number | undefined {
-  const value = headers['content-length'];
-  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
+/** The length an answer announced, when it announced one. */
+export function contentLength(response: Pick<HttpResponse, 'headers'>): number | undefined {
+  const value = response.headers['content-length'];
+  const text = Array.isArray(value) ? value[0] : value;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /**
@@ -66,9 +68,10 @@ export function baseSend(options: BaseSendOptions): Send {
     };
     if (request.authorization !== undefined) headers.authorization = request.authorization;
     const started = performance.now();
+    const shown = loggableUrl(url);
     const facts = () => ({
       method: request.method,
-      url: loggableUrl(url),
+      url: shown,
       what: request.what,
       attempt: request.attempt ?? 1,
       ms: Math.round((performance.now() - started) * 10) / 10,
@@ -87,12 +90,12 @@ export function baseSend(options: BaseSendOptions): Send {
       });
       const failure = (err: unknown): Error => transportError(err, url.host, request.what, options.limits, request.signal);
       // `bytes` is the size the registry announced: counting a streamed blob would cost every chunk a callback.
-      const bytes = contentLengthOf(response.headers);
-      options.log.record('debug', 'upstream', `${request.method} ${loggableUrl(url)}: ${response.statusCode}`, { ...facts(), status: response.statusCode, bytes });
+      const bytes = contentLength(response);
+      options.log.record('debug', 'upstream', `${request.method} ${shown}: ${response.statusCode}`, { ...facts(), status: response.statusCode, bytes });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, url, failure };
     } catch (err) {
       const error = transportError(err, url.host, request.what, options.limits, request.signal);
-      options.log.record('debug', 'upstream', `${request.method} ${loggableUrl(url)}: ${error.message}`, { ...facts(), error: error.message });
+      options.log.record('debug', 'upstream', `${request.method} ${shown}: ${error.message}`, { ...facts(), error: error.message });
       throw error;
     }
   };

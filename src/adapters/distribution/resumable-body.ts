@@ -2,7 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../../domain/errors.js';
 import { discard } from './bodies.js';
-import { type HttpResponse } from './http.js';
+import { contentLength, type HttpResponse } from './http.js';
 import { registryError } from './registry-errors.js';
 import { isConnectionBreak } from './transport-errors.js';
 
@@ -16,13 +16,6 @@ export interface ResumeOptions {
   /** Names the blob in errors. */
   readonly what: string;
   readonly maxResumes?: number;
-}
-
-/** Total length from the first answer, when it announced one. */
-export function contentLength(response: HttpResponse): number | undefined {
-  const value = response.headers['content-length'];
-  const text = Array.isArray(value) ? value[0] : value;
-  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** Checks that a resumed answer continues exactly at `offset` (206 with a consistent Content-Range). */

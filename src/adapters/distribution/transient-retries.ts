@@ -10,7 +10,7 @@ import { isTransientFailure } from './transport-errors.js';
  * retries 502–504; a 500 from a registry behind a load balancer is as often passing). 501 and
  * 505 say the server never will, so they are not retried; nor is any other 4xx.
  */
-export function isTransientStatus(status: number): boolean {
+function isTransientStatus(status: number): boolean {
   return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
 }
 
