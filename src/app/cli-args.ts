@@ -76,8 +76,6 @@ Registry options (docker://):
   -h, --help                   print this help and exit
 `;
 
-export { type ClientTokenSource, type ServeTarget } from './cli-serve-args.js';
-
 export type CliCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }

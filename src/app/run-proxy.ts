@@ -3,8 +3,8 @@ import { type RequestListener } from 'node:http';
 import { homedir } from 'node:os';
 import { ProxyError } from '../domain/errors.js';
 import { type ImageApi } from '../ports/image-api.js';
-import { type ClientTokenSource, type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
-import { oneToken, TOKEN_ENV } from './cli-serve-args.js';
+import { type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
+import { type ClientTokenSource, oneToken, TOKEN_ENV } from './cli-serve-args.js';
 import { type PortOverrides } from './container.js';
 import { VERSION } from './version.js';
 

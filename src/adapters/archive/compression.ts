@@ -3,9 +3,6 @@ import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { ProxyError } from '../../domain/errors.js';
 import { type DetectedCompression } from '../../domain/layers.js';
 
-// Detection is pure and shared with the blob use case, which detects a layer's real compression.
-export { detectCompression, MAGIC_LENGTH, type DetectedCompression } from '../../domain/layers.js';
-
 /**
  * A decompressor for what Node's zlib reads; undefined for uncompressed data. containers/image
  * also reads bzip2 and xz, which would need a dependency for a format no current tool writes.

@@ -2,11 +2,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { parseDigest, type Digest } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
-import { type LayerCompression } from '../../domain/layers.js';
+import { type DetectedCompression, type LayerCompression } from '../../domain/layers.js';
 import { MediaType } from '../../domain/media-types.js';
 import { type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
-import { decompressorFor, type DetectedCompression } from './compression.js';
+import { decompressorFor } from './compression.js';
 import { type TarEntry, type TarIndex } from './tar-index.js';
 
 /** A layer file of the archive, known by the diffID the generated manifest names it by. */

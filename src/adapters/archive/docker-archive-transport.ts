@@ -4,7 +4,8 @@ import { type ImageReference, type TransportName } from '../../domain/reference.
 import { MAX_ARCHIVE_MANIFEST_BYTES, MAX_CONFIG_BYTES } from '../../domain/size-limits.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
 import { parseJsonFile } from '../oci-layout/local-files.js';
-import { countBytes, detectCompression, MAGIC_LENGTH } from './compression.js';
+import { detectCompression, MAGIC_LENGTH } from '../../domain/layers.js';
+import { countBytes } from './compression.js';
 import { chooseManifestItem, configDiffIds, generatedManifest, parseTarManifest, type TarManifestItem } from './docker-archive-manifest.js';
 import { type ArchiveLayer, DockerArchiveSource, uncompressed } from './docker-archive-source.js';
 import { type TarEntry, TarIndex } from './tar-index.js';

@@ -10,7 +10,8 @@ import { extract, type Header } from 'tar-stream';
 import { ProxyError } from '../../domain/errors.js';
 import { MAX_TAR_INDEX_BYTES } from '../../domain/size-limits.js';
 import { openRegularFile, regularFileStream } from '../file-system/regular-file.js';
-import { decompressorFor, detectCompression, MAGIC_LENGTH, type DetectedCompression } from './compression.js';
+import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../domain/layers.js';
+import { decompressorFor } from './compression.js';
 
 const HEADER_BLOCK = 512;
 /** What one entry costs in memory besides its name and link target, counted against the index's limit. */
