@@ -70,6 +70,7 @@ export class SidecarServer {
     const closed = new Promise<void>((resolve) =>
       socket.once('close', () => {
         this.connections.delete(socket);
+        this.firstRequestArrived(socket);
         resolve();
       }),
     );
@@ -92,7 +93,6 @@ export class SidecarServer {
   private expectFirstRequest(socket: Socket): void {
     if (this.awaitingFirstRequest === undefined) return;
     this.awaitingFirstRequest.set(socket, setTimeout(() => socket.destroy(), this.headersTimeoutMs));
-    socket.once('close', () => this.firstRequestArrived(socket));
   }
 
   private firstRequestArrived(socket: Socket): void {
