@@ -24,16 +24,20 @@
  *   the executable's environment (bench/README.md has what it is worth).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { RUN_BUNDLE } from './code-cache-loader.mjs';
+import { SIDE_PACKAGES } from './esbuild-plugins.mjs';
 import { V8_FLAGS } from './runtime-flags.mjs';
 
 const require = createRequire(import.meta.url);
 const OUT_DIR = resolve('dist/exe');
 const BUNDLE = resolve('dist/src/bin/container-image-proxy-bundle.cjs');
+const sideBundle = (name) => resolve(`dist/src/bin/container-image-proxy-${name}.cjs`);
+// Each bundle's contentKey, written by scripts/bundle-cli.mjs.
+const KEYS = JSON.parse(readFileSync('dist/bundle-keys.json', 'utf8'));
 // The sentinel Node's SEA loader looks for (documented with `postject` in Node's SEA guide).
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 // Runtimes fetched for other architectures, kept between builds.
@@ -67,11 +71,13 @@ function mainScript(withCodeCache) {
 ${RUN_BUNDLE}
 const sea = require('node:sea');
 const { dirname, join } = require('node:path');
-const filename = join(dirname(process.execPath), 'container-image-proxy-bundle.cjs');
+const dir = dirname(process.execPath);
+const filename = join(dir, 'container-image-proxy-bundle.cjs');
 // getRawAsset is the asset in place, not a copy; read as latin1 like the bin reads it (esbuild
 // writes ASCII code; only a license comment has other bytes).
 const raw = (key) => Buffer.from(sea.getRawAsset(key));
-runBundle(raw('bundle').toString('latin1'), filename, ${withCodeCache ? "raw('code-cache')" : 'undefined'})(exports, require, module, filename, dirname(filename));
+const loadSide = sideLoader((name) => raw(name).toString('latin1'), ${JSON.stringify(KEYS.sides)}, dir);
+runBundle(raw('bundle').toString('latin1'), filename, '${KEYS.bundle}', ${withCodeCache ? "raw('code-cache')" : 'undefined'})(exports, require, module, filename, dir, loadSide);
 `;
 }
 
@@ -89,7 +95,8 @@ function buildExecutable({ exe, runtime, withCodeCache }) {
   const blob = `${exe}.sea-prep.blob`;
   const main = `${exe}.sea-main.cjs`;
   const codeCache = `${exe}.code-cache`;
-  const assets = { bundle: BUNDLE, ...(withCodeCache ? { 'code-cache': codeCache } : {}) };
+  const sides = Object.fromEntries(SIDE_PACKAGES.map((name) => [name, sideBundle(name)]));
+  const assets = { bundle: BUNDLE, ...sides, ...(withCodeCache ? { 'code-cache': codeCache } : {}) };
   writeFileSync(main, mainScript(withCodeCache));
   writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, execArgv: V8_FLAGS, assets }));
   try {

@@ -9,34 +9,48 @@
  * Here the bundle is compiled with vm.Script and its cache is (re)written from
  * `script.createCachedData()` when the process exits, after the session has compiled what it
  * uses; the next start deserializes all of it. The cache lives where Node keeps its compile
- * cache ($NODE_COMPILE_CACHE, else os.tmpdir()/node-compile-cache), in a file named after
- * Node's version, the architecture, the V8 flags and the bundle's content, so a change to any
- * of them starts a new one (V8 itself checks only the length of the source). Only a file this user owns and
- * nobody else can write is used: V8 runs the bytecode a cache holds.
+ * cache ($NODE_COMPILE_CACHE, else os.tmpdir()/node-compile-cache), in a file named after the
+ * bundle's content (its sha256, worked out when it is built: hashing 1–2 MB at every start
+ * cost ~12 ms) and Node's version, the architecture and the V8 flags, so a change to any of
+ * them starts a new one (V8 itself checks only the length of the source, its own version and
+ * its flags). Only a file this user owns and nobody else can write is used: V8 runs the
+ * bytecode a cache holds.
  */
+import { createHash } from 'node:crypto';
 
 /**
- * The CommonJS wrapper, written around the bundle when it is built (scripts/bundle-cli.mjs):
- * the file is then exactly the script V8 compiles, with no copy of its 2.7 MB made at start.
+ * The CommonJS wrapper, written around the bundle and each side bundle when they are built
+ * (scripts/bundle-cli.mjs): a file is then exactly the script V8 compiles, with no copy of it
+ * made at start. `__cipLoadSide(name)` gives the bundle a side bundle's exports.
  */
-export const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+export const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname, __cipLoadSide) {';
 export const WRAPPER_TAIL = '\n})';
 
+/** The key a (wrapped) bundle's cache file is named after. */
+export function contentKey(source) {
+  return createHash('sha256').update(source).digest('hex').slice(0, 32);
+}
+
 /**
- * JavaScript (CommonJS) defining `runBundle(source, filename, fallbackCache)`: compiles the
- * wrapped bundle `source` with the session cache, or `fallbackCache` (a Buffer, e.g. the
- * executable's build-time cache) when there is none yet, and returns the wrapper to call.
+ * JavaScript (CommonJS) defining
+ * - `runBundle(source, filename, key, fallbackCache)`: compiles the wrapped bundle `source`
+ *   (whose contentKey is `key`) with the session cache, or `fallbackCache` (a Buffer, e.g. the
+ *   executable's build-time cache) when there is none yet, and returns the wrapper to call;
+ * - `sideLoader(sourceOf, keys, dir)`: the bundle's `__cipLoadSide`, which runs the side
+ *   bundle `name` (its source from `sourceOf(name, filename)`) the same way, once (esbuild keeps each
+ *   module's exports, so a side bundle is asked for at most once).
  */
 export const RUN_BUNDLE = `
-function runBundle(source, filename, fallbackCache) {
-  const { createHash } = require('node:crypto');
+function runBundle(source, filename, key, fallbackCache) {
   const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
   const { tmpdir } = require('node:os');
   const { join } = require('node:path');
   const { Script } = require('node:vm');
   const dir = process.env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache');
-  const key = createHash('sha256').update([process.version, process.arch, process.execArgv.join(' '), ''].join('\\0')).update(source).digest('hex');
-  const file = join(dir, 'container-image-proxy-' + key.slice(0, 32) + '.v8cache');
+  // FNV-1a of the runtime and its flags; the content's key came with the bundle.
+  let runtime = 0x811c9dc5;
+  for (const char of [process.version, process.arch, ...process.execArgv].join('\\0')) runtime = Math.imul(runtime ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  const file = join(dir, 'container-image-proxy-' + key + '-' + runtime.toString(16) + '.v8cache');
   let cachedData;
   try {
     const stat = statSync(file);
@@ -59,5 +73,14 @@ function runBundle(source, filename, fallbackCache) {
     } catch {}
   });
   return script.runInThisContext();
+}
+
+function sideLoader(sourceOf, keys, dir) {
+  return (name) => {
+    const filename = require('node:path').join(dir, 'container-image-proxy-' + name + '.cjs');
+    const side = { exports: {} };
+    runBundle(sourceOf(name, filename), filename, keys[name])(side.exports, require, side, filename, dir);
+    return side.exports;
+  };
 }
 `;

@@ -5,11 +5,11 @@
  *
  * --max-semi-space-size=1: a young generation capped at 1 MiB is scavenged often enough that a
  *   blob's spent 64 KiB read buffers are freed as it streams: peak RSS ~200 → ~130 MiB and
- *   ~1.5× the throughput (cache-warm).
- * --liftoff-only: undici parses HTTP/1 with llhttp compiled to WebAssembly; V8 otherwise
- *   recompiles its hot functions with TurboFan on a helper thread, whose ~10 MiB of compiler
- *   memory stays in that thread's malloc arena for the life of the process. Liftoff's code is
- *   enough for llhttp here (it parses headers; body bytes pass through): peak RSS streaming a
- *   blob −5 to −12 MiB at the same CPU per blob (bench/README.md).
+ *   ~1.5× the throughput (cache-warm). Heap sizes are not part of the flag hash V8 checks code
+ *   caches against, so Node's own code cache for its builtins still applies.
+ *
+ * Not --liftoff-only (or any other WebAssembly tiering flag): it is part of that hash, so Node
+ * compiled every builtin module the proxy loads from source at each start (~25 ms of CPU
+ * before the first manifest) for ~3 MiB less peak RSS (bench/README.md).
  */
-export const V8_FLAGS = ['--max-semi-space-size=1', '--liftoff-only'];
+export const V8_FLAGS = ['--max-semi-space-size=1'];

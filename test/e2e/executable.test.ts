@@ -5,8 +5,8 @@
  * hide a runtime an executable failed to carry). Parents as users write them: the shipped
  * Python client fetching an OCI layout and a docker:// image from a real registry.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,7 @@ import { standardFixtures } from '../support/image-fixtures.js';
 import { REPO_ROOT } from '../support/spawn-proxy.js';
 import { type E2eImages, requireTool, writeE2eImages } from './e2e-images.js';
 import { dockerReference } from './registry/proxy-session.js';
+import { gpgAgentCleanup, gpgHome, type GpgHome, lookasideDir } from './signatures/gpg.js';
 
 const EXE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
 const EXE_ARM64 = join(REPO_ROOT, 'dist/exe/container-image-proxy-linux-arm64');
@@ -71,6 +72,8 @@ describe('end to end: the single executables with no Node.js on PATH', function 
   let registry: RunningRegistry | undefined;
   let dockerImage: string;
   const dockerFixture = standardFixtures().dockerSingle;
+  let signing: Promise<SignedImageKeys> | undefined;
+  let gpg: GpgHome | undefined;
 
   before(async function () {
     this.timeout(120_000);
@@ -82,6 +85,7 @@ describe('end to end: the single executables with no Node.js on PATH', function 
     images = await writeE2eImages();
   });
   after(async () => {
+    if (gpg) await gpgAgentCleanup(gpg);
     await registry?.stop();
     await images?.cleanup();
     if (dir) removeTempDir(dir);
@@ -124,14 +128,18 @@ describe('end to end: the single executables with no Node.js on PATH', function 
       });
 
       /** The shipped Python client, spawning the executable as its command. */
-      function fetchWithPython(context: Mocha.Context, image: string, args: readonly string[]): Fetched {
+      function runPythonFetch(context: Mocha.Context, image: string, args: readonly string[]): SpawnSyncReturns<string> {
         requireTool(context, python3 !== '', 'python3');
         const spec = { scenario: 'fetch', command: target.command, cwd: dir, args: ['-q', ...args], image, bad_digests: [`sha256:${'0'.repeat(64)}`] };
-        const answer = spawnSync(python3, [join(REPO_ROOT, 'test/client/python_client_check.py'), join(REPO_ROOT, 'clients/python'), JSON.stringify(spec)], {
+        return spawnSync(python3, [join(REPO_ROOT, 'test/client/python_client_check.py'), join(REPO_ROOT, 'clients/python'), JSON.stringify(spec)], {
           encoding: 'utf8',
           env,
           timeout: 90_000,
         });
+      }
+
+      function fetchWithPython(context: Mocha.Context, image: string, args: readonly string[]): Fetched {
+        const answer = runPythonFetch(context, image, args);
         expect(answer.status, answer.stderr).to.equal(0);
         return JSON.parse(answer.stdout) as Fetched;
       }
@@ -150,6 +158,55 @@ describe('end to end: the single executables with no Node.js on PATH', function 
         expect(out.blobs.map((blob) => blob.sha256)).to.deep.equal([dockerFixture.config, ...dockerFixture.layers].map((blob) => blob.digest));
         expect([out.errors.map((error) => error.code), out.exit]).to.deep.equal([['blob-not-found'], 0]);
       });
+
+      // openpgp and yaml are side bundles, assets of the executable read on first use
+      // (scripts/esbuild-plugins.mjs): a signedBy policy with registries.d lookaside needs both.
+      it('judges GPG signatures (openpgp) found through registries.d (yaml): trusted key accepted, another refused', async function () {
+        const image = await pushedDockerImage(this);
+        const keys = await signedImageKeys(image);
+        const signed = fetchWithPython(this, image, ['--tls-verify=false', '--policy', keys.trustedPolicy, '--registries.d', keys.registriesD]);
+        expect([signed.instance_digest, signed.exit]).to.deep.equal([dockerFixture.manifest.digest, 0]);
+        const refused = runPythonFetch(this, image, ['--tls-verify=false', '--policy', keys.strangerPolicy, '--registries.d', keys.registriesD]);
+        expect(refused.status).to.not.equal(0);
+        expect(refused.stderr).to.match(/policy-rejected/);
+      });
     });
+  }
+
+  interface SignedImageKeys {
+    readonly trustedPolicy: string;
+    readonly strangerPolicy: string;
+    readonly registriesD: string;
+  }
+
+  /** A simple-signing signature of the pushed image by one key, in file:// lookaside; policies trusting it and another key. */
+  function signedImageKeys(image: string): Promise<SignedImageKeys> {
+    signing ??= (async () => {
+      const home = gpgHome(join(dir, 'gnupg'));
+      gpg = home;
+      const signer = await home.generate('Signer <signer@example.com>');
+      const stranger = await home.generate('Stranger <stranger@example.com>');
+      const reference = image.slice('docker://'.length);
+      const [host, repository] = [registry!.host, 'exe/image'];
+      const payload = join(dir, 'payload.json');
+      const critical = { identity: { 'docker-reference': reference }, image: { 'docker-manifest-digest': dockerFixture.manifest.digest }, type: 'atomic container signature' };
+      writeFileSync(payload, JSON.stringify({ critical, optional: {} }));
+      const lookaside = join(dir, 'lookaside');
+      const signatureDir = lookasideDir(lookaside, repository, dockerFixture.manifest.digest);
+      mkdirSync(signatureDir, { recursive: true });
+      await run('gpg', ['--batch', '--yes', '--local-user', signer, '--output', join(signatureDir, 'signature-1'), '--sign', payload], { env: home.env });
+      const registriesD = join(dir, 'registries.d');
+      mkdirSync(registriesD);
+      writeFileSync(join(registriesD, 'exe.yaml'), `docker:\n  ${host}:\n    lookaside: file://${lookaside}\n`);
+      const policyTrusting = async (fingerprint: string, name: string): Promise<string> => {
+        const key = join(dir, `${name}.gpg`);
+        await home.exportPublic(fingerprint, key);
+        const policy = join(dir, `${name}-policy.json`);
+        writeFileSync(policy, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: key }] } } }));
+        return policy;
+      };
+      return { trustedPolicy: await policyTrusting(signer, 'signer'), strangerPolicy: await policyTrusting(stranger, 'stranger'), registriesD };
+    })();
+    return signing;
   }
 });
