@@ -50,28 +50,48 @@ function runBundle(source, filename, key, fallbackCache) {
   // FNV-1a of the runtime and its flags; the content's key came with the bundle.
   let runtime = 0x811c9dc5;
   for (const char of [process.version, process.arch, ...process.execArgv].join('\\0')) runtime = Math.imul(runtime ^ char.charCodeAt(0), 0x01000193) >>> 0;
-  const file = join(dir, 'container-image-proxy-' + key + '-' + runtime.toString(16) + '.v8cache');
+  const base = join(dir, 'container-image-proxy-' + key + '-' + runtime.toString(16));
+  // A cache is rewritten by at most two later sessions (stage 1, then 2), each only when it
+  // compiled more than the cache held: a first --version run compiles almost nothing, a later
+  // session that serves adds what serving uses. From stage 2 on, exits skip createCachedData()
+  // (10–40 ms for a whole session's code).
+  let stage = 0;
   let cachedData;
-  try {
-    const stat = statSync(file);
-    if (stat.uid === process.getuid() && (stat.mode & 0o022) === 0) cachedData = readFileSync(file);
-  } catch {}
-  const script = new Script(source, { filename, cachedData: cachedData ?? fallbackCache });
-  const cachedBytes = cachedData !== undefined && !script.cachedDataRejected ? cachedData.length : 0;
-  cachedData = undefined;
-  process.once('exit', () => {
-    // Rewritten when this session compiled more than the cache held (a first --version run
-    // compiles almost nothing; the next session that serves adds what serving uses). A cache
-    // that cannot be written only costs the next start its compile time.
+  for (const candidate of [2, 1]) {
     try {
-      const data = script.createCachedData();
-      if (data.length <= cachedBytes * 1.05) return;
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const partial = file + '.' + process.pid;
-      writeFileSync(partial, data, { mode: 0o600 });
-      renameSync(partial, file);
+      const stat = statSync(base + '.' + candidate + '.v8cache');
+      if (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0) continue;
+      cachedData = readFileSync(base + '.' + candidate + '.v8cache');
+      stage = candidate;
+      break;
     } catch {}
-  });
+  }
+  const script = new Script(source, { filename, cachedData: cachedData ?? fallbackCache });
+  // A cache V8 refused (damaged) is replaced in place; an accepted one by the next stage.
+  const accepted = stage > 0 && !script.cachedDataRejected;
+  const cachedBytes = accepted ? cachedData.length : 0;
+  const next = accepted ? stage + 1 : Math.max(stage, 1);
+  cachedData = undefined;
+  if (next <= 2) {
+    process.once('exit', () => {
+      // A cache that cannot be written only costs the next start its compile time. The
+      // directory is made without { recursive: true }: Node's recursive mkdir spins forever on
+      // a path under /proc.
+      try {
+        const data = script.createCachedData();
+        if (data.length <= cachedBytes * 1.05) return;
+        try {
+          mkdirSync(dir, { mode: 0o700 });
+        } catch (err) {
+          if (err.code !== 'EEXIST') return;
+        }
+        const file = base + '.' + next + '.v8cache';
+        const partial = file + '.' + process.pid;
+        writeFileSync(partial, data, { mode: 0o600 });
+        renameSync(partial, file);
+      } catch {}
+    });
+  }
   return script.runInThisContext();
 }
 
