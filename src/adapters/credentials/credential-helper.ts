@@ -9,7 +9,6 @@
  * Errors name the helper and the host and carry the helper's stderr; never its stdout on
  * success, which holds the secret.
  */
-import { spawn } from 'node:child_process';
 import { ProxyError } from '../../domain/errors.js';
 import { type CredentialStore, type CredentialTarget, type Credentials } from '../../ports/credential-store.js';
 
@@ -47,8 +46,9 @@ export class CredentialHelper {
 
   private run(program: string, registry: string, signal?: AbortSignal): Promise<HelperRun> {
     return new Promise((resolve, reject) => {
-      // Its own process group, so a time limit also ends whatever a helper script started.
-      const child = spawn(program, ['get'], { env: { ...this.options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      // node:child_process on first use: most sessions never run a helper. Its own process
+      // group, so a time limit also ends whatever a helper script started.
+      const child = process.getBuiltinModule('node:child_process').spawn(program, ['get'], { env: { ...this.options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let size = 0;
