@@ -24,10 +24,7 @@ const COMMON = {
   platform: 'node',
   format: 'cjs',
   target: 'node22',
-  // Minified: every start reads the bundle and turns it into a string (~7 ms per MB here), and
-  // V8 hashes and checks it against the code cache. Names are kept for messages and stacks.
-  minify: true,
-  keepNames: true,
+  minifyWhitespace: true,
   logLevel: 'warning',
   // openpgp calls createRequire(import.meta.url), which CommonJS has no value for.
   define: { 'import.meta.url': '__cipImportMetaUrl' },
