@@ -65,6 +65,9 @@ function options(): { sizes: string[]; readerSizes: string[]; runs: number; star
   return { sizes, readerSizes: values['reader-sizes'].split(','), runs: count('runs', values.runs), startupRuns: count('startup-runs', values['startup-runs']), tokenBlobs: count('token-blobs', values['token-blobs']) };
 }
 
+/** The start-up contender that is Node.js alone doing the same requests (bench/node-floor.cjs). */
+const NODE_FLOOR = 'Node.js alone';
+
 function paths(): Paths {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
   const bin = pkg.bin['container-image-proxy'];
@@ -194,10 +197,11 @@ async function main(): Promise<void> {
     const readers: ReaderResult[] = [];
     for (const label of opts.readerSizes) readers.push(await readerFigures(p, images, label, opts.runs));
     const layers = await layerFigures(p, registry, opts.runs);
-    log(`spawn → manifest ×${opts.startupRuns}, ${all.map((f) => f.name).join(', ')} and skopeo interleaved`);
+    log(`spawn → manifest ×${opts.startupRuns}, ${all.map((f) => f.name).join(', ')}, ${NODE_FLOOR} and skopeo interleaved`);
     const small = await pushRandomImage(registry, 'bench/startup', 'latest', [TOKEN_LAYER_SIZE]);
     const args = ['--tls-verify=false', '--insecure-policy', small.reference];
-    const contenders = [...all.map((form) => proxyContender(form.name, form.paths.cli, args)), skopeoContender(p, small.reference)];
+    const floor = proxyContender(NODE_FLOOR, join(REPO_ROOT, 'bench', 'node-floor.cjs'), args);
+    const contenders = [...all.map((form) => proxyContender(form.name, form.paths.cli, args)), floor, skopeoContender(p, small.reference)];
     const { figures } = await measureStartup(contenders, opts.startupRuns);
     const tokens = await tokenCount(p, opts.tokenBlobs);
     results = {
@@ -207,6 +211,7 @@ async function main(): Promise<void> {
       readers,
       startup: {
         forms: all.map((form) => ({ form: form.name, ...figures.get(form.name)! })),
+        nodeFloor: figures.get(NODE_FLOOR)!,
         skopeo: figures.get('skopeo')!,
       },
       tokens,

@@ -40,7 +40,7 @@ export interface Results {
   readonly sizes: readonly SizeResult[];
   readonly readers: readonly ReaderResult[];
   /** Medians of spawn → manifest, CPU time until then and RSS right after, per form and for skopeo. */
-  readonly startup: { readonly forms: readonly (StartFigures & { readonly form: string })[]; readonly skopeo: StartFigures };
+  readonly startup: { readonly forms: readonly (StartFigures & { readonly form: string })[]; readonly nodeFloor: StartFigures; readonly skopeo: StartFigures };
   readonly tokens: { readonly blobFetches: number; readonly tokenRequests: number; readonly perScope: Readonly<Record<string, number>> };
   /** Uncompressed MiB/s of one gzip layer: (d) through the proxy, (e) curl | gzip -dc | sha256sum. */
   readonly decompressed: { readonly proxyMibPerS: number; readonly pipelineMibPerS: number };
@@ -156,6 +156,7 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
   const startup = table([
     [`spawn → manifest, docker:// (medians of ${skopeoStart.runs.length})`, 'ms', '/ skopeo', 'CPU ms', '/ skopeo', 'RSS after manifest', '/ skopeo'],
     ...results.startup.forms.map((f) => startRow(`container-image-proxy, ${f.form}`, f)),
+    startRow('Node.js alone, the same requests (bench/node-floor.cjs)', results.startup.nodeFloor),
     startRow('skopeo experimental-image-proxy', skopeoStart),
   ]);
   const layers = table([
