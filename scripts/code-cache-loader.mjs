@@ -42,7 +42,7 @@ export function contentKey(source) {
  */
 export const RUN_BUNDLE = `
 function runBundle(source, filename, key, fallbackCache) {
-  const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+  const { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
   const { tmpdir } = require('node:os');
   const { join } = require('node:path');
   const { Script } = require('node:vm');
@@ -51,13 +51,14 @@ function runBundle(source, filename, key, fallbackCache) {
   let runtime = 0x811c9dc5;
   for (const char of [process.version, process.arch, ...process.execArgv].join('\\0')) runtime = Math.imul(runtime ^ char.charCodeAt(0), 0x01000193) >>> 0;
   const base = join(dir, 'container-image-proxy-' + key + '-' + runtime.toString(16));
-  // A cache is rewritten by at most two later sessions (stage 1, then 2), each only when it
-  // compiled more than the cache held: a first --version run compiles almost nothing, a later
-  // session that serves adds what serving uses. From stage 2 on, exits skip createCachedData()
-  // (10–40 ms for a whole session's code).
+  // The first sessions after a cache is written each check at exit whether they compiled more
+  // than it holds (createCachedData, 10–40 ms for a whole session's code): the one that did
+  // writes the next stage, one that did not moves the file on a stage as it is. A first
+  // --version run compiles almost nothing and the next session that serves adds what serving
+  // uses; once three sessions have checked (stage 4), exits check nothing.
   let stage = 0;
   let cachedData;
-  for (const candidate of [2, 1]) {
+  for (const candidate of [4, 3, 2, 1]) {
     try {
       const stat = statSync(base + '.' + candidate + '.v8cache');
       if (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0) continue;
@@ -72,23 +73,25 @@ function runBundle(source, filename, key, fallbackCache) {
   const cachedBytes = accepted ? cachedData.length : 0;
   const next = accepted ? stage + 1 : Math.max(stage, 1);
   cachedData = undefined;
-  if (next <= 2) {
+  if (next <= 4) {
     process.once('exit', () => {
       // A cache that cannot be written only costs the next start its compile time. The
       // directory is made without { recursive: true }: Node's recursive mkdir spins forever on
       // a path under /proc.
       try {
         const data = script.createCachedData();
-        if (data.length <= cachedBytes * 1.05) return;
+        const file = base + '.' + next + '.v8cache';
+        const held = base + '.' + stage + '.v8cache';
+        if (data.length <= cachedBytes * 1.05) return renameSync(held, file);
         try {
           mkdirSync(dir, { mode: 0o700 });
         } catch (err) {
           if (err.code !== 'EEXIST') return;
         }
-        const file = base + '.' + next + '.v8cache';
         const partial = file + '.' + process.pid;
         writeFileSync(partial, data, { mode: 0o600 });
         renameSync(partial, file);
+        if (accepted) unlinkSync(held);
       } catch {}
     });
   }

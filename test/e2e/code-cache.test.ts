@@ -7,7 +7,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { makeTempDir, removeTempDir } from '../support/registry/processes.js';
-import { runCli } from '../support/spawn-proxy.js';
+import { runCli, spawnProxy } from '../support/spawn-proxy.js';
 
 const VERSION_LINE = /^container-image-proxy version \S+\n$/;
 
@@ -32,7 +32,7 @@ describe('end to end: the code cache the CLI keeps between starts', function () 
 
   const cacheFiles = (): string[] => readdirSync(cacheDir).filter((name) => name.endsWith('.v8cache')).sort();
 
-  it('writes a stage-1 cache readable by this user only, in a directory of mode 0700, and does not rewrite it when nothing more was compiled', async () => {
+  it('writes a stage-1 cache readable by this user only, in a directory of mode 0700, then moves it on a stage per session that compiled nothing more, without rewriting it, until stage 4', async () => {
     await version({ TMPDIR: dir });
     const [file, ...more] = cacheFiles();
     expect(more).to.deep.equal([]);
@@ -40,9 +40,30 @@ describe('end to end: the code cache the CLI keeps between starts', function () 
     expect(statSync(join(cacheDir, file!)).mode & 0o777).to.equal(0o600);
     expect(statSync(cacheDir).mode & 0o777).to.equal(0o700);
     const first = statSync(join(cacheDir, file!));
+    for (const stage of [2, 3, 4, 4]) {
+      await version({ TMPDIR: dir });
+      const moved = file!.replace(/\.1\.v8cache$/, `.${stage}.v8cache`);
+      expect(cacheFiles()).to.deep.equal([moved]);
+      expect(statSync(join(cacheDir, moved)).ino).to.equal(first.ino);
+    }
+  });
+
+  it('writes the next stage, and drops the one it grew from, when a session compiled more than the cache held', async () => {
     await version({ TMPDIR: dir });
-    expect(cacheFiles()).to.deep.equal([file]);
-    expect(statSync(join(cacheDir, file!)).ino).to.equal(first.ino);
+    const [small] = cacheFiles();
+    const smallBytes = statSync(join(cacheDir, small!)).size;
+    const { NODE_COMPILE_CACHE: _outer, ...inherited } = process.env;
+    const proxy = spawnProxy(['--insecure-policy', 'oci:examples/image:latest'], { env: { ...inherited, TMPDIR: dir } });
+    try {
+      expect((await proxy.request('GET', '/manifest')).status).to.equal(200);
+      expect((await proxy.request('POST', '/quit')).status).to.equal(200);
+      expect(await proxy.exited).to.deep.equal({ code: 0, signal: null });
+    } finally {
+      await proxy.dispose();
+    }
+    const grown = small!.replace(/\.1\.v8cache$/, '.2.v8cache');
+    expect(cacheFiles()).to.deep.equal([grown]);
+    expect(statSync(join(cacheDir, grown)).size).to.be.greaterThan(smallBytes * 1.05);
   });
 
   it('ignores a cache others can write and replaces it with its own', async () => {
