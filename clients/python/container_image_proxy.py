@@ -380,7 +380,8 @@ class ImageProxy:
         """Starts the proxy; ``image`` (transport:reference) is what it serves without ``image=``.
 
         ``args`` are proxy options put before IMAGE; ``command`` is the program and its leading
-        arguments (default: container-image-proxy on PATH); ``env`` and ``cwd`` are the proxy's.
+        arguments (default: container-image-proxy on PATH); ``env`` and ``cwd`` are the proxy's
+        (``env`` defaults to this process's, and gets MALLOC_ARENA_MAX=1 unless it sets it).
         ``stderr`` is where the proxy's stderr goes: None (this process's stderr), DEVNULL, a file
         descriptor or a binary file object; the client keeps its last line in every case.
         ``connections`` is the size of the pool (one socketpair and ``--sockfd`` each).
@@ -389,6 +390,11 @@ class ImageProxy:
             raise ValueError("stderr=PIPE is not supported: pass a binary file object to receive the proxy's stderr")
         if not isinstance(connections, int) or connections < 1:
             raise ValueError(f"connections must be a positive integer, got {connections!r}")
+        # glibc gives each of the proxy's helper threads a malloc arena of its own unless told
+        # otherwise (~13 MiB more at the peak); the npm bin sets this itself, the single
+        # executable cannot. A value the caller's environment holds wins.
+        env = {**(os.environ if env is None else env)}
+        env.setdefault("MALLOC_ARENA_MAX", "1")
         pairs = [socket.socketpair() for _ in range(connections)]
         fds = [child.fileno() for _, child in pairs]
         argv = [*command, *(f"--sockfd={fd}" for fd in fds), *args, *([image] if image is not None else [])]

@@ -42,6 +42,18 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
     await proxy.quit();
   });
 
+  it('gives any other command (the single executable) MALLOC_ARENA_MAX=1 as well, unless the env given sets it', async () => {
+    const { MALLOC_ARENA_MAX: _inherited, ...env } = process.env;
+    const arenasOf = async (extra: NodeJS.ProcessEnv): Promise<string[]> => {
+      const proxy = track(await ImageProxy.spawn({ command: defaultCommand(), image: 'oci:examples/image:latest', args: ['--insecure-policy'], cwd: REPO_ROOT, env: { ...env, ...extra } }));
+      const environ = (await readFile(`/proc/${proxy.child.pid}/environ`, 'utf8')).split('\0');
+      await proxy.quit();
+      return environ.filter((entry) => entry.startsWith('MALLOC_ARENA_MAX='));
+    };
+    expect(await arenasOf({})).to.deep.equal(['MALLOC_ARENA_MAX=1']);
+    expect(await arenasOf({ MALLOC_ARENA_MAX: '2' })).to.deep.equal(['MALLOC_ARENA_MAX=2']);
+  });
+
   it('fetches the bundled example image (manifest, config, every blob) and quits with 0', async () => {
     const example = exampleImage();
     const amd64 = example.instances[0]!;

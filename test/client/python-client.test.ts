@@ -26,9 +26,9 @@ interface Streamed {
 }
 
 /** Runs one scenario of the Python driver with the repository's CLI under this Node. */
-function runScenario<T>(scenario: string, spec: Record<string, unknown>): T {
+function runScenario<T>(scenario: string, spec: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): T {
   const full = { command: [process.execPath, CLI_PATH], cwd: REPO_ROOT, args: ['--insecure-policy', '-q'], scenario, ...spec };
-  const run = spawnSync('python3', [SCRIPT, MODULE_DIR, JSON.stringify(full)], { encoding: 'utf8', timeout: 30000 });
+  const run = spawnSync('python3', [SCRIPT, MODULE_DIR, JSON.stringify(full)], { encoding: 'utf8', timeout: 30000, env });
   if (run.status !== 0) throw new Error(`python client scenario ${scenario} failed (${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout) as T;
 }
@@ -66,6 +66,14 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
       ['bad-request', 400, amd64.manifest.digest],
     ]);
     expect(out.exit).to.equal(0);
+  });
+
+  it('gives the proxy MALLOC_ARENA_MAX=1 unless its environment sets it', () => {
+    const { MALLOC_ARENA_MAX: _inherited, ...env } = process.env;
+    const image = 'oci:examples/image:latest';
+    expect(runScenario<string[]>('environ', { image }, env)).to.deep.equal(['MALLOC_ARENA_MAX=1']);
+    expect(runScenario<string[]>('environ', { image }, { ...env, MALLOC_ARENA_MAX: '2' })).to.deep.equal(['MALLOC_ARENA_MAX=2']);
+    expect(runScenario<string[]>('environ', { image, env: { PATH: env.PATH ?? '', MALLOC_ARENA_MAX: '3' } }, env)).to.deep.equal(['MALLOC_ARENA_MAX=3']);
   });
 
   it('reports a missing image as image-not-found and open_image_optional as False', () => {

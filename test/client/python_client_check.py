@@ -264,10 +264,18 @@ def unwatch_during_cancel():
     return {"owner_waited": waited, "events": events, "late": late_events, "cancelled": [cancel.cancelled, late.cancelled]}
 
 
+def environ():
+    with spawn(SPEC["image"], env=SPEC.get("env")) as proxy:
+        with open(f"/proc/{proxy.process.pid}/environ", "rb") as file:
+            entries = file.read().decode().split("\0")
+        proxy.quit()
+        return [entry for entry in entries if entry.startswith("MALLOC_ARENA_MAX=")]
+
+
 SCENARIOS = {
     "fetch": fetch, "missing": missing, "truncated": truncated, "many-images": many_images, "unstartable": unstartable,
     "start-failure": start_failure, "extract-layers": extract_layers, "parallel": parallel, "waiting": waiting,
-    "cancel-body": cancel_body, "unwatch-during-cancel": unwatch_during_cancel,
+    "cancel-body": cancel_body, "unwatch-during-cancel": unwatch_during_cancel, "environ": environ,
 }
 
 if __name__ == "__main__":

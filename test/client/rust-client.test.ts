@@ -198,6 +198,18 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     expect([parseFetch(result).quit, result.code]).to.deep.equal(['the proxy exited with 0', 0]);
   });
 
+  it('gives the proxy MALLOC_ARENA_MAX=1 unless its own environment sets it', async () => {
+    const record = join(workDir, 'arenas');
+    const wrapper = join(workDir, 'record-arenas.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nprintf '%s' "\${MALLOC_ARENA_MAX-unset}" > '${record}'\nexec '${CLI_PATH}' "$@"\n`, { mode: 0o755 });
+    const { MALLOC_ARENA_MAX: _inherited, ...env } = process.env;
+    for (const [given, recorded] of [[{}, '1'], [{ MALLOC_ARENA_MAX: '2' }, '2']] as const) {
+      const run = await runExample('fetch', ['oci:examples/image:latest', freshDir(), ...POLICY], { ...env, ...given, CONTAINER_IMAGE_PROXY: wrapper });
+      expect([parseFetch(run).quit, run.code]).to.deep.equal(['the proxy exited with 0', 0]);
+      expect(readFileSync(record, 'utf8')).to.equal(recorded);
+    }
+  });
+
   describe('against a real registry (docker://)', function () {
     let registry: RunningRegistry;
 
