@@ -5,8 +5,8 @@
  * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
  * executable) with `curl | openssl dgst` and skopeo's experimental-image-proxy: verified GET
  * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests;
- * reads the same blobs with the seed-style Python reader directly and through the proxy, with the
- * CPU each side spends. Prints tables with the targets and writes .bench/results.json.
+ * reads the same blobs with the seed-style Python reader directly, through the proxy and through
+ * Node.js alone doing the proxy's work, with the CPU each side spends. Prints tables with the targets and writes .bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ const BENCH_TIMEOUT_MS = 30 * 60_000;
 const TOKEN_LAYER_SIZE = 1024 * 1024;
 const EXTRA_TOOLS = ['curl', 'python3'];
 const PYTHON_READER = join(REPO_ROOT, 'bench', 'python-reader.py');
+/** Node.js alone on the blob path, for the reader comparison's floor. */
+const HOP_FLOOR = join(REPO_ROOT, 'bench', 'hop-floor.cjs');
 /** Made by `npm run build:exe`, which `npm run bench` runs first. */
 const EXECUTABLE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
 
@@ -140,12 +142,15 @@ async function throughput(p: Paths, all: readonly Form[], images: BlobImages, la
 /** Issue 13's figures: the same Python reader directly and through the proxy, with the CPU each costs. */
 async function readerFigures(p: Paths, images: BlobImages, label: string, runs: number): Promise<ReaderResult> {
   const { bytes, digest, reference, url } = await images(label);
+  const proxyArgs = ['--tls-verify=false', '--insecure-policy', reference];
   log(`${label}: (f) Python reader direct and (g) through the proxy, alternating ×${runs}`);
-  const python = await pythonReaderComparison(p.cli, PYTHON_READER, url, ['--tls-verify=false', '--insecure-policy', reference], digest, bytes, runs);
+  const python = await pythonReaderComparison(p.cli, PYTHON_READER, url, proxyArgs, digest, bytes, runs);
+  log(`${label}: (i) the same through Node.js alone (bench/hop-floor.cjs), alternating with direct reads ×${runs}`);
+  const nodeFloor = await pythonReaderComparison(HOP_FLOOR, PYTHON_READER, url, proxyArgs, digest, bytes, runs);
   log(`${label}: curl | openssl dgst CPU ×${runs}, (h) curl --unix-socket through the proxy (--listen unix:) ×${runs}`);
   const curl = await curlBlob(url, digest, bytes, runs);
-  const unixCurlMibPerS = await unixCurlBlob(p.cli, ['--tls-verify=false', '--insecure-policy', reference], digest, bytes, runs);
-  return { label, bytes, python, curlCpuSPerGiB: curl.cpuSPerGiB, unixCurlMibPerS };
+  const unixCurlMibPerS = await unixCurlBlob(p.cli, proxyArgs, digest, bytes, runs);
+  return { label, bytes, python, nodeFloor, curlCpuSPerGiB: curl.cpuSPerGiB, unixCurlMibPerS };
 }
 
 async function tokenCount(p: Paths, blobs: number): Promise<Results['tokens']> {

@@ -27,6 +27,8 @@ export interface ReaderResult {
   readonly label: string;
   readonly bytes: number;
   readonly python: ReaderComparison;
+  /** (i) The same reader through Node.js alone doing the proxy's work on the blob path (bench/hop-floor.cjs). */
+  readonly nodeFloor: ReaderComparison;
   /** `curl | openssl dgst`: user+sys of both per GiB, median. */
   readonly curlCpuSPerGiB: number;
   /** (h) `curl --unix-socket | openssl dgst` through a proxy started with `--listen unix:`. */
@@ -141,7 +143,7 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
     fixed(f.rssBytes / skopeoStart.rssBytes, 1),
   ];
   const readers = table([
-    ['blob', '(f) Python direct MiB/s', '(g) via proxy MiB/s', 'g/f', 'proxy CPU s/GiB per GET', 'whole life', 'curl|openssl CPU s/GiB', '(h) curl via --listen unix: MiB/s'],
+    ['blob', '(f) Python direct MiB/s', '(g) via proxy MiB/s', 'g/f', 'proxy CPU s/GiB per GET', 'whole life', '(i) via Node.js alone MiB/s', 'i/f', 'its CPU s/GiB per GET', 'curl|openssl CPU s/GiB', '(h) curl via --listen unix: MiB/s'],
     ...results.readers.map((r) => [
       r.label,
       fixed(r.python.directMibPerS, 0),
@@ -149,6 +151,9 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
       fixed(r.python.proxyMibPerS / r.python.directMibPerS),
       fixed(r.python.proxyCpuSPerGiB),
       fixed(r.python.proxyLifeCpuSPerGiB),
+      fixed(r.nodeFloor.proxyMibPerS, 0),
+      fixed(r.nodeFloor.proxyMibPerS / r.nodeFloor.directMibPerS),
+      fixed(r.nodeFloor.proxyCpuSPerGiB),
       fixed(r.curlCpuSPerGiB),
       fixed(r.unixCurlMibPerS, 0),
     ]),
