@@ -6,7 +6,8 @@
  * executable) with `curl | openssl dgst` and skopeo's experimental-image-proxy: verified GET
  * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests;
  * reads the same blobs with the seed-style Python reader directly, through the proxy and through
- * Node.js alone doing the proxy's work, with the CPU each side spends. Prints tables with the targets and writes .bench/results.json.
+ * Node.js alone doing the proxy's work, with the CPU each side spends. Prints tables with the
+ * targets and writes .bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -139,7 +140,7 @@ async function throughput(p: Paths, all: readonly Form[], images: BlobImages, la
   };
 }
 
-/** Issue 13's figures: the same Python reader directly and through the proxy, with the CPU each costs. */
+/** Issue 13's figures: the same Python reader directly, through the proxy and through Node.js alone, with the CPU each costs. */
 async function readerFigures(p: Paths, images: BlobImages, label: string, runs: number): Promise<ReaderResult> {
   const { bytes, digest, reference, url } = await images(label);
   const proxyArgs = ['--tls-verify=false', '--insecure-policy', reference];

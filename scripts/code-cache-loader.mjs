@@ -56,9 +56,10 @@ function runBundle(source, filename, key, fallbackCache) {
   // writes the next stage, one that did not moves the file on a stage as it is. A first
   // --version run compiles almost nothing and the next session that serves adds what serving
   // uses; once three sessions have checked (stage 4), exits check nothing.
+  const LAST_STAGE = 4;
   let stage = 0;
   let cachedData;
-  for (const candidate of [4, 3, 2, 1]) {
+  for (let candidate = LAST_STAGE; candidate >= 1; candidate--) {
     try {
       const stat = statSync(base + '.' + candidate + '.v8cache');
       if (stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0) continue;
@@ -73,7 +74,7 @@ function runBundle(source, filename, key, fallbackCache) {
   const cachedBytes = accepted ? cachedData.length : 0;
   const next = accepted ? stage + 1 : Math.max(stage, 1);
   cachedData = undefined;
-  if (next <= 4) {
+  if (next <= LAST_STAGE) {
     process.once('exit', () => {
       // A cache that cannot be written only costs the next start its compile time. The
       // directory is made without { recursive: true }: Node's recursive mkdir spins forever on
