@@ -20,6 +20,9 @@ export const REGISTRY_TOOLS = [
   { program: '/usr/bin/rustc', aptPackage: 'rustc' },
   // Runs the linux-arm64 executable (test/e2e/executable.test.ts).
   { program: 'qemu-aarch64', aptPackage: 'qemu-user' },
+  // Write the local image stores (containers-storage:) and serve a Docker Engine API (docker-daemon:).
+  { program: 'podman', aptPackage: 'podman' },
+  { program: 'buildah', aptPackage: 'buildah' },
 ] as const;
 
 /** What the Rust client (clients/rust) builds from, offline: Debian's toolchain and crates. */
@@ -28,8 +31,11 @@ export const RUST_APT_PACKAGES = ['cargo', 'rustc', 'librust-hyper-dev', 'librus
 /** What runs the linux-arm64 executable here: qemu-user, with Debian's arm64 glibc and libstdc++. */
 export const ARM64_APT_PACKAGES = ['qemu-user', 'libc6-arm64-cross', 'libstdc++6-arm64-cross'] as const;
 
+/** What writes and serves local image stores here (overlay is native; no container runtime is needed). */
+export const LOCAL_STORE_APT_PACKAGES = ['podman', 'buildah'] as const;
+
 /** Installed together, so later suites (signatures, umoci, jq in scripts) find them too. */
-export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci', ...RUST_APT_PACKAGES, ...ARM64_APT_PACKAGES] as const;
+export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci', ...RUST_APT_PACKAGES, ...ARM64_APT_PACKAGES, ...LOCAL_STORE_APT_PACKAGES] as const;
 
 export type ToolsDecision =
   | { readonly action: 'ready' }
