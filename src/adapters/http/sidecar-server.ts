@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import { type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { answerClientError, answerConnect } from './client-error.js';
+import { HangUps } from './hang-ups.js';
 
 /** How long a request's headers may take from its first byte: long enough for any real client. */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
@@ -28,12 +29,14 @@ export interface ServerLimits {
  * a connection is attached only once its first byte is there.
  *
  * Half-closed connections are served: a client may send its requests and shut down its write
- * side, and still gets every answer before the proxy closes its side.
+ * side, and still gets every answer before the proxy closes its side. An end of stream that comes
+ * later, while an answer is awaited, is a hang-up (hang-ups.ts).
  */
 export class SidecarServer {
   readonly http: Server;
   private readonly connections = new Set<Socket>();
   private readonly headersTimeoutMs: number;
+  private readonly hangUps: HangUps;
   /** Connections still to complete their first request, with the timer that closes them; undefined when none must. */
   private readonly awaitingFirstRequest: Map<Socket, NodeJS.Timeout> | undefined;
 
@@ -58,6 +61,7 @@ export class SidecarServer {
     // Node starts its headers-timeout bookkeeping on 'listening'; this server never listens itself
     // (connections are handed to it), so it is told once here.
     server.emit('listening');
+    this.hangUps = new HangUps(server);
     this.http = server;
   }
 
@@ -75,6 +79,7 @@ export class SidecarServer {
       }),
     );
     this.expectFirstRequest(socket);
+    this.hangUps.watch(socket);
     // Until Node's server owns the socket, a reset must not become an uncaught error.
     const beforeFirstByte = (): void => undefined;
     socket.on('error', beforeFirstByte);
