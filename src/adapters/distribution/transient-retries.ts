@@ -25,20 +25,25 @@ export function retryTransient(next: Send, policy: RetryPolicy, log: Log, now: (
   return async (request) => {
     for (let attempt = 1; ; attempt++) {
       const last = attempt > policy.maxRetries;
+      // `reason` is what failed; `said` opens the log line and names the request once: the
+      // transport's errors already name it (`transportError`), a status does not.
       let reason: string;
+      let said: string;
       let retryAfter: string | string[] | undefined;
       try {
         const response = await next({ ...request, attempt });
         if (last || !isTransientStatus(response.statusCode)) return response;
         reason = `HTTP ${response.statusCode}`;
+        said = `${request.what}: ${reason}`;
         retryAfter = response.headers['retry-after'];
         await discard(response.body);
       } catch (err) {
         if (last || request.signal?.aborted || !isTransientFailure(err)) throw err;
         reason = err instanceof Error ? err.message : String(err);
+        said = reason;
       }
       const delayMs = retryDelay(policy, attempt, retryAfter, now());
-      logRetry(log, request, { attempt, reason, delayMs, maxRetries: policy.maxRetries, retryAfter });
+      logRetry(log, request, { attempt, reason, said, delayMs, maxRetries: policy.maxRetries, retryAfter });
       await sleep(delayMs, request.signal);
     }
   };
@@ -47,6 +52,7 @@ export function retryTransient(next: Send, policy: RetryPolicy, log: Log, now: (
 interface RetryFacts {
   readonly attempt: number;
   readonly reason: string;
+  readonly said: string;
   readonly delayMs: number;
   readonly maxRetries: number;
   readonly retryAfter: string | string[] | undefined;
@@ -54,7 +60,7 @@ interface RetryFacts {
 
 function logRetry(log: Log, request: HttpRequest, facts: RetryFacts): void {
   const retryAfter = Array.isArray(facts.retryAfter) ? facts.retryAfter[0] : facts.retryAfter;
-  log.record('warn', 'retry', `${request.what}: ${facts.reason}; retry ${facts.attempt} of ${facts.maxRetries} in ${facts.delayMs} ms`, {
+  log.record('warn', 'retry', `${facts.said}; retry ${facts.attempt} of ${facts.maxRetries} in ${facts.delayMs} ms`, {
     method: request.method,
     url: loggableUrl(request.url),
     attempt: facts.attempt,

@@ -75,5 +75,7 @@ export function transportError(err: unknown, host: string, what: string, limits:
   if (code !== undefined && TLS_CODE.test(code)) {
     return new ProxyError('network', `${what}: TLS failure talking to ${host}: ${detail} (${code})`, { cause: err });
   }
-  return new ProxyError('network', `${what}: connection to ${host} failed: ${detail}${code ? ` (${code})` : ''}`, { cause: err });
+  // Node's own messages already name the code (`connect ECONNREFUSED 127.0.0.1:5999`).
+  const named = code === undefined || detail.includes(code) ? '' : ` (${code})`;
+  return new ProxyError('network', `${what}: connection to ${host} failed: ${detail}${named}`, { cause: err });
 }

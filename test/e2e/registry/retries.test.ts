@@ -3,6 +3,7 @@ import { digestOf } from '../../../src/domain/digest.js';
 import { FakeRegistry, faults, registryErrorBody, type RecordedRequest } from '../../support/fake-registry.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
 import { standardFixtures, type FixtureImage } from '../../support/image-fixtures.js';
+import { quitAndReadStderr } from './log-lines.js';
 import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } from './proxy-session.js';
 
 /**
@@ -94,6 +95,19 @@ describe('retries end to end: transient registry failures', function () {
     expect(errorOf(answer).code).to.equal('network');
     expect(errorOf(answer).message).to.include('ECONNREFUSED');
     expect(Date.now() - started).to.be.at.least(300);
+  });
+
+  it('a registry that is down: each retry warning and the final error name the request once', async () => {
+    const down = await FakeRegistry.start();
+    const host = down.host;
+    await down.close();
+    const running = pool.start('--retry-times', '2', '--retry-delay', '10ms', dockerReference(host, REPOSITORY, 'v1'));
+    const answer = await running.request('GET', '/manifest');
+    const stderr = await quitAndReadStderr(running);
+    const message = errorOf(answer).message;
+    expect(message).to.equal(`ping /v2/: connection to ${host} failed: connect ECONNREFUSED ${host}`);
+    const warnings = stderr.split('\n').filter((line) => line.includes('; retry '));
+    expect(warnings).to.deep.equal([1, 2].map((n) => `container-image-proxy: ${message}; retry ${n} of 2 in ${10 * 2 ** (n - 1)} ms`));
   });
 
   for (const status of [401, 403, 404]) {
