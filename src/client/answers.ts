@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { type Answer } from './connection.js';
 import { ImageProxyError, isProxyErrorCode } from './errors.js';
+import { type ProgressMeter } from './progress.js';
 
 /** Error bodies are tiny JSON objects; anything longer is not the proxy talking. */
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -56,9 +57,10 @@ export interface RelayEvents {
 /**
  * Hands a streamed body to the reader. undici only ends a body normally after its
  * Content-Length bytes or the terminating chunk, so `complete` means the proxy finished it;
- * anything else goes through `fail` (or `abandon`), never as a normal end.
+ * anything else goes through `fail` (or `abandon`), never as a normal end. `progress` counts the
+ * bytes as they arrive; a callback that throws fails the stream with its exception.
  */
-export function relay(body: Readable, events: RelayEvents): Readable {
+export function relay(body: Readable, events: RelayEvents, progress?: ProgressMeter): Readable {
   let received = 0;
   let settled = false;
   let failure: Error | undefined;
@@ -71,6 +73,7 @@ export function relay(body: Readable, events: RelayEvents): Readable {
       else out.destroy(failure);
     },
     destroy: (err, callback) => {
+      progress?.stop();
       if (!settled) {
         settled = true;
         body.destroy();
@@ -79,18 +82,31 @@ export function relay(body: Readable, events: RelayEvents): Readable {
       callback(err);
     },
   });
+  /** Runs a progress call; false when it threw, which failed the stream with its exception. */
+  const reported = (call: () => void): boolean => {
+    try {
+      call();
+      return true;
+    } catch (err) {
+      out.destroy(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+  };
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
     reading = false;
+    if (!reported(() => progress?.received(chunk.length))) return;
     if (!out.push(chunk)) body.pause();
   });
   body.once('end', () => {
     if (settled) return;
     settled = true;
     events.complete();
-    out.push(null);
+    // The final progress call comes before the reader sees the end.
+    if (reported(() => progress?.completed())) out.push(null);
   });
   body.once('error', (err) => {
+    progress?.stop();
     if (settled) return;
     settled = true;
     void events.fail(err, received).then((error) => {

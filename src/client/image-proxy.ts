@@ -3,15 +3,23 @@ import { type Readable } from 'node:stream';
 import { parseJson, readBody } from './answers.js';
 import { type Answer } from './connection.js';
 import { ImageProxyError } from './errors.js';
+import { checkProgressCallback, type ProgressCallback, progressMeter } from './progress.js';
 import { type CallOptions, ProxySession } from './session.js';
 import { spawnProxy, type SpawnOptions } from './spawn-proxy.js';
 import { type ExitStatus, type ImageConfig, type LayerInfo, type ManifestAnswer, type OciManifest, type VersionInfo } from './types.js';
 
 export type { CallOptions } from './session.js';
+export type { Progress, ProgressCallback } from './progress.js';
 
 export interface BlobOptions extends CallOptions {
   /** Another image than the command line's (`transport:reference`). */
   readonly image?: string;
+  /**
+   * Called with `{ digest, bytes, total }` as the body streams: at most every 100 ms, then once
+   * when it arrived whole (`bytes` is then its whole length), never after a failure or a cancel.
+   * An exception it throws fails the stream with that exception.
+   */
+  readonly onProgress?: ProgressCallback;
 }
 
 /**
@@ -86,22 +94,28 @@ export class ImageProxy {
    * when the proxy ends it early (a digest or size mismatch), so a stream that ends is complete.
    */
   async blob(digest: string, options: BlobOptions = {}): Promise<Readable> {
+    checkProgressCallback(options.onProgress);
     const path = withImage(blobPath(digest), options.image);
     return this.#session.stream(`blob ${digest}`, 'GET', path, options, (answer) => {
-      if (answer.headers['content-length'] === undefined) {
+      const length = answer.headers['content-length'];
+      if (length === undefined) {
         answer.body.destroy();
         throw new ImageProxyError('bad-response', 0, `GET ${path}: no Content-Length on a blob`);
       }
+      return progressMeter(options.onProgress, digest, length);
     });
   }
 
   /**
    * A layer as its uncompressed tar, checked by the proxy against both the layer digest and the
-   * diffID. The stream fails with `incomplete-body` unless the proxy completed it.
+   * diffID. The stream fails with `incomplete-body` unless the proxy completed it. Progress
+   * counts tar bytes: `total` is the layer's size when it is stored uncompressed, otherwise
+   * undefined (the proxy learns the tar's length only at its end).
    */
   async decompressedLayer(digest: string, options: BlobOptions = {}): Promise<Readable> {
+    checkProgressCallback(options.onProgress);
     const path = withImage(blobPath(digest), options.image, { decompress: 'true' });
-    return this.#session.stream(`decompressed layer ${digest}`, 'GET', path, options, () => undefined);
+    return this.#session.stream(`decompressed layer ${digest}`, 'GET', path, options, (answer) => progressMeter(options.onProgress, digest, answer.headers['content-length']));
   }
 
   /** Resolves and policy-checks `image` now, so later calls with it are served from the cache. */

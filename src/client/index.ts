@@ -2,7 +2,7 @@
  * The package's library entry (`import { ImageProxy } from 'container-image-proxy'`): a typed
  * client that spawns the proxy over socketpairs. It depends on nothing but Node and undici.
  */
-export { ImageProxy, type BlobOptions, type CallOptions } from './image-proxy.js';
+export { ImageProxy, type BlobOptions, type CallOptions, type Progress, type ProgressCallback } from './image-proxy.js';
 export {
   CLIENT_ERROR_CODES,
   ImageProxyError,

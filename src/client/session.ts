@@ -4,6 +4,7 @@ import { errorOf, readBody, relay } from './answers.js';
 import { type Answer, ProxyConnection } from './connection.js';
 import { ConnectionPool, type Lease, NoConnectionLeft } from './connection-pool.js';
 import { ImageProxyError } from './errors.js';
+import { type ProgressMeter } from './progress.js';
 import { type ProxyEnd, type SpawnedProxy } from './spawn-proxy.js';
 
 export interface CallOptions {
@@ -68,17 +69,19 @@ export class ProxySession {
 
   /**
    * One call whose body is handed to the caller as a stream; its connection is lent until the
-   * body ends. A body that fails or is destroyed early costs that connection.
+   * body ends. A body that fails or is destroyed early costs that connection. `accept` checks the
+   * answer's headers (throwing refuses it) and gives the meter its body's progress goes to, if any.
    */
-  async stream(what: string, method: 'GET', path: string, options: CallOptions, check: (answer: Answer) => void): Promise<Readable> {
+  async stream(what: string, method: 'GET', path: string, options: CallOptions, accept: (answer: Answer) => ProgressMeter | undefined): Promise<Readable> {
     const done = this.#begin();
     const signal = signalOf(options);
     let lease: Lease | undefined;
     let answer: Answer;
+    let progress: ProgressMeter | undefined;
     try {
       lease = await this.#pool.acquire(signal);
       answer = await this.#answer(what, lease, method, path, signal);
-      check(answer);
+      progress = accept(answer);
     } catch (err) {
       lease?.discard();
       done();
@@ -105,7 +108,7 @@ export class ProxySession {
           done();
         }
       },
-    });
+    }, progress);
   }
 
   /** Sends POST /quit and waits for the exit; a non-zero exit is `proxy-failed`. */
