@@ -1,4 +1,7 @@
-/** The hexagon's dependency rule, checked on every test run (house style §1). */
+/**
+ * The hexagon's dependency rule, checked on every test run: domain ← ports ← adapters ← app,
+ * nothing pointing the other way.
+ */
 module.exports = {
   forbidden: [
     {

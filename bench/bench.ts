@@ -5,7 +5,7 @@
  * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
  * executable) with `curl | openssl dgst` and skopeo's experimental-image-proxy: verified GET
  * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests;
- * reads the same blobs with the seed-style Python reader directly, through the proxy and through
+ * reads the same blobs with a plain Python reader (http.client, hashlib) directly, through the proxy and through
  * Node.js alone doing the proxy's work, with the CPU each side spends. Prints tables with the
  * targets and writes .bench/results.json.
  */
@@ -140,7 +140,7 @@ async function throughput(p: Paths, all: readonly Form[], images: BlobImages, la
   };
 }
 
-/** Issue 13's figures: the same Python reader directly, through the proxy and through Node.js alone, with the CPU each costs. */
+/** The hop's cost to a plain client: the same Python reader directly, through the proxy and through Node.js alone, with the CPU each costs. */
 async function readerFigures(p: Paths, images: BlobImages, label: string, runs: number): Promise<ReaderResult> {
   const { bytes, digest, reference, url } = await images(label);
   const proxyArgs = ['--tls-verify=false', '--insecure-policy', reference];
@@ -174,7 +174,7 @@ const PARALLEL_LAYERS = 4;
 const PARALLEL_LAYER_SIZE = 64 * 1024 * 1024;
 const DECOMPRESSED_SIZE = 256 * 1024 * 1024;
 
-/** Issue 6's figures: a decompressed layer against a shell pipeline, 4 connections against 1. */
+/** A decompressed layer against a shell pipeline, 4 connections against 1. */
 async function layerFigures(p: Paths, registry: RunningRegistry, runs: number): Promise<Pick<Results, 'decompressed' | 'parallel'>> {
   log('decompressed layer: pushing a 256 MiB (uncompressed) gzip layer');
   const gz = await pushGzipImage(registry, 'bench/gzip', DECOMPRESSED_SIZE);

@@ -13,7 +13,7 @@ import { RawHttpConnection } from './lean-client.js';
 import { median, type Paths } from './measure.js';
 
 /**
- * Issue 6's figures: a decompressed layer through the proxy (both digests verified) against
+ * A decompressed layer through the proxy (both digests verified) against
  * `curl | gzip -dc | sha256sum`, and the aggregate throughput of several connections to one
  * proxy (`--sockfd` repeated) against one connection fetching the same layers in turn.
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The reader a seed-style client is: standard-library http.client, 1 MiB reads, hashlib.sha256.
+"""The reader a plain Python client is: standard-library http.client, 1 MiB reads, hashlib.sha256.
 
 It reads one blob straight from the registry, through the proxy over a socketpair, or both in
 turn, so the figures differ only by the proxy hop:

@@ -5,7 +5,7 @@ import { makeTempDir, removeTempDir, run } from '../test/support/registry/proces
 import { median } from './measure.js';
 
 /**
- * What the proxy hop costs a seed-style client: `bench/python-reader.py compare` reads the same
+ * What the proxy hop costs a plain Python client: `bench/python-reader.py compare` reads the same
  * blob with the same standard-library reader (http.client, 1 MiB reads, hashlib.sha256) straight
  * from the registry and through one proxy process, alternating run by run so both see the same
  * load.

@@ -22,7 +22,7 @@ export interface SizeResult {
   readonly runs: { readonly curl: readonly number[]; readonly skopeo: readonly number[] };
 }
 
-/** The seed-style Python reader directly and through the proxy (bench/python-reader.py compare). */
+/** A plain Python reader (http.client, hashlib) directly and through the proxy (bench/python-reader.py compare). */
 export interface ReaderResult {
   readonly label: string;
   readonly bytes: number;
@@ -63,7 +63,7 @@ export const RSS_SAME_MARGIN_BYTES = 16 * MIB;
 const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
 const fixed = (value: number, digits = 2): string => value.toFixed(digits);
 
-/** Issue 11's targets: peak RSS streaming a blob, and start-up against skopeo's. */
+/** The targets: peak RSS streaming a blob, and start-up against skopeo's. */
 export const PEAK_RSS_TARGET_BYTES = 80 * MIB;
 export const STARTUP_RATIO_TARGET = 3;
 

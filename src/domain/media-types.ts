@@ -21,7 +21,7 @@ export const MediaType = {
   dockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const;
 
-/** The Accept list for manifest requests, in containers/image's order (§D). */
+/** The Accept list for manifest requests, in containers/image's order: OCI and docker schema 2 first, lists last. */
 export const MANIFEST_ACCEPT = [
   MediaType.ociManifest,
   MediaType.dockerSchema2,

@@ -141,7 +141,7 @@ describe('parseManifest', () => {
     ['a layer without mediaType', { ...ociManifest, layers: [{ digest: d('1'), size: 1 }] }, M.ociManifest, /layers\[0\] has no mediaType/],
     ['a schema2 layer of an unknown type', { ...schema2, layers: [{ ...layer, mediaType: 'application/x-foo' }] }, M.dockerSchema2, /unsupported docker v2s2 media type "application\/x-foo"/],
     ['schema2 with an OCI layer type', { ...schema2, layers: [layer] }, M.dockerSchema2, /unsupported docker v2s2 media type/],
-    // §G 17: no Content-Type (or application/json) means schema1, and a schema2 body then fails.
+    // As in containers/image: no Content-Type (or application/json) means schema1, and a schema2 body then fails.
     ['a schema2 body without Content-Type', schema2, '', /schemaVersion is 2, not 1 \(the document looks like application\/vnd\.docker\.distribution\.manifest\.v2\+json/],
     ['a schema2 body as application/json', schema2, 'application/json', /v1\+prettyjws manifest: schemaVersion is 2/],
     ['schema1 with fsLayers and history of different lengths', { ...schema1, history: [] }, M.dockerSchema1Signed, /same, non-zero length/],

@@ -12,7 +12,7 @@ const markOf = (requirements: readonly PolicyRequirement[]): string => {
   return first.keys.paths[0]!.slice('/keys/'.length);
 };
 
-describe('policy.json scope precedence (§G 20)', () => {
+describe('policy.json scope precedence: the most specific scope wins', () => {
   const policy = parsePolicy(
     JSON.stringify({
       default: marked('default'),

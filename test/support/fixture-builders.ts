@@ -51,7 +51,7 @@ export const FIXTURE_CREATED = '1970-01-01T00:00:00Z';
 
 const LAYER_TYPES: Record<ImageFormat, Partial<Record<Compression, string>>> = {
   oci: { none: MediaType.ociLayerTar, gzip: MediaType.ociLayerGzip, zstd: MediaType.ociLayerZstd },
-  // containers/image refuses docker zstd layers while parsing (containers-semantics.md §E).
+  // containers/image refuses docker zstd layers while parsing, so no docker zstd type is built.
   docker: { none: MediaType.dockerLayerTar, gzip: MediaType.dockerLayerGzip },
 };
 

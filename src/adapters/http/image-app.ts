@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ProxyError } from '../../domain/errors.js';
+import { MediaType } from '../../domain/media-types.js';
 import { type ImageApi } from '../../ports/image-api.js';
 import { requireBearerToken } from './bearer-token.js';
 import { blobHandler } from './blob-handler.js';
@@ -10,9 +11,10 @@ import { signalForResponse } from './request-signal.js';
 import { type ServerHooks } from './server-hooks.js';
 import { signaturesHandler } from './signatures-handler.js';
 
-export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
-/** The HTTP API's own version: 1.0 is the seed's endpoints, 1.1 adds ?image=, /layers, decompress, /close, /version. */
+/**
+ * The HTTP API's own version: 1.0 is /manifest, /config, /blobs, /signatures and /quit for the
+ * image named on the command line; 1.1 adds ?image=, /layers, ?decompress=true, /close, /version.
+ */
 export const API_VERSION = '1.1';
 
 function sendJson(res: Response, value: unknown): void {
@@ -60,7 +62,7 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptio
       handle(async (req, res) => {
         const answer = await api.manifest(imageOf(req), signalForResponse(res));
         res.status(200).set({
-          'Content-Type': OCI_MANIFEST_MEDIA_TYPE,
+          'Content-Type': MediaType.ociManifest,
           'Content-Length': String(answer.body.byteLength),
           'Manifest-Digest': answer.manifestDigest,
           'Instance-Digest': answer.instanceDigest,
@@ -75,7 +77,7 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptio
     .get(
       handle(async (req, res) => {
         const config = await api.config(imageOf(req), signalForResponse(res));
-        res.status(200).set({ 'Content-Type': OCI_CONFIG_MEDIA_TYPE, 'Content-Length': String(config.byteLength) });
+        res.status(200).set({ 'Content-Type': MediaType.ociConfig, 'Content-Length': String(config.byteLength) });
         res.end(config);
       }),
     )

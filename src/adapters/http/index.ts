@@ -1,4 +1,4 @@
-export { createImageApp, OCI_CONFIG_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from './image-app.js';
+export { createImageApp } from './image-app.js';
 export { type ServerHooks } from './server-hooks.js';
 export { type ErrorBody } from './error-response.js';
 export { STATUS_FOR_CODE, statusForCode } from './error-status.js';

@@ -30,7 +30,7 @@ function goZero(type: GoType): unknown {
   }
 }
 
-/** Elements a slice held before, beyond its length too: Go decodes into them again (issue 21092). */
+/** Elements a slice held before, beyond its length too: Go decodes into them again (golang/go#21092). */
 const sliceBacking = new WeakMap<readonly unknown[], readonly unknown[]>();
 
 function decode(type: GoType, json: JsonValue, existing: unknown, path: string): unknown {

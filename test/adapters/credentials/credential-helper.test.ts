@@ -43,7 +43,7 @@ class HelperBin {
   }
 }
 
-describe('CredentialHelper: the docker-credential-helpers protocol (spec §C, §G 11)', () => {
+describe('CredentialHelper: the docker-credential-helpers protocol', () => {
   let bin: HelperBin;
   beforeEach(() => (bin = new HelperBin()));
   afterEach(() => bin.remove());
@@ -97,7 +97,7 @@ describe('CredentialHelper: the docker-credential-helpers protocol (spec §C, §
   });
 });
 
-describe('RegistriesConfCredentials: the credential-helpers list (spec §C helper chain)', () => {
+describe('RegistriesConfCredentials: the credential-helpers list, tried in order', () => {
   let bin: HelperBin;
   beforeEach(() => (bin = new HelperBin()));
   afterEach(() => bin.remove());

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RequestedRegistryOnly } from '../../../src/adapters/credentials/requested-registry-only.js';
 import { StaticCredentials } from '../../../src/adapters/credentials/static-credentials.js';
 
-describe('RequestedRegistryOnly: explicit credentials never reach a mirror on another domain (spec §B5)', () => {
+describe('RequestedRegistryOnly: explicit credentials never reach a mirror on another domain', () => {
   const store = new RequestedRegistryOnly(new StaticCredentials({ username: 'u', password: 'p' }));
   const cases: { name: string; registry: string; requestedRegistry: string | undefined; answers: boolean }[] = [
     { name: 'the registry asked for', registry: 'reg.example.com', requestedRegistry: 'reg.example.com', answers: true },

@@ -43,7 +43,7 @@ describe('lookaside signature storage', () => {
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/base`;
   };
 
-  it('places signatures under the repository path with algo=hex (§F example)', () => {
+  it('places signatures under the repository path with algo=hex', () => {
     expect(lookasideDirectory('https://example.com/lookaside', 'library/busybox', DIGEST).href).to.equal(`https://example.com/lookaside/${DIR_NAME}`);
     expect(lookasideDirectory('file:///var/lib/sigs/', 'a/b', DIGEST).href).to.equal(`file:///var/lib/sigs/a/b@sha256=${'c'.repeat(64)}`);
   });
@@ -62,7 +62,7 @@ describe('lookaside signature storage', () => {
     expect(await reader.read(`file://${dir}`, 'library/busybox', DIGEST)).to.deep.equal([]);
   });
 
-  it('http: stops at the first 404 (§G 20)', async () => {
+  it('http: stops at the first 404', async () => {
     const base = await serve((path) => (path.endsWith('signature-1') ? { status: 200, body: Buffer.from('sig') } : { status: 404 }));
     const signatures = await reader.read(base, 'library/busybox', DIGEST);
     expect(signatures.map((s) => Buffer.from(s).toString())).to.deep.equal(['sig']);

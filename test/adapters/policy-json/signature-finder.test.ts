@@ -9,7 +9,7 @@ import { RegistriesDirectory } from '../../../src/adapters/registries-d/registri
 import { FakeRegistry, faults } from '../../support/fake-registry.js';
 import { dockerRef, makeTransport, REPO, storeImage } from '../distribution/helpers.js';
 
-/** Where signatures come from: the extension API when the ping advertises it, else lookaside (§G 20). */
+/** Where signatures come from: the extension API when the ping advertises it, else lookaside. */
 describe('finding signatures: registry extension API versus lookaside', () => {
   let registry: FakeRegistry;
   let dir: string;

@@ -48,7 +48,7 @@ async function configError(promise: Promise<unknown>): Promise<Error> {
   return expect.fail('expected a config-invalid error');
 }
 
-describe('TomlRegistriesConfig (spec §B1, §G 9)', () => {
+describe('TomlRegistriesConfig: the main file and its drop-ins', () => {
   let tree: Tree;
   beforeEach(() => (tree = new Tree()));
   afterEach(() => tree.remove());

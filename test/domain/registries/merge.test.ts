@@ -5,7 +5,7 @@ import { conf } from './support.js';
 const DROP_IN = '/etc/containers/registries.conf.d/10-a.conf';
 const LATER = '/home/u/.config/containers/registries.conf.d/20-b.conf';
 
-describe('registries.conf drop-in merge (spec §B3, §G 9)', () => {
+describe('registries.conf drop-in merge, as containers/image merges drop-ins', () => {
   it('a drop-in [[registry]] with the same prefix replaces the whole table, no field-level merge', () => {
     const merged = conf('[[registry]]\nlocation = "reg.local"\ninsecure = true\n[[registry.mirror]]\nlocation = "m.local"\n', [DROP_IN, '[[registry]]\nlocation = "reg.local"\n']);
     expect(merged.registries).to.have.length(1);

@@ -13,7 +13,7 @@ function failure(run: () => unknown): Error {
   return expect.fail('expected a config-invalid error');
 }
 
-describe('registries.conf validation (spec §B2, §G 5, §G 7)', () => {
+describe('registries.conf validation: what containers/image refuses, named in the error', () => {
   const invalid: { name: string; toml: string; mentions: string; role?: 'drop-in' }[] = [
     { name: 'an http:// location', toml: '[[registry]]\nlocation = "http://reg.local"\n', mentions: 'URI schemes are not supported' },
     { name: 'an https:// prefix', toml: '[[registry]]\nprefix = "https://reg.local"\nlocation = "reg.local"\n', mentions: 'URI schemes are not supported' },

@@ -39,7 +39,7 @@ prefix = "*.example.com"
 location = "mirror.local/ex"
 `;
 
-describe('registries.conf pull sources (spec §B6 worked examples, §G 4–8)', () => {
+describe('registries.conf pull sources: the order of mirrors and primary for a reference', () => {
   const cases: { name: string; toml: string; input: string; expected: string[] }[] = [
     {
       name: '1: the documentation example, prefix rewritten to each mirror and the location',
@@ -83,7 +83,7 @@ insecure = true
     { name: '5: wildcard prefix without location', toml: WILDCARD, input: 'a.b.example.com/foo/bar:1', expected: ['mirror.local/ex/foo/bar:1', 'a.b.example.com/foo/bar:1'] },
     { name: '5b: the wildcard does not match the apex', toml: WILDCARD, input: 'example.com/foo/bar:1', expected: ['example.com/foo/bar:1'] },
     {
-      name: '6 (§G 4): the longest prefix wins, the shorter entry\'s mirrors are ignored',
+      name: '6: the longest prefix wins, the shorter entry\'s mirrors are ignored',
       toml: `
 [[registry]]
 location = "docker.io"
@@ -96,9 +96,9 @@ location = "lib-mirror.local/library"
       input: 'docker.io/library/alpine:3.19',
       expected: ['lib-mirror.local/library/alpine:3.19'],
     },
-    { name: '7 (§G 4): docker.io/alpine does not match alpine', toml: '[[registry]]\nprefix = "docker.io/alpine"\nlocation = "x.local/alpine"\n', input: 'alpine', expected: ['docker.io/library/alpine:latest'] },
+    { name: '7: docker.io/alpine does not match alpine', toml: '[[registry]]\nprefix = "docker.io/alpine"\nlocation = "x.local/alpine"\n', input: 'alpine', expected: ['docker.io/library/alpine:latest'] },
     {
-      name: '9 (§G 5): on a tie in length the wildcard (sorted first) wins',
+      name: '9: on a tie in length the wildcard (sorted first) wins',
       toml: `
 [[registry]]
 prefix = "a.example.com"
@@ -114,7 +114,7 @@ location = "w.local"
       expected: ['w.local/foo:1', 'a.example.com/foo:1'],
     },
     {
-      name: '10 (§G 6): the port quirk, a host prefix matches host:port and the rewrite keeps the port',
+      name: '10: the port quirk, a host prefix matches host:port and the rewrite keeps the port',
       toml: '[[registry]]\nlocation = "example.com"\n[[registry.mirror]]\nlocation = "m.local"\n',
       input: 'example.com:5000/foo:1',
       expected: ['m.local:5000/foo:1', 'example.com:5000/foo:1'],
@@ -150,7 +150,7 @@ location = "w.local"
     it(name, () => expect(sources(toml, input)).to.deep.equal(expected));
   }
 
-  it('8 (§G 8): a rewrite that is not canonical fails the whole pull, naming the file and the rewrite', () => {
+  it('8: a rewrite that is not canonical fails the whole pull, naming the file and the rewrite', () => {
     const config = conf('[[registry]]\nprefix = "example.com"\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "m.local"\n');
     let caught: unknown;
     try {

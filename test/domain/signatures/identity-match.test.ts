@@ -48,7 +48,7 @@ describe('signedIdentity matching (policy_reference_match)', () => {
       else expect(result).to.be.a('string').and.not.equal('');
     });
   }
-  it('a cosign repository-only identity is accepted only by matchRepository and exactRepository (§G 20)', () => {
+  it('a cosign repository-only identity is accepted only by matchRepository and exactRepository', () => {
     const intended = parseDockerReference('quay.io/ns/app:1');
     const verdicts = [exact, repoDigestOrExact, repository, exactRepository].map((rule) => identityMismatch(rule, intended, 'quay.io/ns/app') === undefined);
     expect(verdicts).to.deep.equal([false, false, true, true]);
