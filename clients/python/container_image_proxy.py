@@ -19,6 +19,13 @@ that connection too, one still waiting for a free connection closes none. A read
 failed raises the same error at every later read. The session goes on with the others; when
 none is left, calls raise ``connection-closed``.
 
+``blob`` and ``decompressed_layer`` take ``progress=``, a callable given a Progress(digest, bytes,
+total) while the body is read: at most every 0.1 s, then once more when the body arrived whole
+(``bytes`` is then its length), never after a failure or a cancel. ``total`` is the body's
+Content-Length (a blob's size; an uncompressed layer's size read decompressed), or None for a
+gzip or zstd layer read decompressed. An exception it raises is raised by the read, and again by
+every later read.
+
 Errors are ImageProxyError(code, status, message), ``str(err)`` is ``"code: message"``. ``code``
 is the proxy's own code (``image-not-found``, ``blob-not-found``, ``policy-rejected``, ...) with
 the HTTP status, or, with status 0, one the client detected: ``incomplete-body`` (the proxy
@@ -35,9 +42,9 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
-__all__ = ["ImageProxy", "ImageProxyError", "ManifestAnswer", "BlobReader", "Cancellation"]
+__all__ = ["ImageProxy", "ImageProxyError", "ManifestAnswer", "BlobReader", "Cancellation", "Progress"]
 
 # Error answers are tiny JSON objects; anything longer is not the proxy talking.
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -48,6 +55,8 @@ _DRAIN_LIMIT = 1 << 20
 _DRAIN_SECONDS = 5.0
 _STDERR_TAIL = 4096
 _NO_CONNECTION_LEFT = "no connection to the proxy is left (each cancelled transfer closes one)"
+# At most one progress call per this many seconds while a body is read; the final call comes on top.
+_PROGRESS_INTERVAL = 0.1
 
 
 class ImageProxyError(Exception):
@@ -69,6 +78,18 @@ class ManifestAnswer(NamedTuple):
     instance_digest: str
     # The body exactly as served.
     bytes: bytes
+
+
+class Progress(NamedTuple):
+    """What a ``progress=`` callable is given while a blob or layer is read."""
+
+    # The digest that was asked for.
+    digest: str
+    # Bytes read so far; never decreasing; in the final call, the whole body's length.
+    bytes: int
+    # The body's Content-Length, or None when the proxy announced none (a gzip or zstd layer read
+    # decompressed: the tar's length is known only at its end).
+    total: Optional[int]
 
 
 class Cancellation:
@@ -267,10 +288,11 @@ class BlobReader(io.RawIOBase):
     A Content-Length body must deliver exactly that many bytes; a chunked body must end with its
     terminating chunk. Usable with shutil.copyfileobj, io.BufferedReader, tarfile (mode "r|").
     Closing it before its end drains a short remainder (up to 1 MiB) so its connection serves
-    the next call, or else closes that connection.
+    the next call, or else closes that connection; a body that arrived whole that way still gets
+    its final progress call.
     """
 
-    def __init__(self, proxy, connection, response, call):
+    def __init__(self, proxy, connection, response, call, digest=None, progress=None):
         super().__init__()
         self._proxy = proxy
         self._connection = connection
@@ -279,6 +301,10 @@ class BlobReader(io.RawIOBase):
         length = response.getheader("Content-Length")
         self._length = int(length) if length is not None else None
         self._received = 0
+        self._digest = digest
+        # None once the body failed or was abandoned: no progress call after that.
+        self._progress = progress
+        self._progress_at = time.monotonic()
         self._returned = False
         # Once the body failed, every later read raises the same error: never a clean EOF.
         self._error = None
@@ -308,12 +334,38 @@ class BlobReader(io.RawIOBase):
             if self._length is not None and self._received < self._length:
                 raise self._failure(None)
             self._give_back(True)
+            self._report(final=True)
+        else:
+            now = time.monotonic()
+            if now - self._progress_at >= _PROGRESS_INTERVAL:
+                self._progress_at = now
+                self._report(final=False)
         return n
 
     def close(self):
         if not self.closed and not self._returned:
-            self._give_back(self._drain())
+            whole = self._drain()
+            self._give_back(whole)
+            if whole:
+                self._report(final=True)
+        self._progress = None
         super().close()
+
+    def _report(self, final):
+        """Calls ``progress``; what it raises fails the reader (its connection is closed)."""
+        progress = self._progress
+        # A Cancellation from another thread or a passed deadline ends the calls at once.
+        if progress is None or self._call.stopped():
+            return
+        if final:
+            self._progress = None
+        try:
+            progress(Progress(self._digest, self._received, self._length))
+        except BaseException as err:
+            self._progress = None
+            self._give_back(False)
+            self._error = err
+            raise
 
     def _drain(self):
         """Reads what is left of a short body, so the connection stays usable."""
@@ -346,6 +398,7 @@ class BlobReader(io.RawIOBase):
             self._response.close()
 
     def _failure(self, cause):
+        self._progress = None
         self._give_back(False)
         if self._call.stopped():
             self._error = self._call.cancelled_error()
@@ -442,20 +495,24 @@ class ImageProxy:
         """Every layer with digest, size, mediaType, compression and diffID, in manifest order."""
         return self._json("/layers", image, timeout, cancel)
 
-    def blob(self, digest, image=None, timeout=None, cancel=None):
-        """A blob exactly as stored, as a BlobReader (use it in a with statement)."""
+    def blob(self, digest, image=None, timeout=None, cancel=None, progress=None):
+        """A blob exactly as stored, as a BlobReader (use it in a with statement); ``progress``
+        is called with a Progress as it is read."""
+        _check_progress(progress)
         call = _Call(f"blob {digest}", timeout, cancel)
         connection, response = self._open(call, "GET", _target(_blob_path(digest), image, {}))
         if response.getheader("Content-Length") is None:
             self._pool.give_back(connection, False)
             raise ImageProxyError("bad-response", 0, f"GET {_blob_path(digest)}: no Content-Length on a blob")
-        return BlobReader(self, connection, response, call)
+        return BlobReader(self, connection, response, call, digest, progress)
 
-    def decompressed_layer(self, digest, image=None, timeout=None, cancel=None):
-        """A layer as its uncompressed tar, checked by the proxy against the digest and diffID."""
+    def decompressed_layer(self, digest, image=None, timeout=None, cancel=None, progress=None):
+        """A layer as its uncompressed tar, checked by the proxy against the digest and diffID;
+        ``progress`` counts tar bytes (``total`` is None unless the layer is stored uncompressed)."""
+        _check_progress(progress)
         call = _Call(f"decompressed layer {digest}", timeout, cancel)
         connection, response = self._open(call, "GET", _target(_blob_path(digest), image, {"decompress": "true"}))
-        return BlobReader(self, connection, response, call)
+        return BlobReader(self, connection, response, call, digest, progress)
 
     def open_image(self, image, timeout=None, cancel=None):
         """Resolves and policy-checks ``image`` now; later calls with it are served from the cache."""
@@ -610,6 +667,11 @@ class _watching:
     def __exit__(self, *exc_info):
         if self._cancel is not None:
             self._cancel._unwatch(self._drop)
+
+
+def _check_progress(progress):
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {type(progress).__name__}")
 
 
 def _describe_end(end):

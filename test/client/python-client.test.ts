@@ -1,16 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { exampleImage } from '../support/example-image.js';
-import { CLI_PATH, REPO_ROOT } from '../support/spawn-proxy.js';
+import { REPO_ROOT } from '../support/spawn-proxy.js';
 import { requireTool } from '../e2e/e2e-images.js';
 import { type ClientImages, writeClientImages } from './client-images.js';
-
-const SCRIPT = join(REPO_ROOT, 'test/client/python_client_check.py');
-const MODULE_DIR = join(REPO_ROOT, 'clients/python');
-const pythonAvailable = spawnSync('python3', ['--version']).status === 0;
+import { pythonAvailable, runScenario } from './python-driver.js';
 
 interface ProxyErrorJson {
   readonly code: string;
@@ -23,14 +19,6 @@ interface ProxyErrorJson {
 interface Streamed {
   readonly sha256: string;
   readonly size: number;
-}
-
-/** Runs one scenario of the Python driver with the repository's CLI under this Node. */
-function runScenario<T>(scenario: string, spec: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): T {
-  const full = { command: [process.execPath, CLI_PATH], cwd: REPO_ROOT, args: ['--insecure-policy', '-q'], scenario, ...spec };
-  const run = spawnSync('python3', [SCRIPT, MODULE_DIR, JSON.stringify(full)], { encoding: 'utf8', timeout: 30000, env });
-  if (run.status !== 0) throw new Error(`python client scenario ${scenario} failed (${run.status}): ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
 }
 
 describe('Python client: clients/python/container_image_proxy.py over a real proxy', function () {

@@ -272,10 +272,109 @@ def environ():
         return [entry for entry in entries if entry.startswith("MALLOC_ARENA_MAX=")]
 
 
+# 2 MiB a second: the large layer takes ~1 s, whatever the machine (the proxy waits on backpressure).
+SLOW_BYTES_PER_SECOND = 2 * 1024 * 1024
+
+
+class ProgressLog:
+    """A progress= callable that keeps every call with the time it came."""
+
+    def __init__(self, fail_with=None):
+        self.calls = []
+        self._fail_with = fail_with
+
+    def __call__(self, progress):
+        self.calls.append({"at": time.monotonic(), "digest": progress.digest, "bytes": progress.bytes, "total": progress.total})
+        if self._fail_with is not None:
+            raise self._fail_with
+
+
+def read_slowly(reader, after=lambda: None):
+    sink = Sha256Sink()
+    while chunk := reader.read(65536):
+        sink.write(chunk)
+        time.sleep(len(chunk) / SLOW_BYTES_PER_SECOND)
+        after()
+    return sink.result()
+
+
+def progress_slow():
+    with spawn(SPEC["image"]) as proxy:
+        log = ProgressLog()
+        begun = time.monotonic()
+        with proxy.blob(SPEC["digest"], progress=log) as reader:
+            read = read_slowly(reader)
+        ended = time.monotonic()
+        return {"read": read, "elapsed": ended - begun, "calls": log.calls, "ended": ended}
+
+
+def progress_decompressed():
+    """Each layer read whole, then with tarfile, whose reader is closed at the archive end (the
+    rest drained): the final call comes either way, at the tar's length."""
+    with spawn(SPEC["image"]) as proxy, tempfile.TemporaryDirectory() as target:
+        out = []
+        for layer in proxy.layers():
+            whole, drained = ProgressLog(), ProgressLog()
+            tar = read_stream(proxy.decompressed_layer(layer["digest"], progress=whole))
+            with proxy.decompressed_layer(layer["digest"], progress=drained) as reader:
+                tarfile.open(fileobj=reader, mode="r|").extractall(target, filter="data")
+            out.append({"tar": tar, "last": whole.calls[-1], "drained_last": drained.calls[-1] if drained.calls else None})
+        return out
+
+
+def progress_cancel():
+    with spawn(SPEC["image"]) as proxy:
+        log = ProgressLog()
+        cancel = Cancellation()
+        at_cancel = []
+
+        def cancel_after_first_call():
+            if log.calls and not cancel.cancelled:
+                at_cancel.append(len(log.calls))
+                cancel.cancel()
+
+        with proxy.blob(SPEC["digest"], cancel=cancel, progress=log) as reader:
+            error = error_of(lambda: read_slowly(reader, cancel_after_first_call))
+        time.sleep(0.3)
+        return {"error": error, "calls": log.calls, "at_cancel": at_cancel, "open": proxy.open_connections}
+
+
+def progress_corrupt():
+    with spawn(SPEC["image"]) as proxy:
+        log = ProgressLog()
+        with proxy.blob(SPEC["digest"], progress=log) as reader:
+            error = error_of(lambda: read_slowly(reader))
+            at_error = len(log.calls)
+            again = error_of(lambda: reader.read(10))
+        time.sleep(0.3)
+        return {"error": error, "again": again, "calls": log.calls, "at_error": at_error}
+
+
+def progress_raises():
+    with spawn(SPEC["image"]) as proxy:
+        log = ProgressLog(fail_with=ValueError("the progress display broke"))
+        errors = []
+        with proxy.blob(SPEC["digest"], progress=log) as reader:
+            for _ in range(2):
+                try:
+                    read_slowly(reader)
+                except ValueError as err:
+                    errors.append(str(err))
+        refused = []
+        for read in (proxy.blob, proxy.decompressed_layer):
+            try:
+                read(SPEC["digest"], progress="yes")
+            except TypeError as err:
+                refused.append(str(err))
+        return {"errors": errors, "calls": len(log.calls), "refused": refused, "open": proxy.open_connections, "then": proxy.config()["architecture"]}
+
+
 SCENARIOS = {
     "fetch": fetch, "missing": missing, "truncated": truncated, "many-images": many_images, "unstartable": unstartable,
     "start-failure": start_failure, "extract-layers": extract_layers, "parallel": parallel, "waiting": waiting,
     "cancel-body": cancel_body, "unwatch-during-cancel": unwatch_during_cancel, "environ": environ,
+    "progress-slow": progress_slow, "progress-decompressed": progress_decompressed, "progress-cancel": progress_cancel,
+    "progress-corrupt": progress_corrupt, "progress-raises": progress_raises,
 }
 
 if __name__ == "__main__":
