@@ -5,8 +5,8 @@
  * hide a runtime an executable failed to carry). Parents as users write them: the shipped
  * Python client fetching an OCI layout and a docker:// image from a real registry.
  */
-import { execFile, execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,27 +16,18 @@ import { makeTempDir, removeTempDir } from '../support/registry/processes.js';
 import { RawPusher } from '../support/registry/push.js';
 import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
 import { standardFixtures } from '../support/image-fixtures.js';
+import { EXE, EXE_ARM64, ensureExecutables } from '../support/executables.js';
 import { REPO_ROOT } from '../support/spawn-proxy.js';
 import { type E2eImages, requireTool, writeE2eImages } from './e2e-images.js';
 import { dockerReference } from './registry/proxy-session.js';
 import { gpgAgentCleanup, gpgHome, type GpgHome, lookasideDir } from './signatures/gpg.js';
 
-const EXE = join(REPO_ROOT, 'dist/exe/container-image-proxy');
-const EXE_ARM64 = join(REPO_ROOT, 'dist/exe/container-image-proxy-linux-arm64');
-const BUNDLE = join(REPO_ROOT, 'dist/src/bin/container-image-proxy-bundle.cjs');
 const QEMU = '/usr/bin/qemu-aarch64';
 /** Where Debian's libc6-arm64-cross and libstdc++6-arm64-cross put the arm64 loader and libraries. */
 const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
 const run = promisify(execFile);
 // The interpreter itself, not a shim (pyenv's are shell scripts that need a full PATH).
 const python3 = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout?.trim() ?? '';
-
-/** `npm test` builds them in pretest; a mocha run of this file alone rebuilds them when the bundle is newer. */
-function ensureExecutables(): void {
-  const fresh = (file: string): boolean => existsSync(file) && statSync(file).mtimeMs >= statSync(BUNDLE).mtimeMs;
-  if (fresh(EXE) && fresh(EXE_ARM64)) return;
-  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build-exe.mjs')], { cwd: REPO_ROOT, stdio: 'pipe' });
-}
 
 interface Fetched {
   readonly instance_digest: string;

@@ -74,6 +74,17 @@ export interface ProxyProcess {
 export interface SpawnOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The program (and leading arguments) that is the CLI: by default this Node running the bin's
+   * launcher; `[CLI_PATH]` runs it by its shebang as an installed bin is run, an executable's
+   * path runs that.
+   */
+  readonly command?: readonly string[];
+}
+
+function commandOf(options: SpawnOptions): [string, string[]] {
+  const [program, ...leading] = options.command ?? [process.execPath, CLI_PATH];
+  return [program!, leading];
 }
 
 function exitOf(child: ChildProcess): Promise<ExitStatus> {
@@ -81,7 +92,8 @@ function exitOf(child: ChildProcess): Promise<ExitStatus> {
 }
 
 export function spawnProxy(args: readonly string[], options: SpawnOptions = {}): ProxyProcess {
-  const child = spawn(process.execPath, [CLI_PATH, '--sockfd', '3', ...args], {
+  const [program, leading] = commandOf(options);
+  const child = spawn(program, [...leading, '--sockfd', '3', ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
@@ -114,7 +126,8 @@ export interface CliRun extends ExitStatus {
 
 /** Runs the CLI with plain pipes, for command lines that end before serving. */
 export function runCli(args: readonly string[], options: SpawnOptions = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const [program, leading] = commandOf(options);
+  const child = spawn(program, [...leading, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
