@@ -13,10 +13,15 @@
  *
  * - The executable's main script is the bin's loader (scripts/code-cache-loader.mjs) and the
  *   bundle one of its assets: like the bin, it compiles the bundle with the code cache of its
- *   previous session, kept where Node keeps its compile cache. Until there is one, it uses a
+ *   previous session, kept in a directory of the user's. Until there is one, it uses a
  *   code cache made now and stored as another asset (this machine's executable only: a code
  *   cache holds bytecode checked against the V8 that made it, so the arm64 executable
  *   compiles at its first start instead).
+ * - useCodeCache (this machine's executable only): the main script's own code cache, made now.
+ *   With it Node compiles the main script without consulting its compile cache, which would
+ *   otherwise read a cache for it from $NODE_COMPILE_CACHE, a directory Node never checks, before
+ *   the loader can check it (the arm64 executable cannot have one and still does; Node also
+ *   makes an empty version directory there at every start, reading nothing from it).
  * - execArgv: the V8 flags the bin's shebang carries (scripts/runtime-flags.mjs). The other
  *   half of that shebang, MALLOC_ARENA_MAX=1, is read by glibc before any JavaScript runs, no
  *   JavaScript API reaches mallopt(), and process.execve() would close the inherited socket
@@ -98,10 +103,11 @@ function buildExecutable({ exe, runtime, withCodeCache }) {
   const sides = Object.fromEntries(SIDE_PACKAGES.map((name) => [name, sideBundle(name)]));
   const assets = { bundle: BUNDLE, ...sides, ...(withCodeCache ? { 'code-cache': codeCache } : {}) };
   writeFileSync(main, mainScript(withCodeCache));
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, execArgv: V8_FLAGS, assets }));
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: withCodeCache, execArgv: V8_FLAGS, assets }));
   try {
     if (withCodeCache) makeCodeCache(codeCache);
-    execFileSync(hostRuntime, ['--experimental-sea-config', config], { stdio: 'pipe' });
+    // Under the flags the executable runs with: V8 rejects a code cache made under others.
+    execFileSync(hostRuntime, [...V8_FLAGS, '--experimental-sea-config', config], { stdio: 'pipe' });
     rmSync(exe, { force: true });
     copyFileSync(runtime, exe);
     chmodSync(exe, 0o755);

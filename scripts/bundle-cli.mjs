@@ -55,10 +55,13 @@ const mainKey = await bundle({ entryPoints: ['dist/src/app/cli.js'], outfile: `$
 // For scripts/build-exe.mjs, outside dist/src so the package does not ship it.
 writeFileSync('dist/bundle-keys.json', JSON.stringify({ bundle: mainKey, sides: sideKeys }));
 
-// The shebang carries the V8 flags (scripts/runtime-flags.mjs) and MALLOC_ARENA_MAX=1, which
-// glibc reads at process start: it keeps V8's and libuv's helper threads from each growing a
-// malloc arena of their own while a blob streams (peak RSS ~118 → ~100 MiB, bench/README).
-const launcher = `#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node ${V8_FLAGS.join(' ')}
+// The shebang carries the V8 flags (scripts/runtime-flags.mjs) and two variables Node and glibc
+// read before any JavaScript runs (the proxy's children inherit both):
+// - MALLOC_ARENA_MAX=1 keeps V8's and libuv's helper threads from each growing a malloc arena
+//   of their own while a blob streams (peak RSS ~118 → ~100 MiB, bench/README);
+// - NODE_DISABLE_COMPILE_CACHE=1: a $NODE_COMPILE_CACHE would otherwise have Node compile this
+//   launcher with a cache from a directory it never checks; the loader checks it first.
+const launcher = `#!/usr/bin/env -S MALLOC_ARENA_MAX=1 NODE_DISABLE_COMPILE_CACHE=1 node ${V8_FLAGS.join(' ')}
 'use strict';
 // An older node first on PATH would fail somewhere deep inside undici; say what is wrong instead.
 const [major, minor] = process.versions.node.split('.').map(Number);

@@ -3,7 +3,7 @@ import { ExitCode } from './cli-args.js';
 import { describe, runProxy, say } from './run-proxy.js';
 
 // The installed bin is a launcher (scripts/bundle-cli.mjs) that checks the Node version and
-// enables the compile cache before loading the bundled form of this file.
+// loads the bundled form of this file with its code cache (scripts/code-cache-loader.mjs).
 runProxy(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

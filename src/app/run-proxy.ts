@@ -5,6 +5,7 @@ import { ProxyError } from '../domain/errors.js';
 import { type ImageApi } from '../ports/image-api.js';
 import { type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
 import { type ClientTokenSource, oneToken, TOKEN_ENV } from './cli-serve-args.js';
+import { codeCacheNote } from './code-cache-note.js';
 import { type PortOverrides } from './container.js';
 import { VERSION } from './version.js';
 
@@ -78,6 +79,8 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   const debug = command.logLevel === 'debug';
   const report = debug ? (line: string) => process.stderr.write(`${messageLogLine('error', line)}\n`) : say;
   const log = new StreamLog({ level: command.logLevel, format: debug ? 'json' : 'text', program: PROGRAM, write: (line) => process.stderr.write(`${line}\n`) });
+  const cacheNote = codeCacheNote();
+  if (cacheNote !== undefined) log.record('debug', 'code-cache', cacheNote);
   let api: ImageApi;
   let clientToken: string | undefined;
   try {

@@ -98,6 +98,14 @@ export function checkPrivateDirectory(path: string): Promise<string | undefined>
 }
 
 /**
+ * Undefined when nobody but this user and root can swap what lies below directory `path` (the
+ * rule for its parents: a root-owned sticky directory like /tmp passes), else a short reason.
+ */
+export function checkSharedParent(path: string): Promise<string | undefined> {
+  return pathProblem(path, parentProblem);
+}
+
+/**
  * A new, empty file, mode 0600, alone in a fresh 0700 directory under os.tmpdir() ($TMPDIR, else
  * /tmp). The temporary directory itself may be shared if it is sticky and owned by root or this
  * user (mkdtemp's name cannot be foreseen, and nobody else can rename what it makes); one owned by
@@ -106,7 +114,7 @@ export function checkPrivateDirectory(path: string): Promise<string | undefined>
 export async function createPrivateTempFile(prefix: string): Promise<PrivateTempFile> {
   if (!/^[\w.-]+$/.test(prefix) || /^\.+$/.test(prefix)) throw new TypeError(`a temporary file's prefix must be a plain file name, not ${JSON.stringify(prefix)}`);
   const parent = tmpdir();
-  const refused = await pathProblem(parent, parentProblem);
+  const refused = await checkSharedParent(parent);
   if (refused !== undefined) throw new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${refused}`);
   const dir = await mkdtemp(join(parent, `${prefix}-`));
   const path = join(dir, prefix);

@@ -5,11 +5,15 @@
  */
 import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runInThisContext } from 'node:vm';
 import { expect } from 'chai';
-import { checkPrivateDirectory, createPrivateTempFile } from '../../../src/adapters/file-system/private-files.js';
+import { checkPrivateDirectory, checkSharedParent, createPrivateTempFile } from '../../../src/adapters/file-system/private-files.js';
 import { isProxyError } from '../../../src/domain/errors.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
+import { REPO_ROOT } from '../../support/spawn-proxy.js';
 
 const NOBODY = 65534;
 
@@ -29,14 +33,14 @@ function link(path: string, target: string, uid?: number): string {
 }
 
 /** Each case makes what it checks under `base` (a root-owned 0700 directory) and returns the path to check. */
-export interface DirectoryCase {
+interface DirectoryCase {
   readonly name: string;
   readonly make: (base: string) => string;
   /** undefined: the directory is private; else what the reason must say. */
   readonly reason: RegExp | undefined;
 }
 
-export const DIRECTORY_CASES: readonly DirectoryCase[] = [
+const DIRECTORY_CASES: readonly DirectoryCase[] = [
   { name: 'a 0700 directory of this user', make: (base) => directory(join(base, 'cache'), 0o700), reason: undefined },
   { name: 'a 0755 directory of this user (others may read, not write)', make: (base) => directory(join(base, 'cache'), 0o755), reason: undefined },
   { name: 'a directory of mode 0777', make: (base) => directory(join(base, 'cache'), 0o777), reason: /cache is writable by group or others \(mode 0777\)/ },
@@ -205,4 +209,36 @@ describe('private directories and temporary files', () => {
       }
     });
   });
+});
+
+/** The copy of the rule the code-cache loader runs before the bundle (scripts/code-cache-loader.mjs). */
+async function loaderRule(): Promise<(path: string, own: boolean) => string | undefined> {
+  const { RUN_BUNDLE } = (await import(pathToFileURL(join(REPO_ROOT, 'scripts/code-cache-loader.mjs')).href)) as { RUN_BUNDLE: string };
+  const define = runInThisContext(`(function (require) {${RUN_BUNDLE}\nreturn directoryProblem;\n})`) as (require: NodeJS.Require) => (path: string, own: boolean) => string | undefined;
+  return define(createRequire(import.meta.url));
+}
+
+describe('the code-cache loader\'s copy of the private-directory rule', () => {
+  let base: string;
+  let directoryProblem: (path: string, own: boolean) => string | undefined;
+
+  before(async function () {
+    if (process.getuid?.() !== 0) {
+      if (process.env['CI'] === 'true') throw new Error('the private-file tests chown to nobody and must run as root under CI');
+      this.skip();
+    }
+    directoryProblem = await loaderRule();
+  });
+  beforeEach(() => {
+    base = makeTempDir('private-files-loader');
+  });
+  afterEach(() => removeTempDir(base));
+
+  for (const { name, make } of DIRECTORY_CASES) {
+    it(`gives the same answers as private-files.ts, word for word, for ${name}`, async () => {
+      const path = make(base);
+      expect(directoryProblem(path, true)).to.equal(await checkPrivateDirectory(path));
+      expect(directoryProblem(path, false)).to.equal(await checkSharedParent(path));
+    });
+  }
 });
