@@ -67,10 +67,11 @@ export const unusedExpressParts = {
 /**
  * Packages kept out of the main bundle, each in a side bundle of its own that is read and
  * compiled on first use (`loadSide(name)` in scripts/code-cache-loader.mjs): openpgp only for a
- * `signedBy` requirement, yaml only for registries.d. Together they were ~0.7 MB of the 2.7 MB
+ * `signedBy` requirement or an OpenPGP decryption key, yaml only for registries.d, jose only for
+ * an encrypted layer's JWE-wrapped key. openpgp and yaml were ~0.7 MB of the 2.7 MB
  * every start read and turned into a string.
  */
-export const SIDE_PACKAGES = ['openpgp', 'yaml'];
+export const SIDE_PACKAGES = ['openpgp', 'yaml', 'jose'];
 export const sidePackages = {
   name: 'side-packages',
   setup(build) {

@@ -3,6 +3,7 @@ import { isProxyError } from '../domain/errors.js';
 import { type ImageReference } from '../domain/reference.js';
 import { LOG_LEVELS, type LogLevel } from '../ports/log.js';
 import { registryOptions } from './cli-registry-args.js';
+import { decryptionKeySpecs, type DecryptionKeySpec } from './decryption-key-args.js';
 import { type OptionKind, scan, type ScannedArgs, UsageProblem } from './cli-scan.js';
 import { headersTimeoutMs, SERVE_OPTIONS, type ServeTarget, serveTarget, TOKEN_ENV } from './cli-serve-args.js';
 import { parseImageAt } from './image-names.js';
@@ -45,6 +46,10 @@ Options:
       --policy FILE            signature policy file (default: the containers policy.json search)
       --insecure-policy        accept any image without reading a signature policy
       --registries.d DIR       where to find signature storage configuration (default: the containers search)
+      --decryption-key KEY[:PASSWORD]
+                               open encrypted layers with this private key (PEM, DER or JWK),
+                               X.509 certificate or OpenPGP secret key; repeatable. PASSWORD is
+                               pass=P, file=FILE, fd=N or the password itself
 
 Registry options (docker://):
       --authfile FILE          read credentials from FILE only (default: $REGISTRY_AUTH_FILE, else
@@ -90,6 +95,8 @@ export type CliCommand =
       readonly headersTimeoutMs: number | undefined;
       /** Files and directories the command line names, checked before anything is served. */
       readonly namedPaths: readonly NamedPath[];
+      /** `--decryption-key` files, read and parsed before anything is served. */
+      readonly decryptionKeys: readonly DecryptionKeySpec[];
     };
 
 export interface CliContext {
@@ -110,6 +117,7 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   policy: 'value',
   'insecure-policy': 'flag',
   'registries.d': 'value',
+  'decryption-key': 'value',
   authfile: 'value',
   creds: 'value',
   username: 'value',
@@ -208,6 +216,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       logLevel: logLevel(args),
       headersTimeoutMs: headersTimeoutMs(context.env),
       namedPaths: namedPaths(args, context.cwd),
+      decryptionKeys: decryptionKeySpecs(args.allValues.get('decryption-key') ?? [], context.cwd),
     };
   } catch (err) {
     if (err instanceof UsageProblem) return { kind: 'usage-error', message: err.message };

@@ -7,10 +7,12 @@ import { DirTransport } from '../adapters/dir/dir-transport.js';
 import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
 import { type CredentialStore } from '../ports/credential-store.js';
 import { type ImageApi } from '../ports/image-api.js';
+import { type KeyUnwrapper } from '../ports/key-unwrapper.js';
 import { type Log, SILENT_LOG } from '../ports/log.js';
 import { type RegistriesConfig } from '../ports/registries-config.js';
 import { type SignaturePolicy } from '../ports/signature-policy.js';
 import { type Transport } from '../ports/transport.js';
+import { keyUnwrappersFor } from './decryption-wiring.js';
 import { detectHostPlatform } from './host-platform.js';
 import { ImageService } from './image-service.js';
 import { parseImageAt } from './image-names.js';
@@ -19,6 +21,7 @@ import { credentialStoreFor, distributionTransportFor, registriesConfigFor } fro
 import { type ProxyOptions } from './options.js';
 import { Tokens } from './tokens.js';
 import { FetchBlob } from './use-cases/fetch-blob.js';
+import { LayerKeys } from './use-cases/layer-keys.js';
 import { ResolveManifest } from './use-cases/resolve-manifest.js';
 
 /**
@@ -33,6 +36,8 @@ export interface PortOverrides {
   readonly policy?: SignaturePolicy;
   /** Where upstream requests, pull sources, authentication and policy decisions are recorded; nowhere by default. */
   readonly log?: Log;
+  /** What opens encrypted layers' keys; by default, unwrappers for `options.decryptionKeys`. */
+  readonly keyUnwrappers?: readonly KeyUnwrapper[];
 }
 
 /**
@@ -66,10 +71,14 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
         new ResolveManifest({ transports: new Map(all.map((t) => [t.name, t])), registries, policy, platforms, log }),
       [{ serviceIdentifier: Tokens.Transport, isMultiple: true }, Tokens.RegistriesConfig, Tokens.SignaturePolicy, Tokens.WantedPlatforms, Tokens.Log],
     );
-  container.bind(Tokens.FetchBlob).toResolvedValue(() => new FetchBlob());
+  const layerKeys = new LayerKeys(overrides.keyUnwrappers ?? keyUnwrappersFor(options.decryptionKeys ?? []));
+  container.bind(Tokens.FetchBlob).toResolvedValue(() => new FetchBlob(layerKeys));
   container
     .bind<ImageApi>(Tokens.ImageApi)
-    .toResolvedValue((resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, (name) => parseImageAt(name, options.cwd), resolve, fetch), [Tokens.ResolveManifest, Tokens.FetchBlob]);
+    .toResolvedValue(
+      (resolve: ResolveManifest, fetch: FetchBlob) => new ImageService(options.image, (name) => parseImageAt(name, options.cwd), resolve, fetch, layerKeys),
+      [Tokens.ResolveManifest, Tokens.FetchBlob],
+    );
   return container;
 }
 

@@ -1,10 +1,13 @@
 import { type Digest } from '../domain/digest.js';
 import { ProxyError } from '../domain/errors.js';
+import { isEncryptedMediaType } from '../domain/layer-encryption.js';
 import { type LayerInfo } from '../domain/layers.js';
+import { type Descriptor } from '../domain/manifest.js';
 import { formatImageName, type ImageReference } from '../domain/reference.js';
 import { type BlobAnswer, type ImageApi, type ImageName, type ManifestAnswer } from '../ports/image-api.js';
 import { type PolicyVerdict } from '../ports/signature-policy.js';
 import { type FetchBlob } from './use-cases/fetch-blob.js';
+import { LayerKeys } from './use-cases/layer-keys.js';
 import { type ResolvedImage, type ResolveManifest, withServedCompression } from './use-cases/resolve-manifest.js';
 
 /**
@@ -24,6 +27,7 @@ export class ImageService implements ImageApi {
     private readonly parseName: (name: string) => ImageReference,
     private readonly resolveManifest: ResolveManifest,
     private readonly fetchBlob: FetchBlob,
+    private readonly keys: LayerKeys = new LayerKeys([]),
   ) {}
 
   async manifest(image: ImageName): Promise<ManifestAnswer> {
@@ -41,15 +45,25 @@ export class ImageService implements ImageApi {
     let list = this.layerLists.get(resolved);
     if (list === undefined) {
       const descriptors = resolved.layerInfos.map((info) => resolved.layers.get(info.digest)!.source);
-      list = withServedCompression(resolved.source, descriptors, resolved.layerInfos);
+      list = withServedCompression(resolved.source, descriptors, resolved.layerInfos).then((infos) => this.withEncryption(descriptors, infos));
       this.layerLists.set(resolved, list);
       list.catch(() => this.layerLists.delete(resolved));
     }
     return list;
   }
 
-  async blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer> {
+  async blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean; readonly decrypt?: boolean }, signal?: AbortSignal): Promise<BlobAnswer> {
     return this.fetchBlob.execute(await this.image(image), digest, options, signal);
+  }
+
+  /** Marks encrypted layers, and whether a decryption key opens each. */
+  private withEncryption(descriptors: readonly Descriptor[], infos: readonly LayerInfo[]): Promise<LayerInfo[]> {
+    return Promise.all(
+      infos.map(async (info, i) => {
+        const descriptor = descriptors[i]!;
+        return isEncryptedMediaType(descriptor.mediaType) ? { ...info, encrypted: true as const, decryptable: await this.keys.fits(descriptor) } : info;
+      }),
+    );
   }
 
   async signatures(image: ImageName): Promise<PolicyVerdict> {

@@ -1,3 +1,4 @@
+import { type DecryptionKey } from '../adapters/ocicrypt/decryption-keys.js';
 import { type Platform } from '../domain/platform.js';
 import { type ImageReference } from '../domain/reference.js';
 import { type Credentials } from '../ports/credential-store.js';
@@ -28,6 +29,8 @@ export interface ProxyOptions {
   readonly uid?: number | undefined;
   /** The platform to prefer from manifest lists; detected from this host when absent. */
   readonly hostPlatform?: Platform | undefined;
+  /** `--decryption-key` files, read and parsed by the CLI at start; encrypted layers open with them. */
+  readonly decryptionKeys?: readonly DecryptionKey[] | undefined;
 }
 
 /** Credentials as the command line decides them, before any file is read. */

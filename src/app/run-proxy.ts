@@ -68,12 +68,14 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
     say('standard input is not a socket: pass --sockfd N (a connected socket) or --listen ADDR');
     return ExitCode.usage;
   }
-  const [{ buildContainer }, { Tokens }, http, { checkNamedPaths }, { StreamLog }] = await Promise.all([
+  const [{ buildContainer }, { Tokens }, http, { checkNamedPaths }, { StreamLog }, { readDecryptionKeys }, { KeyFileProblem }] = await Promise.all([
     import('./container.js'),
     import('./tokens.js'),
     import('../adapters/http/index.js'),
     import('./named-paths.js'),
     import('../adapters/log/stream-log.js'),
+    import('./decryption-key-files.js'),
+    import('../adapters/ocicrypt/decryption-keys.js'),
   ]);
   // With debug logging stderr is all JSON lines, so a reader parses one format.
   const debug = command.logLevel === 'debug';
@@ -83,9 +85,18 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   if (cacheNote !== undefined) log.record('debug', 'code-cache', cacheNote);
   let api: ImageApi;
   let clientToken: string | undefined;
+  let decryptionKeys;
+  try {
+    decryptionKeys = await readDecryptionKeys(command.decryptionKeys);
+  } catch (err) {
+    // A key that cannot be used is a command line that cannot be run, as ocicrypt's callers treat it.
+    if (!(err instanceof KeyFileProblem)) throw err;
+    say(`${err.message} (see --help)`);
+    return ExitCode.usage;
+  }
   try {
     await checkNamedPaths(command.namedPaths);
-    api = (await buildContainer(command.proxy, { log, ...overrides })).get<ImageApi>(Tokens.ImageApi);
+    api = (await buildContainer({ ...command.proxy, decryptionKeys }, { log, ...overrides })).get<ImageApi>(Tokens.ImageApi);
     clientToken = target.kind === 'listen' ? await readClientToken(target.token) : undefined;
   } catch (err) {
     report(describe(err));

@@ -20,6 +20,8 @@ export const PROXY_ERROR_CODES = [
   'no-matching-platform',
   'digest-mismatch',
   'size-mismatch',
+  'no-decryption-key',
+  'decryption-failed',
   'policy-rejected',
   'policy-invalid',
   'config-invalid',

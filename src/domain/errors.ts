@@ -20,6 +20,8 @@ export const ErrorCodes = [
   'no-matching-platform', // no instance of a list fits the wanted platform
   'digest-mismatch', // content does not hash to what it claims
   'size-mismatch', // content length differs from the descriptor
+  'no-decryption-key', // an encrypted layer none of the --decryption-key keys opens
+  'decryption-failed', // an encrypted layer whose encryption metadata is unusable or whose ciphertext fails its HMAC
   'policy-rejected', // the signature policy does not allow the image
   'policy-invalid', // policy.json or registries.d does not parse or validate
   'config-invalid', // registries.conf, auth files and similar configuration errors

@@ -1,5 +1,6 @@
 import { type Digest, isDigest } from './digest.js';
 import { GoTypes as T, goUnmarshal, type GoStruct } from './go-json.js';
+import { decryptedMediaType } from './layer-encryption.js';
 import { type Descriptor } from './manifest.js';
 import { MediaType } from './media-types.js';
 
@@ -18,15 +19,20 @@ export interface LayerInfo {
    * entry). Only what needs the diff ID fails for such a layer, as in containers/image.
    */
   readonly diffIDError?: string | undefined;
+  /** Present, and true, for an encrypted layer (`…+encrypted`); `compression` is then its plaintext's. */
+  readonly encrypted?: true | undefined;
+  /** For an encrypted layer: whether one of the decryption keys opens it. */
+  readonly decryptable?: boolean | undefined;
 }
 
 const GZIP_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerGzip, MediaType.ociForeignLayerGzip, MediaType.dockerLayerGzip, MediaType.dockerForeignLayerGzip]);
 const ZSTD_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerZstd, MediaType.ociForeignLayerZstd, MediaType.dockerLayerZstd]);
 
-/** Compression as the media type declares it; anything not declared compressed is served as is. */
+/** Compression as the media type declares it (an encrypted layer's: its plaintext's); anything not declared compressed is served as is. */
 export function layerCompression(mediaType: string): LayerCompression {
-  if (GZIP_TYPES.has(mediaType)) return 'gzip';
-  if (ZSTD_TYPES.has(mediaType)) return 'zstd';
+  const plain = decryptedMediaType(mediaType);
+  if (GZIP_TYPES.has(plain)) return 'gzip';
+  if (ZSTD_TYPES.has(plain)) return 'zstd';
   return 'none';
 }
 

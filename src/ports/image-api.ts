@@ -33,9 +33,10 @@ export interface ImageApi {
   /**
    * Rejects with `blob-not-found` for a digest the image does not reference. With `decompress`,
    * a layer comes out as its uncompressed tar (its compression read from its first bytes),
-   * checked against its diff ID too.
+   * checked against its diff ID too (an encrypted one decrypted first). With `decrypt`, an
+   * encrypted layer comes out as its plaintext (still compressed), checked against its HMAC.
    */
-  blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean }, signal?: AbortSignal): Promise<BlobAnswer>;
+  blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean; readonly decrypt?: boolean }, signal?: AbortSignal): Promise<BlobAnswer>;
   /** The signature policy's verdict on the image, recorded when it was resolved. */
   signatures(image: ImageName, signal?: AbortSignal): Promise<PolicyVerdict>;
   /** Forgets a resolved image (and closes its source); the next request resolves it again. */

@@ -3,7 +3,7 @@ import { type Request, type Response } from 'express';
 import { ProxyError } from '../../domain/errors.js';
 import { parseDigest, type Digest } from '../../domain/digest.js';
 import { type ImageApi } from '../../ports/image-api.js';
-import { decompressOf, imageOf } from './query.js';
+import { decompressOf, decryptOf, imageOf } from './query.js';
 import { signalForResponse } from './request-signal.js';
 import { type ServerHooks } from './server-hooks.js';
 
@@ -42,7 +42,7 @@ export function blobHandler(api: ImageApi, hooks: ServerHooks) {
     const clientGone = signalForResponse(res);
     let answer;
     try {
-      answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req) }, clientGone);
+      answer = await api.blob(imageOf(req), digest, { decompress: decompressOf(req), decrypt: decryptOf(req) }, clientGone);
     } catch (err) {
       // The client left while its answer was being prepared: nobody to answer, nothing to report.
       if (!clientGone.aborted) throw err;

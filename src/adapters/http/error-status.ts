@@ -23,6 +23,8 @@ export const STATUS_FOR_CODE: Readonly<Record<ErrorCode, number>> = {
   'no-matching-platform': 404,
   'digest-mismatch': 502,
   'size-mismatch': 502,
+  'no-decryption-key': 403,
+  'decryption-failed': 502,
   'policy-rejected': 403,
   'policy-invalid': 500,
   'config-invalid': 500,

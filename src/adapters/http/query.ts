@@ -21,8 +21,17 @@ export function imageOf(req: Request): ImageName {
 
 /** `?decompress=true|false`. */
 export function decompressOf(req: Request): boolean {
-  const value = params(req).get('decompress');
+  return booleanParam(req, 'decompress');
+}
+
+/** `?decrypt=true|false`. */
+export function decryptOf(req: Request): boolean {
+  return booleanParam(req, 'decrypt');
+}
+
+function booleanParam(req: Request, name: string): boolean {
+  const value = params(req).get(name);
   if (value === null || value === 'false') return false;
   if (value === 'true') return true;
-  throw new ProxyError('bad-request', `decompress=${JSON.stringify(value)}: expected true or false`);
+  throw new ProxyError('bad-request', `${name}=${JSON.stringify(value)}: expected true or false`);
 }

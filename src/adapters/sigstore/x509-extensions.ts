@@ -1,5 +1,6 @@
 import { type X509Certificate } from 'node:crypto';
 import { ProxyError } from '../../domain/errors.js';
+import { derReader } from '../der/der-reader.js';
 
 /**
  * node:crypto's X509Certificate verifies signatures and names but exposes neither arbitrary
@@ -29,55 +30,7 @@ export const OID = {
 /** Critical extensions Go's crypto/x509 understands; any other critical one fails verification there. */
 const HANDLED_CRITICAL = new Set(['2.5.29.14', '2.5.29.15', '2.5.29.17', '2.5.29.19', '2.5.29.30', '2.5.29.31', '2.5.29.32', '2.5.29.35', '2.5.29.37', '1.3.6.1.5.5.7.1.1']);
 
-interface Element {
-  readonly tag: number;
-  readonly content: Buffer;
-  /** Offset just after this element. */
-  readonly end: number;
-}
-
-function readElement(bytes: Buffer, offset: number): Element {
-  const tag = bytes[offset];
-  const first = bytes[offset + 1];
-  if (tag === undefined || first === undefined || (tag & 0x1f) === 0x1f) throw malformed('truncated or multi-byte tag');
-  let length = first;
-  let start = offset + 2;
-  if (first & 0x80) {
-    const count = first & 0x7f;
-    if (count === 0 || count > 4) throw malformed('unsupported length encoding');
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + (bytes[start + i] ?? Number.NaN);
-    start += count;
-  }
-  const end = start + length;
-  if (!Number.isFinite(length) || end > bytes.length) throw malformed('element runs past the end');
-  return { tag, content: bytes.subarray(start, end), end };
-}
-
-function children(content: Buffer): Element[] {
-  const elements: Element[] = [];
-  for (let offset = 0; offset < content.length; ) {
-    const element = readElement(content, offset);
-    elements.push(element);
-    offset = element.end;
-  }
-  return elements;
-}
-
-function oidString(content: Buffer): string {
-  const first = content[0];
-  if (first === undefined) throw malformed('empty OID');
-  const arcs = [Math.min(2, Math.floor(first / 40)), first - Math.min(2, Math.floor(first / 40)) * 40];
-  let value = 0;
-  for (const byte of content.subarray(1)) {
-    value = value * 128 + (byte & 0x7f);
-    if (!(byte & 0x80)) {
-      arcs.push(value);
-      value = 0;
-    }
-  }
-  return arcs.join('.');
-}
+const { readElement, children, oidString } = derReader(malformed);
 
 const SEQUENCE = 0x30;
 const EXTENSIONS_TAG = 0xa3;

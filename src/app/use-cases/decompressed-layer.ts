@@ -34,8 +34,8 @@ export async function decompressedLayer(verified: Readable, layer: LayerInfo & {
   return { size: compression === 'none' ? layer.size : undefined, stream };
 }
 
-/** A failure of the content itself (its digest or size), as opposed to getting at it. */
-const failedVerification = (err: unknown): boolean => err instanceof ProxyError && (err.code === 'digest-mismatch' || err.code === 'size-mismatch');
+/** A failure of the content itself (its digest, size or HMAC), as opposed to getting at it. */
+const failedVerification = (err: unknown): boolean => err instanceof ProxyError && (err.code === 'digest-mismatch' || err.code === 'size-mismatch' || err.code === 'decryption-failed');
 
 /**
  * Reads until `length` bytes (or the end) came out, then pauses the stream so that piping it

@@ -1,19 +1,26 @@
 import { Readable } from 'node:stream';
 import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
+import { DecryptingStream } from '../../domain/decrypting-stream.js';
+import { isEncryptedMediaType } from '../../domain/layer-encryption.js';
 import { type LayerInfo } from '../../domain/layers.js';
 import { VerifyingStream } from '../../domain/verifying-stream.js';
 import { type BlobAnswer } from '../../ports/image-api.js';
 import { decompressedLayer } from './decompressed-layer.js';
+import { LayerKeys } from './layer-keys.js';
 import { type ResolvedImage } from './resolve-manifest.js';
 import { chain } from './stream-chain.js';
 
 /**
  * Serves one blob of a resolved image: the (possibly converted) config from memory, a layer as a
- * verified stream from the source. Digests the image does not reference are not served.
+ * verified stream from the source. Digests the image does not reference are not served. An
+ * encrypted layer is served as stored unless asked for decrypted or decompressed: it is then
+ * decrypted after its own digest check, its key found before anything is fetched.
  */
 export class FetchBlob {
-  async execute(image: ResolvedImage, digest: Digest, options: { decompress?: boolean } = {}, signal?: AbortSignal): Promise<BlobAnswer> {
+  constructor(private readonly keys: LayerKeys = new LayerKeys([])) {}
+
+  async execute(image: ResolvedImage, digest: Digest, options: { decompress?: boolean; decrypt?: boolean } = {}, signal?: AbortSignal): Promise<BlobAnswer> {
     if (digest === image.configDigest) {
       return { size: image.ociConfig.length, stream: Readable.from([Buffer.from(image.ociConfig)]) };
     }
@@ -25,12 +32,15 @@ export class FetchBlob {
       throw new ProxyError('digest-mismatch', `layer ${digest} is declared empty but an empty blob hashes differently`);
     }
     const diffID = options.decompress ? requireDiffID(layer) : undefined;
+    const decrypting = (options.decrypt || options.decompress) && isEncryptedMediaType(found.source.mediaType);
+    const cipher = decrypting ? await this.keys.cipherFor(found.source, signal) : undefined;
     const body = await image.source.blob(found.source, signal);
     if (body.size !== undefined && body.size !== layer.size) {
       body.stream.destroy();
       throw new ProxyError('size-mismatch', `layer ${digest}: the source announces ${body.size} bytes, the manifest ${layer.size}`);
     }
-    const verified = chain([body.stream, new VerifyingStream(layer, `layer ${digest}`)]);
+    const verifying = new VerifyingStream(layer, `layer ${digest}`);
+    const verified = chain(cipher === undefined ? [body.stream, verifying] : [body.stream, verifying, new DecryptingStream(cipher, `layer ${digest}`)]);
     return diffID === undefined ? { size: layer.size, stream: verified } : decompressedLayer(verified, { ...layer, diffID });
   }
 }

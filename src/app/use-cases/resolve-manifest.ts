@@ -3,6 +3,7 @@ import { isProxyError, ProxyError } from '../../domain/errors.js';
 import { MAX_CONFIG_BYTES } from '../../domain/size-limits.js';
 import { type Descriptor, parseManifest, type ParsedManifest } from '../../domain/manifest.js';
 import { convertSchema2ToOci } from '../../domain/oci-conversion.js';
+import { isEncryptedMediaType } from '../../domain/layer-encryption.js';
 import { describeLayers, type LayerInfo } from '../../domain/layers.js';
 import { MediaType } from '../../domain/media-types.js';
 import { chooseInstance, type Platform } from '../../domain/platform.js';
@@ -155,7 +156,8 @@ async function toOci(
  */
 export async function withServedCompression(source: ImageSource, layers: readonly Descriptor[], infos: readonly LayerInfo[], signal?: AbortSignal): Promise<LayerInfo[]> {
   if (source.layerCompression === undefined) return [...infos];
-  const served = await Promise.all(layers.map((layer) => source.layerCompression!(layer, signal)));
+  // An encrypted layer's first bytes are ciphertext: its media type is all there is to go by.
+  const served = await Promise.all(layers.map((layer) => (isEncryptedMediaType(layer.mediaType) ? undefined : source.layerCompression!(layer, signal))));
   return infos.map((info, i) => ({ ...info, compression: served[i] ?? info.compression }));
 }
 

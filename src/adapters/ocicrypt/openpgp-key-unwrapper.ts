@@ -1,0 +1,22 @@
+import type { PrivateKey } from 'openpgp';
+import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
+
+const openpgp = () => import('openpgp');
+
+/** `org.opencontainers.image.enc.keys.pgp` entries: binary OpenPGP messages, opened with openpgp.js. */
+export class OpenPgpKeyUnwrapper implements KeyUnwrapper {
+  readonly scheme = 'pgp';
+
+  constructor(private readonly keys: readonly PrivateKey[]) {}
+
+  async unwrap(wrapped: Uint8Array): Promise<Uint8Array | undefined> {
+    const { decrypt, readMessage } = await openpgp();
+    try {
+      const message = await readMessage({ binaryMessage: wrapped });
+      const { data } = await decrypt({ message, decryptionKeys: [...this.keys], format: 'binary' });
+      return data;
+    } catch {
+      return undefined; // none of the keys is a recipient, or not a message they open
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { ProxyError } from '../../domain/errors.js';
+import { layerCipher, type LayerCipher, wrappedKeys } from '../../domain/layer-encryption.js';
+import { type Descriptor } from '../../domain/manifest.js';
+import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
+
+/**
+ * Finds the cipher of an encrypted layer with the decryption keys given at start: each wrapped
+ * copy of its key is offered to the unwrappers of its scheme (JWE, then PKCS#7, then OpenPGP),
+ * and the first that opens one decides, as in ocicrypt.
+ */
+export class LayerKeys {
+  constructor(private readonly unwrappers: readonly KeyUnwrapper[]) {}
+
+  /** Rejects with `no-decryption-key` when no key opens the layer, `decryption-failed` when its options are unusable. */
+  async cipherFor(layer: Descriptor, signal?: AbortSignal): Promise<LayerCipher> {
+    const wrapped = wrappedKeys(layer.digest, layer.annotations);
+    for (const entry of wrapped) {
+      for (const unwrapper of this.unwrappers.filter((u) => u.scheme === entry.scheme)) {
+        const privateOptions = await unwrapper.unwrap(entry.bytes, signal);
+        if (privateOptions !== undefined) return layerCipher(layer.digest, layer.annotations, privateOptions);
+      }
+    }
+    const schemes = [...new Set(wrapped.map((entry) => entry.scheme))].join(', ') || 'no scheme: it has no wrapped keys';
+    const given = this.unwrappers.length === 0 ? 'no --decryption-key was given' : 'none of the --decryption-key keys opens it';
+    throw new ProxyError('no-decryption-key', `layer ${layer.digest} is encrypted (keys wrapped for ${schemes}) and ${given}`);
+  }
+
+  /** Whether a key opens the layer, for `/layers`. */
+  async fits(layer: Descriptor, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.cipherFor(layer, signal);
+      return true;
+    } catch (err) {
+      if (err instanceof ProxyError && (err.code === 'no-decryption-key' || err.code === 'decryption-failed')) return false;
+      throw err;
+    }
+  }
+}
