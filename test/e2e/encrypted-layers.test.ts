@@ -1,0 +1,258 @@
+/**
+ * Encrypted layers through the real CLI, with skopeo as the oracle: skopeo encrypts the example
+ * image (`--encryption-key jwe:/pkcs7:/pgp:`), skopeo decrypts it again (`--decryption-key`),
+ * and the proxy's `?decrypt=true` bytes must be what skopeo wrote; `?decompress=true` must
+ * match the diff IDs. Wrong, missing and malformed keys, a password-protected key, an altered
+ * HMAC or ciphertext, and the signature policy are checked the same way.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { type Digest, digestHex } from '../../src/domain/digest.js';
+import { ociBlobPath } from '../support/image-fixtures.js';
+import { run } from '../support/registry/processes.js';
+import { makeSkopeoEnvironment, skopeo, type SkopeoEnvironment } from '../support/registry/skopeo.js';
+import { type HttpAnswer, REPO_ROOT, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
+import { assertSkopeo } from '../adapters/archive/archive-fixtures.js';
+
+interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  annotations?: Record<string, string>;
+}
+interface Manifest {
+  config: Descriptor;
+  layers: Descriptor[];
+}
+interface LayerAnswer {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+  compression: string;
+  diffID: Digest;
+  encrypted?: boolean;
+  decryptable?: boolean;
+}
+
+const PASSWORD = 'correct horse battery staple';
+const sha256 = (bytes: Uint8Array): Digest => `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+const jsonOf = <T>(answer: HttpAnswer): T => JSON.parse(answer.body.toString('utf8')) as T;
+
+describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo as the oracle', function () {
+  this.timeout(120_000);
+  let env: SkopeoEnvironment;
+  let work = '';
+  const proxies: ProxyProcess[] = [];
+  const path = (name: string) => join(work, name);
+
+  async function openssl(...args: string[]): Promise<void> {
+    await run('openssl', args);
+  }
+
+  /** The layout's one manifest. */
+  async function manifestOf(layout: string): Promise<Manifest> {
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+    return JSON.parse(await readFile(ociBlobPath(layout, index.manifests[0]!.digest), 'utf8')) as Manifest;
+  }
+
+  function proxy(...args: string[]): ProxyProcess {
+    const started = spawnProxy(args);
+    proxies.push(started);
+    return started;
+  }
+
+  before(async function () {
+    assertSkopeo();
+    env = makeSkopeoEnvironment();
+    work = await mkdtemp(join(tmpdir(), 'encrypted-layers-'));
+    // Keys as users make them: openssl's RSA (PKCS#8 PEM), EC (SEC 1 PEM and DER; skopeo 1.9.3
+    // reads EC keys only as PKCS#8 PEM), a legacy password-protected RSA key, a PKCS#7 recipient.
+    await openssl('genrsa', '-out', path('rsa.pem'), '2048');
+    await openssl('rsa', '-in', path('rsa.pem'), '-pubout', '-out', path('rsa.pub'));
+    await openssl('genrsa', '-out', path('other.pem'), '2048');
+    await openssl('ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', path('ec.pem'));
+    await openssl('ec', '-in', path('ec.pem'), '-pubout', '-out', path('ec.pub'));
+    await openssl('ec', '-in', path('ec.pem'), '-outform', 'DER', '-out', path('ec.der'));
+    await openssl('genrsa', '-aes256', '-traditional', '-passout', `pass:${PASSWORD}`, '-out', path('protected.pem'), '2048');
+    await openssl('rsa', '-in', path('protected.pem'), '-passin', `pass:${PASSWORD}`, '-pubout', '-out', path('protected.pub'));
+    await openssl('rsa', '-in', path('protected.pem'), '-passin', `pass:${PASSWORD}`, '-out', path('protected-open.pem'));
+    await writeFile(path('password'), PASSWORD);
+    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('pkcs7.pem'), '-out', path('pkcs7.crt'), '-subj', '/CN=layer recipient', '-days', '2');
+    // An OpenPGP key with an encryption subkey, in a private keyring skopeo finds through GNUPGHOME.
+    const gnupg = path('gnupg');
+    await mkdir(gnupg, { mode: 0o700 });
+    const gpgEnv = { ...process.env, GNUPGHOME: gnupg };
+    await run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Layer Recipient <layers@example.com>', 'rsa2048', 'sign', 'never'], { env: gpgEnv });
+    const fingerprint = /^fpr:+([0-9A-F]+):/m.exec((await run('gpg', ['--list-keys', '--with-colons'], { env: gpgEnv })).stdout)![1]!;
+    await run('gpg', ['--batch', '--passphrase', '', '--quick-add-key', fingerprint, 'rsa2048', 'encr', 'never'], { env: gpgEnv });
+    await writeFile(path('secret.gpg'), Buffer.from((await run('gpg', ['--export-secret-keys', '--armor'], { env: gpgEnv })).stdout));
+
+    const source = `oci:${join(REPO_ROOT, 'examples/image')}:latest`;
+    const withGpg = { ...env, env: { ...env.env, GNUPGHOME: gnupg } };
+    await skopeo(env, ['copy', '--quiet', '--encryption-key', `jwe:${path('rsa.pub')}`, '--encryption-key', `jwe:${path('ec.pub')}`, source, `oci:${path('jwe')}:enc`]);
+    await skopeo(env, ['copy', '--quiet', '--encryption-key', `jwe:${path('protected.pub')}`, source, `oci:${path('protected')}:enc`]);
+    await skopeo(env, ['copy', '--quiet', '--encryption-key', `pkcs7:${path('pkcs7.crt')}`, source, `oci:${path('pkcs7')}:enc`]);
+    await skopeo(withGpg, ['copy', '--quiet', '--encryption-key', 'pgp:layers@example.com', source, `oci:${path('pgp')}:enc`]);
+    // The oracle: what skopeo decrypts them to (skopeo 1.9.3 takes no KEY:PASSWORD, so the
+    // protected key's open copy stands in; it wants the PKCS#7 recipient's certificate too).
+    await run('gpg', ['--export-secret-keys', '--output', path('secret-binary.gpg')], { env: gpgEnv });
+    for (const [layout, keys] of [
+      ['jwe', [path('rsa.pem')]],
+      ['protected', [path('protected-open.pem')]],
+      ['pkcs7', [path('pkcs7.pem'), path('pkcs7.crt')]],
+      ['pgp', [path('secret-binary.gpg')]],
+    ] as const) {
+      await skopeo(env, ['copy', '--quiet', ...keys.flatMap((key) => ['--decryption-key', key]), `oci:${path(layout)}:enc`, `oci:${path(`${layout}-oracle`)}:plain`]);
+    }
+  });
+
+  after(async function () {
+    await Promise.all(proxies.map((started) => started.dispose()));
+    env?.cleanup();
+    if (work !== '') await rm(work, { recursive: true, force: true });
+  });
+
+  const cases: readonly (readonly [string, string, () => string[]])[] = [
+    ['JWE, RSA key (PEM)', 'jwe', () => [path('rsa.pem')]],
+    ['JWE, EC key (SEC 1 PEM)', 'jwe', () => [path('ec.pem')]],
+    ['JWE, EC key (DER)', 'jwe', () => [path('ec.der')]],
+    ['JWE, a wrong key before the right one', 'jwe', () => [path('other.pem'), path('rsa.pem')]],
+    ['JWE, password-protected key as KEY:PASSWORD', 'protected', () => [`${path('protected.pem')}:${PASSWORD}`]],
+    ['JWE, password-protected key as KEY:file=PASSWORD_FILE', 'protected', () => [`${path('protected.pem')}:file=${path('password')}`]],
+    ['PKCS#7, RSA key and certificate', 'pkcs7', () => [path('pkcs7.pem'), path('pkcs7.crt')]],
+    ['OpenPGP secret key (armored)', 'pgp', () => [path('secret.gpg')]],
+  ];
+  for (const [name, layout, keys] of cases) {
+    it(`${name}: ?decrypt=true serves what skopeo decrypts, ?decompress=true the diff IDs, plain GET the stored bytes`, async function () {
+      const served = proxy('--insecure-policy', ...keys().flatMap((key) => ['--decryption-key', key]), `oci:${path(layout)}:enc`);
+      const encrypted = await manifestOf(path(layout));
+      const oracle = await manifestOf(path(`${layout}-oracle`));
+      const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+      expect(layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable, layer.compression])).to.deep.equal(
+        encrypted.layers.map((layer) => [layer.digest, true, true, 'gzip']),
+      );
+      for (const [i, layer] of layers.entries()) {
+        const plain = await served.request('GET', `/blobs/${layer.digest}?decrypt=true`);
+        expect([plain.status, plain.complete, plain.headers['content-length']], served.stderr()).to.deep.equal([200, true, String(oracle.layers[i]!.size)]);
+        expect(plain.body.equals(await readFile(ociBlobPath(path(`${layout}-oracle`), oracle.layers[i]!.digest))), `layer ${i} as skopeo decrypts it`).to.equal(true);
+        const tar = await served.request('GET', `/blobs/${layer.digest}?decompress=true`);
+        expect([tar.status, tar.complete, sha256(tar.body)], served.stderr()).to.deep.equal([200, true, layer.diffID]);
+        const stored = await served.request('GET', `/blobs/${layer.digest}`);
+        expect([stored.complete, sha256(stored.body)]).to.deep.equal([true, layer.digest]);
+      }
+    });
+  }
+
+  it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
+    const served = proxy('--insecure-policy', '--decryption-key', path('other.pem'), '--decryption-key', path('pkcs7.pem'), `oci:${path('jwe')}:enc`);
+    const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    expect(layers.map((layer) => [layer.encrypted, layer.decryptable])).to.deep.equal(layers.map(() => [true, false]));
+    const digest = layers[0]!.digest;
+    for (const query of ['decrypt=true', 'decompress=true']) {
+      const refused = await served.request('GET', `/blobs/${digest}?${query}`);
+      expect([refused.status, jsonOf<{ code: string; message: string }>(refused).code]).to.deep.equal([403, 'no-decryption-key']);
+      expect(jsonOf<{ message: string }>(refused).message).to.contain('none of the --decryption-key keys opens it');
+    }
+    expect(sha256((await served.request('GET', `/blobs/${digest}`)).body)).to.equal(digest);
+    expect(served.child.exitCode).to.equal(null);
+  });
+
+  it('no --decryption-key: an encrypted layer is served only as stored', async function () {
+    const served = proxy('--insecure-policy', `oci:${path('jwe')}:enc`);
+    const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    expect([layer!.encrypted, layer!.decryptable]).to.deep.equal([true, false]);
+    const refused = await served.request('GET', `/blobs/${layer!.digest}?decrypt=true`);
+    expect([refused.status, jsonOf<{ code: string }>(refused).code]).to.deep.equal([403, 'no-decryption-key']);
+    expect(jsonOf<{ message: string }>(refused).message).to.contain('no --decryption-key was given');
+  });
+
+  it('a layer that is not encrypted: ?decrypt=true serves it as stored', async function () {
+    const plain = await manifestOf(path('jwe-oracle'));
+    const served = proxy('--insecure-policy', '--decryption-key', path('rsa.pem'), `oci:${path('jwe-oracle')}:plain`);
+    const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    expect(layer!.encrypted).to.equal(undefined);
+    const answer = await served.request('GET', `/blobs/${plain.layers[0]!.digest}?decrypt=true`);
+    expect([answer.complete, sha256(answer.body)]).to.deep.equal([true, plain.layers[0]!.digest]);
+  });
+
+  /** A copy of the JWE layout whose first layer descriptor (and blob) `alter` changes; the manifest and index follow. */
+  async function alteredLayout(name: string, alter: (layer: Descriptor, blob: Buffer) => Promise<void> | void): Promise<string> {
+    const layout = path(name);
+    await run('cp', ['-a', path('jwe'), layout]);
+    const manifest = await manifestOf(layout);
+    const layer = manifest.layers[0]!;
+    const blob = await readFile(ociBlobPath(layout, layer.digest));
+    await alter(layer, blob);
+    await writeFile(ociBlobPath(layout, layer.digest), blob);
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    await writeFile(join(layout, 'blobs', 'sha256', digestHex(sha256(manifestBytes))), manifestBytes);
+    const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifestBytes), size: manifestBytes.length, annotations: { 'org.opencontainers.image.ref.name': 'enc' } }] };
+    await writeFile(join(layout, 'index.json'), JSON.stringify(index));
+    return layout;
+  }
+
+  it('an HMAC that does not match the ciphertext: the stored bytes are served, the plaintext never completely', async function () {
+    const layout = await alteredLayout('altered-hmac', (layer) => {
+      const name = 'org.opencontainers.image.enc.pubopts';
+      const options = JSON.parse(Buffer.from(layer.annotations![name]!, 'base64').toString('utf8')) as { hmac: string };
+      const hmac = Buffer.from(options.hmac, 'base64');
+      hmac[0]! ^= 1;
+      options.hmac = hmac.toString('base64');
+      layer.annotations![name] = Buffer.from(JSON.stringify(options)).toString('base64');
+    });
+    const served = proxy('--insecure-policy', '--decryption-key', path('rsa.pem'), `oci:${layout}:enc`);
+    const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    expect(sha256((await served.request('GET', `/blobs/${layer!.digest}`)).body)).to.equal(layer!.digest);
+    const cut = await served.request('GET', `/blobs/${layer!.digest}?decrypt=true`);
+    expect([cut.status, cut.complete]).to.deep.equal([200, false]);
+    expect(cut.body.length).to.be.lessThan(layer!.size);
+    expect((await served.exited).code).to.equal(1);
+    expect(served.stderr()).to.contain('decryption-failed').and.contain('does not match its HMAC');
+  });
+
+  it('altered ciphertext (the descriptor updated to match): ?decompress=true never answers with its tar', async function () {
+    const layout = await alteredLayout('altered-ciphertext', (layer, blob) => {
+      blob[blob.length - 1]! ^= 1;
+      layer.digest = sha256(blob);
+    });
+    const served = proxy('--insecure-policy', '--decryption-key', path('ec.pem'), `oci:${layout}:enc`);
+    const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    const answer = await served.request('GET', `/blobs/${layer!.digest}?decompress=true`).catch((err: Error) => err);
+    // The layer is small enough to fail before its first byte: no answer at all, the connection cut.
+    if (!(answer instanceof Error)) expect(answer.complete).to.equal(false);
+    expect((await served.exited).code).to.equal(1);
+    expect(served.stderr()).to.contain('does not match its HMAC');
+  });
+
+  it('the signature policy applies to the encrypted image, keys or not', async function () {
+    const policy = path('reject.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'reject' }] }));
+    const served = proxy('--policy', policy, '--decryption-key', path('rsa.pem'), `oci:${path('jwe')}:enc`);
+    const { layers } = await manifestOf(path('jwe'));
+    const refused = await served.request('GET', `/blobs/${layers[0]!.digest}?decrypt=true`);
+    expect([refused.status, jsonOf<{ code: string }>(refused).code]).to.deep.equal([403, 'policy-rejected']);
+  });
+
+  describe('key files that cannot be used stop the start with a usage error naming the file', function () {
+    for (const [name, key, expected] of [
+      ['a missing file', () => path('no-such-key.pem'), 'no-such-key.pem: no such file'],
+      ['a directory', () => path('gnupg'), 'gnupg: cannot read'],
+      ['a public key', () => path('rsa.pub'), 'rsa.pub: a public key; decrypting needs the private key'],
+      ['a file that is no key', () => path('password'), 'password: not a private key (PEM, DER or JWK), an X.509 certificate or an OpenPGP secret key'],
+      ['a malformed PEM key', () => path('malformed.pem'), 'malformed.pem: a malformed private key'],
+      ['a password-protected key without its password', () => path('protected.pem'), 'protected.pem: the private key is protected by a password'],
+      ['a password-protected key with a wrong password', () => `${path('protected.pem')}:Tr0ub4dor&3`, 'protected.pem: wrong password for the private key'],
+    ] as const) {
+      it(name, async function () {
+        await writeFile(path('malformed.pem'), '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n');
+        const started = proxy('--insecure-policy', '--decryption-key', path('rsa.pem'), '--decryption-key', key(), `oci:${path('jwe')}:enc`);
+        expect((await started.exited).code, started.stderr()).to.equal(2);
+        expect(started.stderr()).to.contain(`--decryption-key ${work}/${expected}`);
+        expect(started.stderr(), 'the password is never repeated').to.not.contain('Tr0ub4dor');
+      });
+    }
+  });
+});
