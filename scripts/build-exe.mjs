@@ -17,11 +17,11 @@
  *   code cache made now and stored as another asset (this machine's executable only: a code
  *   cache holds bytecode checked against the V8 that made it, so the arm64 executable
  *   compiles at its first start instead).
- * - useCodeCache (this machine's executable only): the main script's own code cache, made now.
- *   With it Node compiles the main script without consulting its compile cache, which would
- *   otherwise read a cache for it from $NODE_COMPILE_CACHE, a directory Node never checks, before
- *   the loader can check it (the arm64 executable cannot have one and still does; Node also
- *   makes an empty version directory there at every start, reading nothing from it).
+ * - useCodeCache: the main script's own code cache, made now by the runtime it is for (the
+ *   arm64 one under qemu-user, when installed: a few seconds). With it Node compiles the main
+ *   script without consulting its compile cache, which would otherwise read a cache for it from
+ *   $NODE_COMPILE_CACHE, a directory Node never checks, before the loader can check it. (Node
+ *   still makes an empty version directory there at every start, and reads nothing from it.)
  * - execArgv: the V8 flags the bin's shebang carries (scripts/runtime-flags.mjs). The other
  *   half of that shebang, MALLOC_ARENA_MAX=1, is read by glibc before any JavaScript runs, no
  *   JavaScript API reaches mallopt(), and process.execve() would close the inherited socket
@@ -52,6 +52,10 @@ const RUNTIME_CACHE = resolve('node_modules/.cache/container-image-proxy-exe');
 const hostRuntime = join(require.resolve('node/package.json'), '..', 'bin', 'node');
 const nodeVersion = require('node/package.json').version;
 const postject = require.resolve('postject/dist/cli.js');
+
+/** How this machine runs the arm64 runtime: Debian's qemu-user with the arm64 libraries. */
+const QEMU_ARM64 = ['/usr/bin/qemu-aarch64', '-L', '/usr/aarch64-linux-gnu'];
+const canRunArm64 = () => existsSync(QEMU_ARM64[0]) && existsSync(join(QEMU_ARM64[2], 'lib/ld-linux-aarch64.so.1'));
 
 /** bin/node of `node-linux-ARCH@<the pinned version>` from the npm registry (npm's cache makes repeats offline). */
 function fetchedRuntime(arch) {
@@ -94,8 +98,12 @@ writeFileSync(${JSON.stringify(output)}, script.createCachedData());`;
   execFileSync(hostRuntime, [...V8_FLAGS, '-e', make], { stdio: 'pipe' });
 }
 
-/** One executable: the SEA blob made by this machine's Node, injected into a copy of `runtime`. */
-function buildExecutable({ exe, runtime, withCodeCache }) {
+/**
+ * One executable: the SEA blob, injected into a copy of `runtime`. `seaMaker` is the command that
+ * runs `runtime` here, which makes the blob with the main script's code cache; without one this
+ * machine's Node makes it without.
+ */
+function buildExecutable({ exe, runtime, withCodeCache, seaMaker }) {
   const config = `${exe}.sea-config.json`;
   const blob = `${exe}.sea-prep.blob`;
   const main = `${exe}.sea-main.cjs`;
@@ -103,11 +111,12 @@ function buildExecutable({ exe, runtime, withCodeCache }) {
   const sides = Object.fromEntries(SIDE_PACKAGES.map((name) => [name, sideBundle(name)]));
   const assets = { bundle: BUNDLE, ...sides, ...(withCodeCache ? { 'code-cache': codeCache } : {}) };
   writeFileSync(main, mainScript(withCodeCache));
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: withCodeCache, execArgv: V8_FLAGS, assets }));
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: seaMaker !== undefined, execArgv: V8_FLAGS, assets }));
   try {
     if (withCodeCache) makeCodeCache(codeCache);
     // Under the flags the executable runs with: V8 rejects a code cache made under others.
-    execFileSync(hostRuntime, [...V8_FLAGS, '--experimental-sea-config', config], { stdio: 'pipe' });
+    const [program, ...leading] = seaMaker ?? [hostRuntime];
+    execFileSync(program, [...leading, ...V8_FLAGS, '--experimental-sea-config', config], { stdio: 'pipe' });
     rmSync(exe, { force: true });
     copyFileSync(runtime, exe);
     chmodSync(exe, 0o755);
@@ -131,9 +140,10 @@ function buildExecutable({ exe, runtime, withCodeCache }) {
 try {
   statSync(BUNDLE);
   mkdirSync(OUT_DIR, { recursive: true });
-  buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy'), runtime: hostRuntime, withCodeCache: true });
+  buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy'), runtime: hostRuntime, withCodeCache: true, seaMaker: [hostRuntime] });
   if (process.platform === 'linux' && process.arch === 'x64') {
-    buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy-linux-arm64'), runtime: fetchedRuntime('arm64'), withCodeCache: false });
+    const runtime = fetchedRuntime('arm64');
+    buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy-linux-arm64'), runtime, withCodeCache: false, seaMaker: canRunArm64() ? [...QEMU_ARM64, runtime] : undefined });
   }
 } catch (err) {
   process.stderr.write(`build:exe failed: ${err.message}\n`);

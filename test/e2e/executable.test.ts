@@ -6,7 +6,7 @@
  * Python client fetching an OCI layout and a docker:// image from a real registry.
  */
 import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -116,6 +116,22 @@ describe('end to end: the single executables with no Node.js on PATH', function 
         const help = await run(program!, [...leading, '--help'], { env });
         expect(help.stdout).to.match(/^Usage: container-image-proxy \[OPTIONS\] \[IMAGE\]/);
         expect(help.stdout).to.contain('--sockfd');
+      });
+
+      // Node reads a compile cache for an executable's main script from $NODE_COMPILE_CACHE,
+      // unchecked, unless the script carries a code cache of its own (scripts/build-exe.mjs).
+      it('reads and writes no cache in a $NODE_COMPILE_CACHE owned by nobody, of mode 0777 (Node makes only its empty version directory), and answers', async () => {
+        const cache = join(dir, `node-cache-${target.name.replace(/\W+/g, '-')}`);
+        mkdirSync(cache, { mode: 0o777 });
+        chmodSync(cache, 0o777);
+        chownSync(cache, 65534, 65534);
+        const [program, ...leading] = target.command;
+        const versionRun = await run(program!, [...leading, '--version'], { env: { ...env, NODE_COMPILE_CACHE: cache } });
+        expect(versionRun.stderr).to.equal('');
+        const made = readdirSync(cache);
+        expect(made).to.have.length(1);
+        expect(made[0]).to.match(/^v\d+\.\d+\.\d+-(x64|arm64)-/);
+        expect(readdirSync(join(cache, made[0]!))).to.deep.equal([]);
       });
 
       /** The shipped Python client, spawning the executable as its command. */
