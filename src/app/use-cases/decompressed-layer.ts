@@ -25,8 +25,8 @@ export async function decompressedLayer(verified: Readable, layer: LayerInfo & {
     verified.destroy();
     throw new ProxyError('manifest-unsupported', `layer ${layer.digest} is ${compression}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`);
   }
-  const diffIDCheck = (size?: number) => new VerifyingStream({ digest: layer.diffID, size }, `uncompressed layer ${layer.digest} (diff ID ${layer.diffID})`);
-  const stages: Readable[] = compression === 'none' ? [diffIDCheck(layer.size)] : [decompressor(compression, layer.digest), diffIDCheck()];
+  const diffIDCheck = new VerifyingStream({ digest: layer.diffID, size: compression === 'none' ? layer.size : undefined }, `uncompressed layer ${layer.digest} (diff ID ${layer.diffID})`);
+  const stages: Readable[] = compression === 'none' ? [diffIDCheck] : [decompressor(compression, layer.digest, diffIDCheck), diffIDCheck];
   if (head.length > 0) (stages[0] as Transform).write(head);
   const stream = chain([verified, ...stages]);
   // An error between the peek and the piping was kept by readHead's listener: pass it on.
@@ -66,13 +66,16 @@ function readHead(stream: Readable, length: number): Promise<Buffer> {
 
 const DECOMPRESSED_CHUNK_BYTES = 1024 * 1024;
 
-function decompressor(compression: 'gzip' | 'zstd', digest: Digest) {
+/** A decompressor whose failures end `last`, the chain's end, as what they are: a layer that is not what it claims. */
+function decompressor(compression: 'gzip' | 'zstd', digest: Digest, last: Readable) {
   // zlib's default 16 KiB output chunks cost a threadpool round trip each; with 1 MiB ones a gzip
   // layer decompresses ~1.5× faster (bench: 135 → 212 MiB/s; `curl | gzip -dc | sha256sum` 171).
   const options = { chunkSize: DECOMPRESSED_CHUNK_BYTES };
   // node:zlib on first use, not at start (~6 ms, for a read most sessions never make).
   const stream = compression === 'gzip' ? process.getBuiltinModule('node:zlib').createGunzip(options) : new ZstdFramesDecompress(options);
+  // Heard before the chain's own listener, so this error is the one the chain's end fails with:
+  // a stream that failed keeps its first error (the decompressor itself cannot be re-failed).
   return stream.on('error', (err) => {
-    if (!(err instanceof ProxyError)) stream.destroy(new ProxyError('digest-mismatch', `layer ${digest}: cannot decompress (${compression}): ${err.message}`));
+    if (!(err instanceof ProxyError)) last.destroy(new ProxyError('digest-mismatch', `layer ${digest}: cannot decompress (${compression}): ${err.message}`));
   });
 }
