@@ -49,6 +49,8 @@ export interface LayerInfo {
   readonly diffID?: string;
   /** Why the config gives this layer no usable diff ID; such a layer cannot be read decompressed. */
   readonly diffIDError?: string;
+  /** Present (true) on a zstd:chunked layer (annotated with the checksum of its table of contents). */
+  readonly zstdChunked?: true;
 }
 
 export interface VersionInfo {

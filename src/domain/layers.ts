@@ -23,10 +23,18 @@ export interface LayerInfo {
   readonly encrypted?: true | undefined;
   /** For an encrypted layer: whether one of the decryption keys opens it. */
   readonly decryptable?: boolean | undefined;
+  /** Present, and true, for a zstd:chunked layer: annotated with its table of contents' checksum. */
+  readonly zstdChunked?: true | undefined;
 }
 
 const GZIP_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerGzip, MediaType.ociForeignLayerGzip, MediaType.dockerLayerGzip, MediaType.dockerForeignLayerGzip]);
 const ZSTD_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerZstd, MediaType.ociForeignLayerZstd, MediaType.dockerLayerZstd]);
+
+/**
+ * The annotation containers/storage reads to pull a layer as zstd:chunked (the digest of its
+ * table of contents), under its current name and the one writers used before (skopeo 1.9.3).
+ */
+const ZSTD_CHUNKED_ANNOTATIONS = ['io.github.containers.zstd-chunked.manifest-checksum', 'io.containers.zstd-chunked.manifest-checksum'];
 
 /** Compression as the media type declares it (an encrypted layer's: its plaintext's); anything not declared compressed is served as is. */
 export function layerCompression(mediaType: string): LayerCompression {
@@ -70,6 +78,7 @@ export function describeLayers(layers: readonly Descriptor[], config: Uint8Array
     mediaType: layer.mediaType,
     compression: layerCompression(layer.mediaType),
     ...(diffIDs === undefined ? {} : diffIDOf(diffIDs, i, layers.length)),
+    ...(ZSTD_CHUNKED_ANNOTATIONS.some((key) => layer.annotations?.[key] !== undefined) ? { zstdChunked: true as const } : {}),
   }));
 }
 

@@ -91,6 +91,16 @@ describe('layers: compression and diff IDs', () => {
       expect(described.map((info) => info.diffIDError)).to.deep.equal([undefined, undefined, undefined]);
     });
 
+    it('marks zstd:chunked layers, under the annotation name of today and of older writers, and no other', () => {
+      const annotated = (key: string): Descriptor => ({ ...layers[1]!, annotations: { [key]: digestFor('toc'), 'org.example': 'x' } });
+      const described = describeLayers(
+        [annotated('io.github.containers.zstd-chunked.manifest-checksum'), annotated('io.containers.zstd-chunked.manifest-checksum'), annotated('io.github.containers.zstd-chunked.manifest-position'), layers[1]!],
+        configWith([diffIds[1], diffIds[1], diffIds[1], diffIds[1]]),
+      );
+      expect(described.map((info) => info.zstdChunked)).to.deep.equal([true, true, undefined, undefined]);
+      expect(Object.keys(described[3]!), 'nothing added to other layers').to.not.include('zstdChunked');
+    });
+
     it('an image without layers has none to describe', () => {
       expect(describeLayers([], configWith([]))).to.deep.equal([]);
     });
