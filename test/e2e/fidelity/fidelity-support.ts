@@ -33,6 +33,7 @@ export interface LayerAnswer {
   readonly compression: string;
   readonly diffID?: Digest;
   readonly diffIDError?: string;
+  readonly zstdChunked?: true;
 }
 
 export function jsonOf<T>(answer: HttpAnswer): T {
