@@ -116,18 +116,24 @@ function cacheDirectory() {
   if (env.CONTAINER_IMAGE_PROXY_NO_CACHE && env.CONTAINER_IMAGE_PROXY_NO_CACHE !== '0') {
     note = 'no code cache: CONTAINER_IMAGE_PROXY_NO_CACHE is set';
   } else {
-    const home = join(require('node:os').homedir(), '.cache', CACHE_NAME);
-    const candidates = env.NODE_COMPILE_CACHE ? [env.NODE_COMPILE_CACHE]
-      : env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? [join(env.XDG_CACHE_HOME, CACHE_NAME)]
-      : process.getuid() === 0 ? ['/var/cache/' + CACHE_NAME, home] : [home];
     const problems = [];
-    for (const dir of candidates) {
-      const problem = makePrivateDirectory(dir);
-      if (problem === undefined) {
-        chosenCacheDirectory = dir;
-        break;
+    try {
+      // homedir() throws for a user with neither $HOME nor a passwd entry.
+      const home = () => join(require('node:os').homedir(), '.cache', CACHE_NAME);
+      const candidates = env.NODE_COMPILE_CACHE ? [() => env.NODE_COMPILE_CACHE]
+        : env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? [() => join(env.XDG_CACHE_HOME, CACHE_NAME)]
+        : process.getuid() === 0 ? [() => '/var/cache/' + CACHE_NAME, home] : [home];
+      for (const candidate of candidates) {
+        const dir = candidate();
+        const problem = makePrivateDirectory(dir);
+        if (problem === undefined) {
+          chosenCacheDirectory = dir;
+          break;
+        }
+        problems.push(problem);
       }
-      problems.push(problem);
+    } catch (err) {
+      problems.push(err.message);
     }
     note = chosenCacheDirectory ? 'code cache in ' + chosenCacheDirectory : 'no code cache: ' + problems.join('; ');
   }
