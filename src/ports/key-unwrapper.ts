@@ -7,5 +7,5 @@ import { type KeyWrapScheme } from '../domain/layer-encryption.js';
 export interface KeyUnwrapper {
   readonly scheme: KeyWrapScheme;
   /** The private options (JSON) the wrapped copy holds; undefined when none of the keys opens it. */
-  unwrap(wrapped: Uint8Array, signal?: AbortSignal): Promise<Uint8Array | undefined>;
+  unwrap(wrapped: Uint8Array): Promise<Uint8Array | undefined>;
 }

@@ -1,4 +1,5 @@
 import { constants, createDecipheriv, type KeyObject, privateDecrypt } from 'node:crypto';
+import { ProxyError } from '../../domain/errors.js';
 import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
 import { type DerElement, derReader } from '../der/der-reader.js';
 
@@ -48,11 +49,24 @@ export class Pkcs7KeyUnwrapper implements KeyUnwrapper {
     }
     for (const key of this.keys) {
       for (const encryptedKey of envelope.encryptedKeys) {
-        const opened = attempt(() => decryptContent(envelope, privateDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, encryptedKey)));
+        const opened = attempt(() => decryptContent(envelope, contentKey(key, encryptedKey)));
         if (opened !== undefined) return Promise.resolve(opened);
       }
     }
     return Promise.resolve(undefined);
+  }
+}
+
+/**
+ * RSAES-PKCS1-v1_5. Node refuses it for decryption where OpenSSL cannot reject implicitly (before
+ * 3.2, e.g. Node 22's): that is said as it is, not taken for a key that does not fit.
+ */
+function contentKey(key: KeyObject, encryptedKey: Buffer): Buffer {
+  try {
+    return privateDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, encryptedKey);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_INVALID_ARG_VALUE') throw err;
+    throw new ProxyError('decryption-failed', `PKCS#7-wrapped layer keys cannot be opened with Node.js ${process.version}, whose OpenSSL lacks implicit rejection for RSA PKCS#1 v1.5; use Node.js 24 or the single executable`, { cause: err });
   }
 }
 
@@ -114,10 +128,12 @@ function expect(element: DerElement | undefined, tag: number): DerElement {
   return element;
 }
 
+/** Undefined when this key does not open it; a ProxyError (this Node cannot decrypt at all) goes on. */
 function attempt<T>(run: () => T): T | undefined {
   try {
     return run();
-  } catch {
+  } catch (err) {
+    if (err instanceof ProxyError) throw err;
     return undefined;
   }
 }

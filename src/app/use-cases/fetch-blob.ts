@@ -33,7 +33,7 @@ export class FetchBlob {
     }
     const diffID = options.decompress ? requireDiffID(layer) : undefined;
     const decrypting = (options.decrypt || options.decompress) && isEncryptedMediaType(found.source.mediaType);
-    const cipher = decrypting ? await this.keys.cipherFor(found.source, signal) : undefined;
+    const cipher = decrypting ? await this.keys.cipherFor(found.source) : undefined;
     const body = await image.source.blob(found.source, signal);
     if (body.size !== undefined && body.size !== layer.size) {
       body.stream.destroy();

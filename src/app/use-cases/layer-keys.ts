@@ -9,14 +9,30 @@ import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
  * and the first that opens one decides, as in ocicrypt.
  */
 export class LayerKeys {
+  /**
+   * Each layer's answer, kept with its descriptor (so for as long as its image is resolved): an
+   * RSA or ECDH operation per wrapped key and key is paid once, not at every read and `/layers`.
+   * It takes no request's signal, since it is shared.
+   */
+  private readonly ciphers = new WeakMap<Descriptor, Promise<LayerCipher>>();
+
   constructor(private readonly unwrappers: readonly KeyUnwrapper[]) {}
 
   /** Rejects with `no-decryption-key` when no key opens the layer, `decryption-failed` when its options are unusable. */
-  async cipherFor(layer: Descriptor, signal?: AbortSignal): Promise<LayerCipher> {
+  cipherFor(layer: Descriptor): Promise<LayerCipher> {
+    let cipher = this.ciphers.get(layer);
+    if (cipher === undefined) {
+      cipher = this.unwrap(layer);
+      this.ciphers.set(layer, cipher);
+    }
+    return cipher;
+  }
+
+  private async unwrap(layer: Descriptor): Promise<LayerCipher> {
     const wrapped = wrappedKeys(layer.digest, layer.annotations);
     for (const entry of wrapped) {
       for (const unwrapper of this.unwrappers.filter((u) => u.scheme === entry.scheme)) {
-        const privateOptions = await unwrapper.unwrap(entry.bytes, signal);
+        const privateOptions = await unwrapper.unwrap(entry.bytes);
         if (privateOptions !== undefined) return layerCipher(layer.digest, layer.annotations, privateOptions);
       }
     }
@@ -26,9 +42,9 @@ export class LayerKeys {
   }
 
   /** Whether a key opens the layer, for `/layers`. */
-  async fits(layer: Descriptor, signal?: AbortSignal): Promise<boolean> {
+  async fits(layer: Descriptor): Promise<boolean> {
     try {
-      await this.cipherFor(layer, signal);
+      await this.cipherFor(layer);
       return true;
     } catch (err) {
       if (err instanceof ProxyError && (err.code === 'no-decryption-key' || err.code === 'decryption-failed')) return false;
