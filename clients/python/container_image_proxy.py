@@ -495,12 +495,13 @@ class ImageProxy:
         """Every layer with digest, size, mediaType, compression and diffID, in manifest order."""
         return self._json("/layers", image, timeout, cancel)
 
-    def blob(self, digest, image=None, timeout=None, cancel=None, progress=None):
+    def blob(self, digest, image=None, timeout=None, cancel=None, progress=None, decrypt=False):
         """A blob exactly as stored, as a BlobReader (use it in a with statement); ``progress``
-        is called with a Progress as it is read."""
+        is called with a Progress as it is read. With ``decrypt=True`` an encrypted layer comes
+        as its plaintext (still compressed), checked by the proxy against its HMAC."""
         _check_progress(progress)
         call = _Call(f"blob {digest}", timeout, cancel)
-        connection, response = self._open(call, "GET", _target(_blob_path(digest), image, {}))
+        connection, response = self._open(call, "GET", _target(_blob_path(digest), image, {"decrypt": "true"} if decrypt else {}))
         if response.getheader("Content-Length") is None:
             self._pool.give_back(connection, False)
             raise ImageProxyError("bad-response", 0, f"GET {_blob_path(digest)}: no Content-Length on a blob")

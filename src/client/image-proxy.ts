@@ -20,6 +20,12 @@ export interface BlobOptions extends CallOptions {
    * An exception it throws fails the stream with that exception.
    */
   readonly onProgress?: ProgressCallback;
+  /**
+   * `blob` only: an encrypted layer as its plaintext (still compressed), which the proxy checks
+   * against the layer's HMAC, opened with its `--decryption-key`s. `decompressedLayer` always
+   * decrypts.
+   */
+  readonly decrypt?: boolean;
 }
 
 /**
@@ -95,7 +101,7 @@ export class ImageProxy {
    */
   async blob(digest: string, options: BlobOptions = {}): Promise<Readable> {
     checkProgressCallback(options.onProgress);
-    const path = withImage(blobPath(digest), options.image);
+    const path = withImage(blobPath(digest), options.image, options.decrypt === true ? { decrypt: 'true' } : {});
     return this.#session.stream(`blob ${digest}`, 'GET', path, options, (answer) => {
       const length = answer.headers['content-length'];
       if (length === undefined) {

@@ -51,6 +51,10 @@ export interface LayerInfo {
   readonly diffIDError?: string;
   /** Present (true) on a zstd:chunked layer (annotated with the checksum of its table of contents). */
   readonly zstdChunked?: true;
+  /** True for an encrypted layer (`…+encrypted`); `compression` is then its plaintext's. */
+  readonly encrypted?: true;
+  /** For an encrypted layer: whether one of the proxy's `--decryption-key`s opens it. */
+  readonly decryptable?: boolean;
 }
 
 export interface VersionInfo {

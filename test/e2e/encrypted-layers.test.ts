@@ -10,11 +10,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { type Readable } from 'node:stream';
+import { ImageProxy } from '../../src/client/index.js';
 import { type Digest, digestHex } from '../../src/domain/digest.js';
 import { ociBlobPath } from '../support/image-fixtures.js';
 import { run } from '../support/registry/processes.js';
 import { makeSkopeoEnvironment, skopeo, type SkopeoEnvironment } from '../support/registry/skopeo.js';
-import { type HttpAnswer, REPO_ROOT, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
+import { CLI_PATH, type HttpAnswer, REPO_ROOT, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
 import { assertSkopeo } from '../adapters/archive/archive-fixtures.js';
 
 interface Descriptor {
@@ -145,6 +147,39 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       }
     });
   }
+
+  it('the TypeScript client: layers() marks encrypted layers, blob(digest, { decrypt: true }) gives the plaintext, decompressedLayer() the tar', async function () {
+    const client = await ImageProxy.spawn({ image: `oci:${path('jwe')}:enc`, args: ['--insecure-policy', '--decryption-key', path('ec.pem')], stderr: 'ignore' });
+    const read = async (stream: Readable) => Buffer.concat(await stream.toArray() as Buffer[]);
+    try {
+      const oracle = await manifestOf(path('jwe-oracle'));
+      for (const [i, layer] of (await client.layers()).entries()) {
+        expect([layer.encrypted, layer.decryptable]).to.deep.equal([true, true]);
+        const plain = await read(await client.blob(layer.digest, { decrypt: true }));
+        expect(plain.equals(await readFile(ociBlobPath(path('jwe-oracle'), oracle.layers[i]!.digest)))).to.equal(true);
+        expect(sha256(await read(await client.decompressedLayer(layer.digest)))).to.equal(layer.diffID);
+        expect(sha256(await read(await client.blob(layer.digest)))).to.equal(layer.digest);
+      }
+    } finally {
+      await client.kill();
+    }
+  });
+
+  it('the Python client: layers() marks encrypted layers, blob(digest, decrypt=True) gives the plaintext', async function () {
+    const script = [
+      'import hashlib, json, sys',
+      'from container_image_proxy import ImageProxy',
+      'with ImageProxy.spawn(sys.argv[3], args=sys.argv[4:], command=sys.argv[1:3]) as proxy:',
+      '    answers = []',
+      '    for layer in proxy.layers():',
+      '        with proxy.blob(layer["digest"], decrypt=True) as body:',
+      '            answers.append([layer["encrypted"], layer["decryptable"], "sha256:" + hashlib.sha256(body.read()).hexdigest()])',
+      '    print(json.dumps(answers))',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', script, process.execPath, CLI_PATH, `oci:${path('jwe')}:enc`, '--insecure-policy', '--decryption-key', path('rsa.pem')], { env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'clients/python') } });
+    const oracle = await manifestOf(path('jwe-oracle'));
+    expect(JSON.parse(stdout)).to.deep.equal(oracle.layers.map((layer) => [true, true, layer.digest]));
+  });
 
   it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
     const served = proxy('--insecure-policy', '--decryption-key', path('other.pem'), '--decryption-key', path('pkcs7.pem'), `oci:${path('jwe')}:enc`);
