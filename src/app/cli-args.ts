@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { isProxyError } from '../domain/errors.js';
 import { type ImageReference } from '../domain/reference.js';
 import { LOG_LEVELS, type LogLevel } from '../ports/log.js';
+import { daemonOptions } from './cli-daemon-args.js';
 import { registryOptions } from './cli-registry-args.js';
 import { decryptionKeySpecs, type DecryptionKeySpec } from './decryption-key-args.js';
 import { type OptionKind, scan, type ScannedArgs, UsageProblem } from './cli-scan.js';
@@ -23,8 +24,9 @@ export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130, termina
 export const USAGE = `Usage: container-image-proxy [OPTIONS] [IMAGE]
 
 Serves IMAGE (transport:reference, e.g. oci:DIR:TAG, dir:DIR, docker://HOST/REPO:TAG, oci-archive:FILE,
-docker-archive:FILE) over HTTP/1.1 on a socket inherited from the parent process. Requests may
-name other images with ?image=TRANSPORT:REFERENCE; without IMAGE, they must.
+docker-archive:FILE, docker-daemon:NAME:TAG or docker-daemon:sha256:IMAGE-ID) over HTTP/1.1 on a
+socket inherited from the parent process. Requests may name other images with
+?image=TRANSPORT:REFERENCE; without IMAGE, they must.
 
 Options:
       --sockfd N               serve on the connected socket at file descriptor N; repeat it
@@ -51,6 +53,13 @@ Options:
                                X.509 certificate or OpenPGP secret key; repeatable. PASSWORD is
                                pass=P, file=FILE, fd=N or the password itself
 
+Docker engine options (docker-daemon:):
+      --daemon-host HOST       the engine at HOST: unix://PATH, tcp://HOST:PORT (TLS, as in
+                               skopeo), http://HOST:PORT or https://HOST:PORT (default:
+                               $DOCKER_HOST, where tcp:// is TLS only with $DOCKER_TLS_VERIFY;
+                               else unix:///var/run/docker.sock). TLS files: ca.pem, cert.pem,
+                               key.pem in $DOCKER_CERT_PATH (default ~/.docker)
+
 Registry options (docker://):
       --authfile FILE          read credentials from FILE only (default: $REGISTRY_AUTH_FILE, else
                                the containers auth.json search)
@@ -71,6 +80,8 @@ Registry options (docker://):
                                (connection refused or reset, timeout, 429, 5xx) N times (default 3)
       --retry-delay DUR        wait DUR before the first retry, doubling each time (default 1s;
                                a registry's Retry-After is honoured instead)
+
+
   -q, --quiet                  do not report request errors on standard error
       --log-level LEVEL        error (request errors), warn (the default: also retries and failed
                                pull sources), info (also the source, authentication and policy
@@ -132,6 +143,7 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'user-agent-prefix': 'value',
   'retry-times': 'value',
   'retry-delay': 'value',
+  'daemon-host': 'value',
   quiet: 'flag',
   'log-level': 'value',
   debug: 'flag',
@@ -203,6 +215,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
       insecurePolicy: args.flags.get('insecure-policy') === true,
       registriesDir: registriesDir === undefined || registriesDir === '' ? undefined : resolve(context.cwd, registriesDir),
       registry: registryOptions(args, context),
+      daemon: daemonOptions(args, context),
       env: context.env,
       homeDir: context.homeDir,
       cwd: context.cwd,

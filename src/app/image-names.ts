@@ -7,6 +7,6 @@ import { parseImageName, type ImageReference } from '../domain/reference.js';
  */
 export function parseImageAt(value: string, cwd: string, parse: (value: string) => ImageReference = parseImageName): ImageReference {
   const image = parse(value);
-  if (image.transport === 'docker' || isAbsolute(image.path)) return image;
+  if (!('path' in image) || isAbsolute(image.path)) return image;
   return { ...image, path: resolve(cwd, image.path) };
 }

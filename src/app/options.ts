@@ -2,6 +2,7 @@ import { type DecryptionKey } from '../adapters/ocicrypt/decryption-keys.js';
 import { type Platform } from '../domain/platform.js';
 import { type ImageReference } from '../domain/reference.js';
 import { type Credentials } from '../ports/credential-store.js';
+import { type EngineEndpoint } from '../adapters/docker-daemon/engine-endpoint.js';
 
 /**
  * Everything the composition root needs, as plain data. Only the CLI entry reads argv and the
@@ -31,6 +32,22 @@ export interface ProxyOptions {
   readonly hostPlatform?: Platform | undefined;
   /** `--decryption-key` files, read and parsed by the CLI at start; encrypted layers open with them. */
   readonly decryptionKeys?: readonly DecryptionKey[] | undefined;
+  /** Where docker-daemon: images come from; `/var/run/docker.sock` when absent. */
+  readonly daemon?: DaemonOptions | undefined;
+}
+
+export const DEFAULT_DAEMON_SOCKET = '/var/run/docker.sock';
+
+export const DEFAULT_DAEMON_OPTIONS: DaemonOptions = {
+  endpoint: { kind: 'unix', path: DEFAULT_DAEMON_SOCKET, description: `unix://${DEFAULT_DAEMON_SOCKET} (the default)` },
+};
+
+export interface DaemonOptions {
+  /**
+   * The engine, or why `$DOCKER_HOST` names none: that is reported when a docker-daemon: image
+   * is opened, so a session that never asks for one is not stopped by it.
+   */
+  readonly endpoint: EngineEndpoint | { readonly kind: 'invalid'; readonly problem: string };
 }
 
 /** Credentials as the command line decides them, before any file is read. */

@@ -33,6 +33,7 @@ export const PROXY_ERROR_CODES = [
   'network',
   'timeout',
   'credential-helper',
+  'engine-error',
   'io',
   'internal',
 ] as const;

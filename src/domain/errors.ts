@@ -33,6 +33,7 @@ export const ErrorCodes = [
   'network', // connection refused, reset, TLS failures
   'timeout', // connect or idle timeout
   'credential-helper', // a credential helper failed
+  'engine-error', // a Docker engine refused an image export or sent a broken one
   'io', // local file-system errors other than not-found
   'internal',
 ] as const;

@@ -9,7 +9,7 @@ import { type DockerReference, dockerName, formatImageName, type ImageReference 
  * they want containers/image's exact behaviour) and this only cleans them lexically.
  */
 
-/** The most specific scope: `name:tag` / `name@digest`, the path, or '' for docker-archive. */
+/** The most specific scope: `name:tag` / `name@digest`, the path, or '' for docker-archive and image IDs. */
 export function policyIdentity(ref: ImageReference): string {
   switch (ref.transport) {
     case 'docker':
@@ -21,6 +21,9 @@ export function policyIdentity(ref: ImageReference): string {
     case 'docker-archive':
       // containers/image gives archives no identity, so only the transport's "" scope applies.
       return '';
+    case 'docker-daemon':
+      // An image ID names no repository: only the transport's "" scope applies to it.
+      return ref.docker === undefined ? '' : dockerIdentity(ref.docker);
   }
 }
 
@@ -39,6 +42,8 @@ export function policyNamespaces(ref: ImageReference): string[] {
       return parentDirectories(explicitPath(ref));
     case 'docker-archive':
       return [];
+    case 'docker-daemon':
+      return ref.docker === undefined ? [] : dockerNamespaces(ref.docker);
   }
 }
 

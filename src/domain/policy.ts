@@ -1,3 +1,4 @@
+import { isDigest } from './digest.js';
 import { ProxyError } from './errors.js';
 import { parseDockerReference, type DockerReference } from './reference.js';
 import { checkKeys, isJsonObject, parseStrictJson } from './signatures/strict-json.js';
@@ -119,6 +120,9 @@ function scopeProblem(transport: string, scope: string): string | undefined {
     }
     case 'docker-archive':
       return 'docker-archive: takes only the "" scope';
+    case 'docker-daemon':
+      // Image IDs fall under the "" scope only; a digest cannot name a namespace.
+      return isDigest(scope) ? `${JSON.stringify(scope)} is an image ID, which cannot be used as a namespace (image IDs use the "" scope)` : undefined;
     default:
       return undefined;
   }

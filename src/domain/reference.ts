@@ -1,4 +1,4 @@
-import { type Digest, parseDigest } from './digest.js';
+import { type Digest, isDigest, parseDigest } from './digest.js';
 import { ProxyError } from './errors.js';
 
 /**
@@ -12,7 +12,7 @@ export interface DockerReference {
   readonly digest?: Digest | undefined;
 }
 
-export type TransportName = 'docker' | 'oci' | 'dir' | 'oci-archive' | 'docker-archive';
+export type TransportName = 'docker' | 'oci' | 'dir' | 'oci-archive' | 'docker-archive' | 'docker-daemon';
 
 /** An image name `transport:reference` split into its parts (containers-transports(5)). */
 export type ImageReference =
@@ -20,7 +20,9 @@ export type ImageReference =
   | { readonly transport: 'oci'; readonly path: string; readonly reference?: string | undefined; readonly index?: number | undefined }
   | { readonly transport: 'dir'; readonly path: string }
   | { readonly transport: 'oci-archive'; readonly path: string; readonly reference?: string | undefined }
-  | { readonly transport: 'docker-archive'; readonly path: string; readonly docker?: DockerReference | undefined; readonly index?: number | undefined };
+  | { readonly transport: 'docker-archive'; readonly path: string; readonly docker?: DockerReference | undefined; readonly index?: number | undefined }
+  /** Exactly one of `docker` (NAME:TAG) and `imageId` (the config digest) is set. */
+  | { readonly transport: 'docker-daemon'; readonly docker?: DockerReference | undefined; readonly imageId?: Digest | undefined };
 
 /** `domain/path`, without tag or digest (Go's `Name()`). */
 export function dockerName(ref: DockerReference): string {
@@ -170,9 +172,9 @@ export function isShortName(value: string): boolean {
   }
 }
 
-const SUPPORTED_TRANSPORTS: readonly TransportName[] = ['docker', 'oci', 'dir', 'oci-archive', 'docker-archive'];
+const SUPPORTED_TRANSPORTS: readonly TransportName[] = ['docker', 'oci', 'dir', 'oci-archive', 'docker-archive', 'docker-daemon'];
 /** Transports containers/image knows that this proxy cannot serve. */
-const UNSUPPORTED_TRANSPORTS: ReadonlySet<string> = new Set(['docker-daemon', 'containers-storage', 'sif', 'tarball', 'ostree']);
+const UNSUPPORTED_TRANSPORTS: ReadonlySet<string> = new Set(['containers-storage', 'sif', 'tarball', 'ostree']);
 const SUPPORTED_LIST = `supported transports: ${SUPPORTED_TRANSPORTS.join(', ')}`;
 /** Only meaningful when pushing an image whose digest is not known yet. */
 const UNKNOWN_DIGEST_SUFFIX = '@@unknown-digest@@';
@@ -186,6 +188,7 @@ const PARSERS: ReadonlyMap<string, (within: string) => ImageReference> = new Map
   ['dir', (within) => ({ transport: 'dir', path: requirePath(within, 'dir') })],
   ['oci-archive', parseOciArchive],
   ['docker-archive', parseDockerArchive],
+  ['docker-daemon', parseDockerDaemon],
 ]);
 
 /**
@@ -222,6 +225,8 @@ export function formatImageName(ref: ImageReference): string {
       return `oci-archive:${ref.path}${ref.reference !== undefined ? `:${ref.reference}` : ''}`;
     case 'docker-archive':
       return `docker-archive:${ref.path}${ref.docker !== undefined ? `:${dockerString(ref.docker)}` : indexSuffix(ref.index)}`;
+    case 'docker-daemon':
+      return `docker-daemon:${ref.docker !== undefined ? dockerString(ref.docker) : ref.imageId}`;
   }
 }
 
@@ -272,6 +277,29 @@ function parseDockerArchive(within: string): ImageReference {
   const ref = normalize(rest);
   if (ref.digest !== undefined) throw new ReferenceProblem('a docker-archive reference must not contain a digest');
   return { transport: 'docker-archive', path, docker: withDefaultTag(ref) };
+}
+
+/**
+ * containers/image's docker-daemon ParseReference: `sha256:IMAGE-ID` (an `algo:hex` string reads
+ * like NAME:TAG, so the digest form is tried first) or NAME:TAG. A bare name would make the
+ * engine export every tag of the repository, so a tag is required.
+ */
+function parseDockerDaemon(within: string): ImageReference {
+  if (isDigest(within)) {
+    if (!within.startsWith('sha256:')) throw new ReferenceProblem('only sha256 image IDs are accepted');
+    return { transport: 'docker-daemon', imageId: within };
+  }
+  const ref = normalize(within);
+  if (ref.domain === DEFAULT_DOMAIN && ref.path === `${OFFICIAL_NAMESPACE}/sha256`) {
+    throw new ReferenceProblem('the sha256 repository name is reserved for image IDs, which are sha256: and 64 lower-case hex characters');
+  }
+  if (ref.digest !== undefined) {
+    // containers/image accepts this form and then always fails: the engine finds the image by its
+    // registry digest, but the manifest made from the export is another document with another digest.
+    throw new ReferenceProblem('a docker-daemon: image cannot be named by digest, since the manifest made from the engine\'s export never has the registry\'s digest; use NAME:TAG or sha256:IMAGE-ID');
+  }
+  if (ref.tag === undefined) throw new ReferenceProblem('a docker-daemon: reference needs a tag (NAME:TAG) or an image ID (sha256:IMAGE-ID)');
+  return { transport: 'docker-daemon', docker: ref };
 }
 
 /** The path ends at the first ":", so a path containing one cannot be written. */

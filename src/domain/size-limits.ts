@@ -23,3 +23,8 @@ export const MAX_TOKEN_BYTES = 1 * MIB;
  * also limited to 4 MiB by the tar parser), about 60,000 entries of ordinary names.
  */
 export const MAX_TAR_INDEX_BYTES = 16 * MIB;
+/**
+ * A Docker engine's image export, copied to a temporary file before it is read, as containers/image
+ * copies it (without a limit): an engine that never stops sending must not fill $TMPDIR.
+ */
+export const MAX_ENGINE_EXPORT_BYTES = 64 * 1024 * MIB;

@@ -40,6 +40,7 @@ pub enum ErrorCode {
     Network,
     Timeout,
     CredentialHelper,
+    EngineError,
     Io,
     Internal,
     Other(String),
@@ -75,6 +76,7 @@ const KNOWN_CODES: &[(&str, ErrorCode)] = &[
     ("network", ErrorCode::Network),
     ("timeout", ErrorCode::Timeout),
     ("credential-helper", ErrorCode::CredentialHelper),
+    ("engine-error", ErrorCode::EngineError),
     ("io", ErrorCode::Io),
     ("internal", ErrorCode::Internal),
 ];

@@ -44,7 +44,7 @@ export class DockerArchiveSource implements ImageSource {
   async manifest(instance: Digest | undefined, signal?: AbortSignal): Promise<RawManifest> {
     signal?.throwIfAborted();
     if (instance !== undefined) {
-      throw new ProxyError('image-not-found', `manifest ${parseDigest(instance)}: a docker archive holds single images, not lists (${this.archive.path})`);
+      throw new ProxyError('image-not-found', `manifest ${parseDigest(instance)}: a docker archive holds single images, not lists (${this.archive.name})`);
     }
     return { bytes: this.manifestBytes, mediaType: MediaType.dockerSchema2 };
   }
@@ -54,7 +54,7 @@ export class DockerArchiveSource implements ImageSource {
     const digest = parseDigest(request.digest);
     if (digest === this.config.digest) return { stream: Readable.from([this.config.bytes]), size: this.config.bytes.length };
     const layer = this.layers.get(digest);
-    if (layer === undefined) throw new ProxyError('blob-not-found', `blob ${digest} is not in the docker archive ${this.archive.path}`);
+    if (layer === undefined) throw new ProxyError('blob-not-found', `blob ${digest} is not in the docker archive ${this.archive.name}`);
     return { stream: uncompressed(this.archive, layer, signal), size: layer.size };
   }
 
@@ -71,6 +71,6 @@ export class DockerArchiveSource implements ImageSource {
 /** A layer's data as containers/image serves it: decompressed when the file is compressed. */
 export function uncompressed(archive: TarIndex, layer: ArchiveLayer, signal?: AbortSignal): Readable {
   const raw = archive.stream(layer.entry, signal);
-  const decompressor = decompressorFor(layer.compression, `${archive.path}: ${layer.entry.name}`);
+  const decompressor = decompressorFor(layer.compression, `${archive.name}: ${layer.entry.name}`);
   return decompressor === undefined ? raw : pipeline(raw, decompressor, () => undefined);
 }

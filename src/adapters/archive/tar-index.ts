@@ -58,12 +58,14 @@ export class TarIndex {
   private constructor(
     /** The archive file, as the reference names it. */
     readonly path: string,
+    /** What messages call the archive: its path, unless the file is only a copy of something else. */
+    readonly name: string,
     readonly compression: DetectedCompression,
     private readonly entries: ReadonlyMap<string, TarEntry>,
   ) {}
 
   /** Walks the archive once. A missing file is `image-not-found`; anything not a tar is `manifest-invalid`. */
-  static async build(path: string, signal?: AbortSignal): Promise<TarIndex> {
+  static async build(path: string, signal?: AbortSignal, name: string = path): Promise<TarIndex> {
     signal?.throwIfAborted();
     const compression = await sniff(path);
     const entries = new Map<string, TarEntry>();
@@ -74,15 +76,15 @@ export class TarIndex {
         if (entries.has(entry.name)) return;
         indexed += ENTRY_OVERHEAD_BYTES + entry.name.length + entry.linkname.length;
         if (indexed > MAX_TAR_INDEX_BYTES) {
-          throw new ProxyError('manifest-invalid', `${path}: indexing its entries takes more than the ${MAX_TAR_INDEX_BYTES} bytes allowed`);
+          throw new ProxyError('manifest-invalid', `${name}: indexing its entries takes more than the ${MAX_TAR_INDEX_BYTES} bytes allowed`);
         }
         entries.set(entry.name, entry);
       });
     } catch (err) {
       if (isAbort(err) || err instanceof ProxyError) throw err;
-      throw new ProxyError('manifest-invalid', `${path} is not a readable tar archive: ${(err as Error).message}`, { cause: err });
+      throw new ProxyError('manifest-invalid', `${name} is not a readable tar archive: ${(err as Error).message}`, { cause: err });
     }
-    return new TarIndex(path, compression, entries);
+    return new TarIndex(path, name, compression, entries);
   }
 
   /**
@@ -96,7 +98,7 @@ export class TarIndex {
     else if (entry?.type === 'link') entry = this.entries.get(cleanTarName(entry.linkname));
     if (entry === undefined) return undefined;
     if (entry.type !== 'file') {
-      throw new ProxyError('manifest-invalid', `${this.path}: ${wanted} is not a regular file in the archive`);
+      throw new ProxyError('manifest-invalid', `${this.name}: ${wanted} is not a regular file in the archive`);
     }
     return entry;
   }
@@ -109,22 +111,22 @@ export class TarIndex {
       if (entry.size === 0) return Readable.from([]);
       return regularFileStream(this.path, { ...options, start: entry.offset, end: entry.offset + entry.size - 1 });
     }
-    const decompressed = pipeline(regularFileStream(this.path, options), decompressorFor(this.compression, this.path)!, () => undefined);
-    const sliced = Readable.from(slice(decompressed, entry.offset, entry.size, `${this.path}: ${entry.name}`), { objectMode: false });
+    const decompressed = pipeline(regularFileStream(this.path, options), decompressorFor(this.compression, this.name)!, () => undefined);
+    const sliced = Readable.from(slice(decompressed, entry.offset, entry.size, `${this.name}: ${entry.name}`), { objectMode: false });
     return signal === undefined ? sliced : addAbortSignal(signal, sliced);
   }
 
   /** Reads a small entry whole (manifests, configs, index files), refusing ones above `limit`. */
   async read(entry: TarEntry, limit: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (entry.size > limit) {
-      throw new ProxyError('manifest-invalid', `${this.path}: ${entry.name} is ${entry.size} bytes, more than the ${limit} allowed`);
+      throw new ProxyError('manifest-invalid', `${this.name}: ${entry.name} is ${entry.size} bytes, more than the ${limit} allowed`);
     }
     const chunks: Uint8Array[] = [];
     try {
       for await (const chunk of this.stream(entry, signal) as AsyncIterable<Uint8Array>) chunks.push(chunk);
     } catch (err) {
       if (isAbort(err) || err instanceof ProxyError) throw err;
-      throw new ProxyError('io', `cannot read ${entry.name} from ${this.path}: ${(err as Error).message}`, { cause: err });
+      throw new ProxyError('io', `cannot read ${entry.name} from ${this.name}: ${(err as Error).message}`, { cause: err });
     }
     return Buffer.concat(chunks);
   }

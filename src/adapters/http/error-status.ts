@@ -36,6 +36,7 @@ export const STATUS_FOR_CODE: Readonly<Record<ErrorCode, number>> = {
   network: 502,
   timeout: 504,
   'credential-helper': 500,
+  'engine-error': 502,
   io: 500,
   internal: 500,
 };

@@ -1,0 +1,179 @@
+/**
+ * The one Docker Engine API call docker-daemon: needs: `GET /images/{name}/get`, which answers
+ * a `docker save` tar of the image (containers/image asks for the same export). Node's own http
+ * and https speak it, over a unix socket or TCP (with Docker's TLS files), with no dependency.
+ */
+import { type FileHandle, readFile } from 'node:fs/promises';
+import { type ClientRequest, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { ProxyError } from '../../domain/errors.js';
+import { type EngineEndpoint, type EngineTls } from './engine-endpoint.js';
+
+export interface EngineApiOptions {
+  readonly endpoint: EngineEndpoint;
+  /** No connection within this long fails the export with `timeout`. */
+  readonly connectTimeoutMs: number;
+  /** An engine that sends nothing for this long (answer headers included) fails the export. */
+  readonly idleTimeoutMs: number;
+  /** An export larger than this is broken off with `engine-error`. */
+  readonly maxExportBytes: number;
+}
+
+/** How much of an error answer is read for its message. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const MAX_MESSAGE_CHARS = 500;
+
+export class DockerEngineApi {
+  constructor(private readonly options: EngineApiOptions) {}
+
+  /**
+   * Writes the engine's export of `name` (an image ID or a familiar NAME:TAG) to `file`, from
+   * its start; resolves with the number of bytes written. The body is streamed, never held whole.
+   */
+  async exportImage(name: string, file: FileHandle, signal?: AbortSignal): Promise<number> {
+    const path = `/images/${name.split('/').map(encodeURIComponent).join('/')}/get`;
+    const response = await this.get(path, signal);
+    if (response.statusCode !== 200) throw await this.refusal(name, response);
+    return this.copyBody(name, response, file);
+  }
+
+  private get where(): string {
+    return `the Docker engine at ${this.options.endpoint.description}`;
+  }
+
+  private async get(path: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    const endpoint = this.options.endpoint;
+    // One connection per export (no agent): nothing is pooled, and the timers below die with it.
+    const common: RequestOptions = { method: 'GET', path, agent: false, headers: { Accept: 'application/x-tar' }, ...(signal === undefined ? {} : { signal }) };
+    let request: ClientRequest;
+    if (endpoint.kind === 'unix') {
+      request = httpRequest({ ...common, socketPath: endpoint.path });
+    } else if (endpoint.tls === undefined) {
+      request = httpRequest({ ...common, host: endpoint.host, port: endpoint.port });
+    } else {
+      request = httpsRequest({ ...common, host: endpoint.host, port: endpoint.port, ...(await tlsFiles(endpoint.tls)) });
+    }
+    return new Promise((resolve, reject) => {
+      let connected = false;
+      let answer: IncomingMessage | undefined;
+      const connectTimer = setTimeout(() => {
+        request.destroy(new ProxyError('timeout', `cannot reach ${this.where}: no connection within ${this.options.connectTimeoutMs} ms`));
+      }, this.options.connectTimeoutMs);
+      request.once('socket', (socket) => {
+        socket.setTimeout(this.options.idleTimeoutMs, () => {
+          const error = new ProxyError('timeout', `${this.where} sent nothing for ${this.options.idleTimeoutMs} ms`);
+          // Once the answer has begun, its body is what the caller is reading: it fails with this error.
+          answer?.destroy(error);
+          request.destroy(error);
+        });
+        const established = (): void => {
+          connected = true;
+          clearTimeout(connectTimer);
+        };
+        if (socket.connecting) socket.once(endpoint.kind === 'tcp' && endpoint.tls !== undefined ? 'secureConnect' : 'connect', established);
+        else established();
+      });
+      request.once('response', (response) => {
+        answer = response;
+        clearTimeout(connectTimer);
+        resolve(response);
+      });
+      request.once('error', (err) => {
+        clearTimeout(connectTimer);
+        reject(this.requestError(err, connected, signal));
+      });
+      request.end();
+    });
+  }
+
+  private requestError(err: Error, connected: boolean, signal?: AbortSignal): unknown {
+    if (signal?.aborted || err.name === 'AbortError') return err;
+    if (err instanceof ProxyError) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const endpoint = this.options.endpoint;
+    let hint = '';
+    if (!connected && (code === 'ENOENT' || code === 'ECONNREFUSED')) hint = '; is the engine running? Name another with --daemon-host or $DOCKER_HOST';
+    else if (code === 'EACCES') hint = '; this user may not use its socket';
+    else if (endpoint.kind === 'tcp' && endpoint.tls !== undefined && /SSL|TLS|wrong version|certificate|CERT/i.test(`${code ?? ''} ${err.message}`)) {
+      hint = `; TLS with ${endpoint.tls.certDir}/ca.pem (when present) failed — an engine without TLS is reached with http://HOST:PORT, or with $DOCKER_HOST=tcp://… and no $DOCKER_TLS_VERIFY`;
+    }
+    const what = connected ? `the connection to ${this.where} failed` : `cannot reach ${this.where}`;
+    return new ProxyError('network', `${what}: ${err.message}${hint}`, { cause: err });
+  }
+
+  /** The engine's answer to an export it will not give: 404 is an unknown image, anything else a refusal. */
+  private async refusal(name: string, response: IncomingMessage): Promise<ProxyError> {
+    const message = await errorMessage(response);
+    const says = message === '' ? '' : `: ${message}`;
+    if (response.statusCode === 404) return new ProxyError('image-not-found', `${this.where} has no image ${name}${says}`);
+    return new ProxyError('engine-error', `${this.where} refused to export ${name} (HTTP ${response.statusCode})${says}`);
+  }
+
+  private async copyBody(name: string, response: IncomingMessage, file: FileHandle): Promise<number> {
+    let written = 0;
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        written += chunk.length;
+        if (written > this.options.maxExportBytes) {
+          response.destroy();
+          throw new ProxyError('engine-error', `${this.where} sent more than ${this.options.maxExportBytes} bytes for ${name}, the most an export may have`);
+        }
+        await file.write(chunk, 0, chunk.length, null);
+      }
+    } catch (err) {
+      if (err instanceof ProxyError || (err instanceof Error && err.name === 'AbortError')) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new ProxyError('io', `no room for the export of ${name} in the temporary directory ($TMPDIR) after ${written} bytes`, { cause: err });
+      }
+      throw new ProxyError('engine-error', `the export of ${name} from ${this.where} broke off after ${written} bytes: ${(err as Error).message}`, { cause: err });
+    }
+    // An engine that closes the connection early ends the body without an error on some paths.
+    if (!response.complete) throw new ProxyError('engine-error', `the export of ${name} from ${this.where} broke off after ${written} bytes`);
+    return written;
+  }
+}
+
+/** Docker's TLS files, each used when present; without ca.pem the system's CAs verify the engine. */
+async function tlsFiles(tls: EngineTls): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
+  const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((file) => optionalFile(join(tls.certDir, file))));
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ProxyError('config-invalid', `${tls.certDir} holds ${cert === undefined ? 'key.pem but no cert.pem' : 'cert.pem but no key.pem'}: a client certificate needs both`);
+  }
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) };
+}
+
+async function optionalFile(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ProxyError('config-invalid', `cannot read the engine's TLS file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The `message` of the engine's JSON error body (Docker's and podman's form), else its text. */
+async function errorMessage(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= MAX_ERROR_BODY_BYTES) break;
+    }
+  } catch {
+    // What arrived is enough for a message.
+  }
+  response.destroy();
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') message = (parsed as { message: string }).message;
+  } catch {
+    // Not JSON: the text itself.
+  }
+  const flat = message.replace(/\s+/g, ' ');
+  return flat.length > MAX_MESSAGE_CHARS ? `${flat.slice(0, MAX_MESSAGE_CHARS)}…` : flat;
+}
