@@ -1,5 +1,5 @@
-import { ProxyError } from '../../domain/errors.js';
-import { type DockerReference, formatImageName, type ImageReference, type TransportName } from '../../domain/reference.js';
+import { isProxyError, ProxyError } from '../../domain/errors.js';
+import { type DockerReference, type ImageReference, type TransportName } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type OpenOptions, type RawManifest, type Transport } from '../../ports/transport.js';
 import { type Digest } from '../../domain/digest.js';
 import { type LayerCompression } from '../../domain/layers.js';
@@ -39,7 +39,7 @@ export class DockerDaemonTransport implements Transport {
     try {
       await this.engine.exportImage(name, file.handle, signal);
       await file.handle.close();
-      const archive = await TarIndex.build(file.path, signal, `the engine's export of ${name}`);
+      const archive = await indexExport(file.path, name, signal);
       const source = await openArchivedImage(archive, reference, (items) => {
         const only = items[0];
         if (items.length !== 1 || only === undefined) throw new ProxyError('engine-error', `the engine's export of ${name} holds ${items.length} images instead of one`);
@@ -50,6 +50,16 @@ export class DockerDaemonTransport implements Transport {
       await remove();
       throw err;
     }
+  }
+}
+
+/** An export that is not a whole tar is the engine's failure, not a malformed image. */
+async function indexExport(path: string, name: string, signal?: AbortSignal): Promise<TarIndex> {
+  try {
+    return await TarIndex.build(path, signal, `the engine's export of ${name}`);
+  } catch (err) {
+    if (isProxyError(err, 'manifest-invalid')) throw new ProxyError('engine-error', err.message, { cause: err });
+    throw err;
   }
 }
 
