@@ -41,6 +41,10 @@ describe('policy identity and namespaces', () => {
     ['docker-archive:/a.tar', '', []],
     ['docker-archive:/a.tar:busybox', '', []],
     ['docker-archive:/a.tar:@1', '', []],
+    ['docker-daemon:busybox:1', 'docker.io/library/busybox:1', ['docker.io/library/busybox', 'docker.io/library', 'docker.io', '*.io']],
+    ['docker-daemon:localhost/a/b:v1', 'localhost/a/b:v1', ['localhost/a/b', 'localhost/a', 'localhost']],
+    // An image ID names no repository: containers/image leaves it to the transport's "" scope.
+    [`docker-daemon:${SHA256}`, '', []],
   ];
   for (const [input, identity, namespaces] of table) {
     it(`${input} → ${JSON.stringify(identity)}`, () => {

@@ -111,6 +111,7 @@ describe('policy.json parsing', () => {
     ['the dir: scope "/"', withScope('dir', '/'), 'use the "" scope'],
     ['a non-canonical oci: scope', withScope('oci', '/a/../b:tag'), 'not in canonical form'],
     ['a docker-archive: scope', withScope('docker-archive', '/a.tar'), 'only the "" scope'],
+    ['a docker-daemon: image ID as a scope', withScope('docker-daemon', 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), 'is an image ID, which cannot be used as a namespace'],
     ['signedBy without keyType', JSON.stringify({ default: [{ type: 'signedBy', keyPath: '/k' }] }), '"keyType" is missing'],
     ['signedBy with an unknown keyType', signedBy({ keyType: 'Magic', keyPath: '/k' }), 'unknown keyType "Magic"'],
     ['signedBy without keys', signedBy({}), 'one of "keyPath", "keyPaths" or "keyData"'],

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { type Digest } from '../../src/domain/digest.js';
 import { type ErrorCode, isProxyError, type ProxyError } from '../../src/domain/errors.js';
 import {
   type DockerReference,
@@ -16,7 +17,7 @@ const HEX64 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const SHA256 = `sha256:${HEX64}`;
 const SHA384 = `sha384:${'0123456789abcdef'.repeat(6)}`;
 const SHA512 = `sha512:${'0123456789abcdef'.repeat(8)}`;
-const SUPPORTED = 'docker, oci, dir, oci-archive, docker-archive';
+const SUPPORTED = 'docker, oci, dir, oci-archive, docker-archive, docker-daemon';
 /** `docker.io/library/` plus this many characters is exactly the 255-character name limit. */
 const LONGEST_OFFICIAL_NAME = 255 - 'docker.io/library/'.length;
 
@@ -224,6 +225,13 @@ describe('parseImageName', () => {
     ['docker-archive:/a.tar:busybox', { transport: 'docker-archive', path: '/a.tar', docker: latest('docker.io', 'library/busybox') }, 'docker-archive:/a.tar:docker.io/library/busybox:latest'],
     ['docker-archive:/a.tar:quay.io/x:1', { transport: 'docker-archive', path: '/a.tar', docker: docker('quay.io', 'x', '1') }, 'docker-archive:/a.tar:quay.io/x:1'],
     ['docker-archive:a.tar:@1', { transport: 'docker-archive', path: 'a.tar', index: 1 }, 'docker-archive:a.tar:@1'],
+    ['docker-daemon:busybox:1', { transport: 'docker-daemon', docker: docker('docker.io', 'library/busybox', '1') }, 'docker-daemon:docker.io/library/busybox:1'],
+    ['docker-daemon:localhost/app:v1', { transport: 'docker-daemon', docker: docker('localhost', 'app', 'v1') }, 'docker-daemon:localhost/app:v1'],
+    ['docker-daemon:quay.io:443/a/b:c', { transport: 'docker-daemon', docker: docker('quay.io:443', 'a/b', 'c') }, 'docker-daemon:quay.io:443/a/b:c'],
+    [`docker-daemon:${SHA256}`, { transport: 'docker-daemon', imageId: SHA256 as Digest }, `docker-daemon:${SHA256}`],
+    // Only docker.io/library/sha256 is reserved for image IDs; other digests-to-be are names.
+    ['docker-daemon:x/sha256:1', { transport: 'docker-daemon', docker: docker('docker.io', 'x/sha256', '1') }, 'docker-daemon:docker.io/x/sha256:1'],
+    ['docker-daemon:sha1:abc', { transport: 'docker-daemon', docker: docker('docker.io', 'library/sha1', 'abc') }, 'docker-daemon:docker.io/library/sha1:abc'],
   ];
   for (const [input, expected, formatted] of valid) {
     it(`parses ${input}`, () => {
@@ -281,6 +289,16 @@ describe('parseImageName', () => {
     ['docker-archive:/a.tar:@-2', 'must not be negative'],
     ['docker-archive:/a.tar:@x', 'is not an integer'],
     ['docker-archive:/a.tar:Busybox', 'must be lowercase'],
+    ['docker-daemon:', 'empty'],
+    ['docker-daemon:busybox', 'needs a tag (NAME:TAG) or an image ID (sha256:IMAGE-ID)'],
+    [`docker-daemon:busybox@${SHA256}`, 'cannot be named by digest'],
+    [`docker-daemon:busybox:1@${SHA256}`, 'cannot be named by digest'],
+    [`docker-daemon:${SHA512}`, 'only sha256 image IDs are accepted'],
+    [`docker-daemon:${SHA384}`, 'only sha256 image IDs are accepted'],
+    ['docker-daemon:sha256:abc', 'the sha256 repository name is reserved for image IDs'],
+    [`docker-daemon:sha256:${HEX64.toUpperCase()}`, 'the sha256 repository name is reserved for image IDs'],
+    [`docker-daemon:${HEX64}`, 'image ID'],
+    ['docker-daemon:Busybox:1', 'must be lowercase'],
   ];
   for (const [input, reason] of invalid) {
     it(`rejects ${JSON.stringify(input)} (${reason})`, () => {
@@ -297,7 +315,6 @@ describe('parseImageName', () => {
   }
 
   const unsupported: ReadonlyArray<readonly [string, string]> = [
-    ['docker-daemon:busybox:latest', 'docker-daemon'],
     ['containers-storage:quay.io/x:1', 'containers-storage'],
     ['sif:/images/x.sif', 'sif'],
     ['tarball:/x.tar', 'tarball'],

@@ -6,7 +6,7 @@
  * export. A TLS front (a test CA from openssl) stands in for an engine that speaks TLS, which
  * podman's service cannot.
  */
-import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -171,4 +171,9 @@ export async function startTlsFront(pki: TestPki, socketPath: string, requireCli
         server.close(() => resolve());
       }),
   };
+}
+
+/** The proxy's temporary exports in a $TMPDIR (Node's compile cache lives there too). */
+export function exportsIn(tmp: string): string[] {
+  return readdirSync(tmp).filter((name) => name.startsWith('container-image-proxy-export'));
 }

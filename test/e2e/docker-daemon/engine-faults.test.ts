@@ -6,11 +6,12 @@
  * cannot be made to fail on cue); its good answers are a real `docker save` archive written by
  * skopeo.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { dockerArchive } from '../../adapters/archive/archive-fixtures.js';
+import { exportsIn } from '../../support/docker-engine.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { makeSkopeoEnvironment, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
@@ -19,11 +20,6 @@ import { type ProxyProcess, runCli, spawnProxy } from '../../support/spawn-proxy
 import { errorOf, fetchVerifiedImage, isolatedEnv } from '../registry/proxy-session.js';
 
 type Fault = (response: ServerResponse) => void;
-
-/** The temporary exports in a $TMPDIR (Node's compile cache lives there too). */
-export function exportsIn(tmp: string): string[] {
-  return readdirSync(tmp).filter((name) => name.startsWith('container-image-proxy-export'));
-}
 
 describe('docker-daemon: engine failures through the CLI', function () {
   this.timeout(60_000);

@@ -23,6 +23,8 @@ export const REGISTRY_TOOLS = [
   // Write the local image stores (containers-storage:) and serve a Docker Engine API (docker-daemon:).
   { program: 'podman', aptPackage: 'podman' },
   { program: 'buildah', aptPackage: 'buildah' },
+  // Debian's Docker Engine, the other engine docker-daemon: is tested against.
+  { program: 'dockerd', aptPackage: 'docker.io' },
 ] as const;
 
 /** What the Rust client (clients/rust) builds from, offline: Debian's toolchain and crates. */
@@ -34,8 +36,11 @@ export const ARM64_APT_PACKAGES = ['qemu-user', 'libc6-arm64-cross', 'libstdc++6
 /** What writes and serves local image stores here (overlay is native; no container runtime is needed). */
 export const LOCAL_STORE_APT_PACKAGES = ['podman', 'buildah'] as const;
 
+/** Debian's Docker Engine (dockerd, with containerd and runc); its service is kept from starting, tests run their own. */
+export const DOCKER_ENGINE_APT_PACKAGES = ['docker.io'] as const;
+
 /** Installed together, so later suites (signatures, umoci, jq in scripts) find them too. */
-export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci', ...RUST_APT_PACKAGES, ...ARM64_APT_PACKAGES, ...LOCAL_STORE_APT_PACKAGES] as const;
+export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci', ...RUST_APT_PACKAGES, ...ARM64_APT_PACKAGES, ...LOCAL_STORE_APT_PACKAGES, ...DOCKER_ENGINE_APT_PACKAGES] as const;
 
 export type ToolsDecision =
   | { readonly action: 'ready' }

@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { isProxyError } from '../../../src/domain/errors.js';
+import { DockerEngineApi, type EngineApiOptions } from '../../../src/adapters/docker-daemon/engine-api.js';
+
+/** The engine client against a fake engine on a unix socket: the export's size bound, its file, Docker's TLS files. */
+describe('DockerEngineApi', () => {
+  let dir: string;
+  let server: Server;
+  let socketPath: string;
+  let body: Buffer;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'engine-api-'));
+    socketPath = join(dir, 'engine.sock');
+    server = createServer((_req, res) => {
+      res.writeHead(200);
+      // Sent in pieces, as an engine streams an export.
+      for (let at = 0; at < body.length; at += 4096) res.write(body.subarray(at, at + 4096));
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function api(options: Partial<EngineApiOptions> = {}): DockerEngineApi {
+    return new DockerEngineApi({
+      endpoint: { kind: 'unix', path: socketPath, description: `unix://${socketPath} (test)` },
+      connectTimeoutMs: 5000,
+      idleTimeoutMs: 5000,
+      maxExportBytes: 1 << 20,
+      ...options,
+    });
+  }
+
+  it('writes the export to the file, whole, and counts it', async () => {
+    body = Buffer.alloc(100_000, 3);
+    const path = join(dir, 'whole.tar');
+    const file = await open(path, 'w');
+    try {
+      expect(await api().exportImage('app:v1', file)).to.equal(100_000);
+    } finally {
+      await file.close();
+    }
+    expect(readFileSync(path).equals(body)).to.equal(true);
+  });
+
+  it('stops an export larger than the bound with engine-error, having written no more than the bound', async () => {
+    body = Buffer.alloc(50_000, 1);
+    const path = join(dir, 'large.tar');
+    const file = await open(path, 'w');
+    try {
+      await api({ maxExportBytes: 20_000 }).exportImage('app:v1', file).then(
+        () => expect.fail('an oversized export was accepted'),
+        (err: unknown) => {
+          expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
+          expect((err as Error).message).to.include('sent more than 20000 bytes for app:v1');
+        },
+      );
+    } finally {
+      await file.close();
+    }
+    expect(readFileSync(path).length).to.be.at.most(20_000);
+  });
+
+  it('refuses a client certificate without its key, naming the directory', async () => {
+    const certs = join(dir, 'certs');
+    mkdirSync(certs);
+    writeFileSync(join(certs, 'cert.pem'), 'not used');
+    const file = await open(join(dir, 'tls.tar'), 'w');
+    try {
+      await api({ endpoint: { kind: 'tcp', host: '127.0.0.1', port: 1, tls: { certDir: certs }, description: 'tcp://127.0.0.1:1 (test)' } })
+        .exportImage('app:v1', file)
+        .then(
+          () => expect.fail('exported without a key'),
+          (err: unknown) => {
+            expect(isProxyError(err, 'config-invalid'), String(err)).to.equal(true);
+            expect((err as Error).message).to.include(`${certs} holds cert.pem but no key.pem`);
+          },
+        );
+    } finally {
+      await file.close();
+    }
+  });
+});

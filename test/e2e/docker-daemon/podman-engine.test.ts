@@ -1,0 +1,137 @@
+/**
+ * docker-daemon: through the real CLI against podman's Docker Engine API (`podman system
+ * service`, its own vfs store, an image built with buildah): on a unix socket named by
+ * --daemon-host or $DOCKER_HOST, on tcp:// (plain as docker reads $DOCKER_HOST, TLS as skopeo
+ * reads --daemon-host), through a TLS front that wants a client certificate, by image ID, and
+ * the temporary export's life. skopeo's inspect and copy of the same image are the oracle.
+ */
+import { readdirSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { buildTwoLayerImage, type BuiltImage, exportsIn, makeEngineStore, type RunningEngine, startPodmanService, startTlsFront } from '../../support/docker-engine.js';
+import { makeTestPki } from '../../support/registry/certs.js';
+import { requireRegistryTools } from '../../support/registry/install.js';
+import { freePort, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
+import { makeSkopeoEnvironment, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
+import { type ProxyProcess, spawnProxy } from '../../support/spawn-proxy.js';
+import { errorOf, isolatedEnv } from '../registry/proxy-session.js';
+import { expectSkopeosImage, type SkopeoView, skopeoView } from './oracle.js';
+
+describe("docker-daemon: end to end against podman's Docker Engine API", function () {
+  this.timeout(120_000);
+  let work: string;
+  let skopeoEnv: SkopeoEnvironment;
+  let engine: RunningEngine;
+  let image: BuiltImage;
+  let oracle: SkopeoView;
+  const started: ProxyProcess[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): ProxyProcess {
+    const proxy = spawnProxy(['--insecure-policy', ...args], { env: isolatedEnv(work, env) });
+    started.push(proxy);
+    return proxy;
+  }
+
+  before(async function () {
+    requireRegistryTools(this);
+    work = makeTempDir('docker-daemon-podman');
+    skopeoEnv = makeSkopeoEnvironment();
+    const store = makeEngineStore(join(work, 'store'));
+    image = await buildTwoLayerImage(store, 'localhost/daemon-test/app:v1');
+    engine = await startPodmanService(store, `unix://${join(work, 'podman.sock')}`, 'unix');
+    stops.push(() => engine.stop());
+    oracle = await skopeoView(skopeoEnv, engine.host, `docker-daemon:${image.name}`, join(work, 'oracle'));
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((proxy) => proxy.dispose()));
+  });
+  after(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+    skopeoEnv?.cleanup();
+    if (work) removeTempDir(work);
+  });
+
+  it("--daemon-host unix://: manifest, config and every blob are skopeo's copy; Manifest-Digest is skopeo inspect's", async () => {
+    const manifest = await expectSkopeosImage(start(['--daemon-host', engine.host, `docker-daemon:${image.name}`]), oracle);
+    expect(manifest.layers).to.have.length(2);
+  });
+
+  it('the image ID form names the same image', async () => {
+    await expectSkopeosImage(start(['--daemon-host', engine.host, `docker-daemon:${image.id}`]), oracle);
+  });
+
+  it('$DOCKER_HOST=unix://… is used without --daemon-host, and --daemon-host wins over it', async () => {
+    await expectSkopeosImage(start([`docker-daemon:${image.name}`], { DOCKER_HOST: engine.host }), oracle);
+    await expectSkopeosImage(start(['--daemon-host', engine.host, `docker-daemon:${image.name}`], { DOCKER_HOST: `unix://${join(work, 'elsewhere.sock')}` }), oracle);
+  });
+
+  it('tcp://: plain HTTP from $DOCKER_HOST (as docker reads it), TLS from --daemon-host (as skopeo reads it), http:// plain', async () => {
+    const port = await freePort();
+    const store = makeEngineStore(join(work, 'store'));
+    const tcp = await startPodmanService(store, `tcp://127.0.0.1:${port}`, 'tcp');
+    stops.push(() => tcp.stop());
+    await expectSkopeosImage(start([`docker-daemon:${image.name}`], { DOCKER_HOST: tcp.host }), oracle);
+    await expectSkopeosImage(start(['--daemon-host', `http://127.0.0.1:${port}`, `docker-daemon:${image.name}`]), oracle);
+    const tls = start(['--daemon-host', tcp.host, `docker-daemon:${image.name}`]);
+    const refused = await tls.request('GET', '/manifest');
+    expect([refused.status, errorOf(refused).code]).to.deep.equal([502, 'network']);
+    expect(errorOf(refused).message).to.include(`${tcp.host} (--daemon-host)`).and.include('an engine without TLS is reached with http://HOST:PORT');
+  });
+
+  it('TLS: $DOCKER_TLS_VERIFY with ca.pem, cert.pem and key.pem from $DOCKER_CERT_PATH; no client certificate, no export', async () => {
+    const pki = await makeTestPki(join(work, 'pki'), '127.0.0.1', ['IP:127.0.0.1', 'DNS:localhost']);
+    const front = await startTlsFront(pki, engine.socketPath!, true);
+    stops.push(() => front.stop());
+    const certs = join(work, 'docker-certs');
+    mkdirSync(certs);
+    copyFileSync(pki.caPath, join(certs, 'ca.pem'));
+    writeFileSync(join(certs, 'cert.pem'), pki.certPem);
+    writeFileSync(join(certs, 'key.pem'), pki.keyPem);
+    const env = { DOCKER_HOST: front.host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs };
+    await expectSkopeosImage(start([`docker-daemon:${image.name}`], env), oracle);
+
+    const caOnly = join(work, 'docker-ca-only');
+    mkdirSync(caOnly);
+    copyFileSync(pki.caPath, join(caOnly, 'ca.pem'));
+    const anonymous = start([`docker-daemon:${image.name}`], { ...env, DOCKER_CERT_PATH: caOnly });
+    const refused = await anonymous.request('GET', '/manifest');
+    expect([refused.status, errorOf(refused).code], errorOf(refused).message).to.deep.equal([502, 'network']);
+    const unverified = start([`docker-daemon:${image.name}`], { ...env, DOCKER_CERT_PATH: join(work, 'no-such-certs') });
+    const untrusted = await unverified.request('GET', '/manifest');
+    expect([untrusted.status, errorOf(untrusted).code]).to.deep.equal([502, 'network']);
+    expect(errorOf(untrusted).message).to.match(/certificate/i);
+  });
+
+  it('an unknown image is image-not-found, and the session goes on', async () => {
+    const proxy = start(['--daemon-host', engine.host]);
+    const unknown = await proxy.request('GET', `/manifest?image=${encodeURIComponent('docker-daemon:localhost/daemon-test/none:v1')}`);
+    expect([unknown.status, errorOf(unknown).code]).to.deep.equal([404, 'image-not-found']);
+    const known = await proxy.request('GET', `/manifest?image=${encodeURIComponent(`docker-daemon:${image.name}`)}`);
+    expect([known.status, known.headers['manifest-digest']]).to.deep.equal([200, oracle.digest]);
+  });
+
+  it('the export is one private file in $TMPDIR while the image is open; POST /close and SIGTERM remove it', async () => {
+    const tmp = join(work, 'tmp-life');
+    mkdirSync(tmp);
+    const name = `docker-daemon:${image.name}`;
+    const proxy = start(['--daemon-host', engine.host, name], { TMPDIR: tmp });
+    expect((await proxy.request('GET', '/manifest')).status).to.equal(200);
+    const [directory, ...more] = exportsIn(tmp);
+    expect(more, 'one export').to.deep.equal([]);
+    expect(statSync(join(tmp, directory!)).mode & 0o777, 'a directory for this user alone').to.equal(0o700);
+    const files = readdirSync(join(tmp, directory!));
+    expect(files).to.have.length(1);
+    expect(statSync(join(tmp, directory!, files[0]!)).mode & 0o777, 'a file for this user alone').to.equal(0o600);
+
+    const closed = await proxy.request('POST', `/close?image=${encodeURIComponent(name)}`);
+    expect(closed.status).to.equal(200);
+    expect(exportsIn(tmp), 'closing the image removes its export').to.deep.equal([]);
+
+    expect((await proxy.request('GET', '/config')).status, 'the next request exports it again').to.equal(200);
+    expect(exportsIn(tmp)).to.have.length(1);
+    proxy.child.kill('SIGTERM');
+    expect(await proxy.exited).to.deep.equal({ code: 143, signal: null });
+    expect(exportsIn(tmp), 'SIGTERM removes it').to.deep.equal([]);
+  });
+});
