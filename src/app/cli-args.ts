@@ -24,9 +24,10 @@ export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130, termina
 export const USAGE = `Usage: container-image-proxy [OPTIONS] [IMAGE]
 
 Serves IMAGE (transport:reference, e.g. oci:DIR:TAG, dir:DIR, docker://HOST/REPO:TAG, oci-archive:FILE,
-docker-archive:FILE, docker-daemon:NAME:TAG or docker-daemon:sha256:IMAGE-ID) over HTTP/1.1 on a
-socket inherited from the parent process. Requests may name other images with
-?image=TRANSPORT:REFERENCE; without IMAGE, they must.
+docker-archive:FILE, docker-daemon:NAME:TAG or docker-daemon:sha256:IMAGE-ID,
+containers-storage:[[DRIVER@]GRAPHROOT[+RUNROOT][:OPTIONS]]NAME[:TAG|@DIGEST][@ID] or
+containers-storage:IMAGE-ID) over HTTP/1.1 on a socket inherited from the parent process.
+Requests may name other images with ?image=TRANSPORT:REFERENCE; without IMAGE, they must.
 
 Options:
       --sockfd N               serve on the connected socket at file descriptor N; repeat it

@@ -17,6 +17,7 @@ import { detectHostPlatform } from './host-platform.js';
 import { ImageService } from './image-service.js';
 import { parseImageAt } from './image-names.js';
 import { signaturePolicyFor } from './policy-wiring.js';
+import { storageTransportFor } from './storage-wiring.js';
 import { credentialStoreFor, distributionTransportFor, registriesConfigFor } from './registry-wiring.js';
 import { dockerDaemonTransportFor } from './daemon-wiring.js';
 import { type ProxyOptions } from './options.js';
@@ -57,7 +58,7 @@ export async function buildContainer(options: ProxyOptions, overrides: PortOverr
   container.bind<CredentialStore>(Tokens.CredentialStore).toConstantValue(credentials);
 
   const transports = new Map<string, Transport>();
-  const builtIn = [new OciLayoutTransport(), new DirTransport(), new OciArchiveTransport(), new DockerArchiveTransport(), distributionTransportFor(options, credentials, log), dockerDaemonTransportFor(options)];
+  const builtIn = [new OciLayoutTransport(), new DirTransport(), new OciArchiveTransport(), new DockerArchiveTransport(), storageTransportFor(options), distributionTransportFor(options, credentials, log), dockerDaemonTransportFor(options)];
   for (const transport of [...builtIn, ...(overrides.transports ?? [])]) transports.set(transport.name, transport);
   for (const transport of transports.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
 

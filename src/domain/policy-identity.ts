@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { ProxyError } from './errors.js';
 import { type DockerReference, dockerName, formatImageName, type ImageReference } from './reference.js';
+import { storagePolicyIdentity, storagePolicyNamespaces } from './storage-reference.js';
 
 /**
  * The policy.json scopes of an image, as containers/image's PolicyConfigurationIdentity and
@@ -24,6 +25,8 @@ export function policyIdentity(ref: ImageReference): string {
     case 'docker-daemon':
       // An image ID names no repository: only the transport's "" scope applies to it.
       return ref.docker === undefined ? '' : dockerIdentity(ref.docker);
+    case 'containers-storage':
+      return storagePolicyIdentity(ref);
   }
 }
 
@@ -44,6 +47,8 @@ export function policyNamespaces(ref: ImageReference): string[] {
       return [];
     case 'docker-daemon':
       return ref.docker === undefined ? [] : dockerNamespaces(ref.docker);
+    case 'containers-storage':
+      return storagePolicyNamespaces(ref);
   }
 }
 

@@ -2,6 +2,7 @@ import { isDigest } from './digest.js';
 import { ProxyError } from './errors.js';
 import { parseDockerReference, type DockerReference } from './reference.js';
 import { checkKeys, isJsonObject, parseStrictJson } from './signatures/strict-json.js';
+import { storageScopeProblem } from './storage-reference.js';
 
 /**
  * policy.json (containers-policy.json(5)) parsed as strictly as containers/image does: unknown
@@ -123,6 +124,8 @@ function scopeProblem(transport: string, scope: string): string | undefined {
     case 'docker-daemon':
       // Image IDs fall under the "" scope only; a digest cannot name a namespace.
       return isDigest(scope) ? `${JSON.stringify(scope)} is an image ID, which cannot be used as a namespace (image IDs use the "" scope)` : undefined;
+    case 'containers-storage':
+      return storageScopeProblem(scope);
     default:
       return undefined;
   }

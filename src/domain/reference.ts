@@ -1,18 +1,11 @@
 import { type Digest, isDigest, parseDigest } from './digest.js';
+import { type DockerReference, dockerString } from './docker-name.js';
 import { ProxyError } from './errors.js';
+import { formatStorageReference, parseStorageReference, type StorageReference } from './storage-reference.js';
 
-/**
- * A docker reference after normalization (`busybox` → domain `docker.io`, path `library/busybox`).
- * `domain` keeps a port when there is one; `docker.io` is never rewritten to its API host here.
- */
-export interface DockerReference {
-  readonly domain: string;
-  readonly path: string;
-  readonly tag?: string | undefined;
-  readonly digest?: Digest | undefined;
-}
+export { type DockerReference, dockerName, dockerString } from './docker-name.js';
 
-export type TransportName = 'docker' | 'oci' | 'dir' | 'oci-archive' | 'docker-archive' | 'docker-daemon';
+export type TransportName = 'docker' | 'oci' | 'dir' | 'oci-archive' | 'docker-archive' | 'docker-daemon' | 'containers-storage';
 
 /** An image name `transport:reference` split into its parts (containers-transports(5)). */
 export type ImageReference =
@@ -22,17 +15,10 @@ export type ImageReference =
   | { readonly transport: 'oci-archive'; readonly path: string; readonly reference?: string | undefined }
   | { readonly transport: 'docker-archive'; readonly path: string; readonly docker?: DockerReference | undefined; readonly index?: number | undefined }
   /** Exactly one of `docker` (NAME:TAG) and `imageId` (the config digest) is set. */
-  | { readonly transport: 'docker-daemon'; readonly docker?: DockerReference | undefined; readonly imageId?: Digest | undefined };
+  | { readonly transport: 'docker-daemon'; readonly docker?: DockerReference | undefined; readonly imageId?: Digest | undefined }
+  | StorageReference;
 
-/** `domain/path`, without tag or digest (Go's `Name()`). */
-export function dockerName(ref: DockerReference): string {
-  return `${ref.domain}/${ref.path}`;
-}
-
-/** `domain/path[:tag][@digest]` (Go's `String()`). */
-export function dockerString(ref: DockerReference): string {
-  return dockerName(ref) + (ref.tag === undefined ? '' : `:${ref.tag}`) + (ref.digest === undefined ? '' : `@${ref.digest}`);
-}
+export { type StorageReference, type StoreSpec } from './storage-reference.js';
 
 // The grammar of containers/image's docker/reference/regexp.go. Go's patterns allow an empty
 // dash separator (`[-]*`), which is harmless for RE2 but backtracks exponentially in JavaScript;
@@ -172,9 +158,9 @@ export function isShortName(value: string): boolean {
   }
 }
 
-const SUPPORTED_TRANSPORTS: readonly TransportName[] = ['docker', 'oci', 'dir', 'oci-archive', 'docker-archive', 'docker-daemon'];
+const SUPPORTED_TRANSPORTS: readonly TransportName[] = ['docker', 'oci', 'dir', 'oci-archive', 'docker-archive', 'docker-daemon', 'containers-storage'];
 /** Transports containers/image knows that this proxy cannot serve. */
-const UNSUPPORTED_TRANSPORTS: ReadonlySet<string> = new Set(['containers-storage', 'sif', 'tarball', 'ostree']);
+const UNSUPPORTED_TRANSPORTS: ReadonlySet<string> = new Set(['sif', 'tarball', 'ostree']);
 const SUPPORTED_LIST = `supported transports: ${SUPPORTED_TRANSPORTS.join(', ')}`;
 /** Only meaningful when pushing an image whose digest is not known yet. */
 const UNKNOWN_DIGEST_SUFFIX = '@@unknown-digest@@';
@@ -189,6 +175,7 @@ const PARSERS: ReadonlyMap<string, (within: string) => ImageReference> = new Map
   ['oci-archive', parseOciArchive],
   ['docker-archive', parseDockerArchive],
   ['docker-daemon', parseDockerDaemon],
+  ['containers-storage', parseStorageTransport],
 ]);
 
 /**
@@ -227,6 +214,8 @@ export function formatImageName(ref: ImageReference): string {
       return `docker-archive:${ref.path}${ref.docker !== undefined ? `:${dockerString(ref.docker)}` : indexSuffix(ref.index)}`;
     case 'docker-daemon':
       return `docker-daemon:${ref.docker !== undefined ? dockerString(ref.docker) : ref.imageId}`;
+    case 'containers-storage':
+      return `containers-storage:${formatStorageReference(ref)}`;
   }
 }
 
@@ -253,6 +242,13 @@ function parseDockerTransport(within: string): ImageReference {
     throw new ReferenceProblem('Docker references with both a tag and digest are currently not supported');
   }
   return { transport: 'docker', docker: withDefaultTag(ref) };
+}
+
+function parseStorageTransport(within: string): ImageReference {
+  return parseStorageReference(within, {
+    parseName: (name) => withDefaultTag(normalize(name)),
+    problem: (message) => new ReferenceProblem(message),
+  });
 }
 
 function parseOciLayout(within: string): ImageReference {

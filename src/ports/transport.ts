@@ -3,6 +3,7 @@ import { type Digest } from '../domain/digest.js';
 import { type LayerCompression } from '../domain/layers.js';
 import { type ImageReference, type TransportName } from '../domain/reference.js';
 import { type Signature } from '../domain/signatures/signature.js';
+import { type PhysicalLayer } from '../domain/uncompressed-layers.js';
 
 /** A manifest as the source stores it: exact bytes plus the media type the source declares. */
 export interface RawManifest {
@@ -66,6 +67,13 @@ export interface ImageSource {
    * none, so lookaside storage applies. Optional: sources without such storage omit it.
    */
   storedSignatures?(digest: Digest, signal?: AbortSignal): Promise<readonly Uint8Array[] | undefined>;
+  /**
+   * The layers of the image manifest with this digest as the source can serve them, in manifest
+   * order, where they differ from what the manifest lists: a local image store keeps each layer
+   * only as its uncompressed tar, named by its diff ID. The served manifest then lists these.
+   * Optional: sources that serve the manifest's own blobs omit it.
+   */
+  uncompressedLayers?(instance: Digest, signal?: AbortSignal): Promise<readonly PhysicalLayer[]>;
   /** Sigstore signatures attached to the manifest with this digest (`sha256-<hex>.sig`); [] when none. */
   sigstoreAttachments?(digest: Digest, signal?: AbortSignal): Promise<readonly Signature[]>;
 }

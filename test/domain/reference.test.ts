@@ -17,7 +17,7 @@ const HEX64 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const SHA256 = `sha256:${HEX64}`;
 const SHA384 = `sha384:${'0123456789abcdef'.repeat(6)}`;
 const SHA512 = `sha512:${'0123456789abcdef'.repeat(8)}`;
-const SUPPORTED = 'docker, oci, dir, oci-archive, docker-archive, docker-daemon';
+const SUPPORTED = 'docker, oci, dir, oci-archive, docker-archive, docker-daemon, containers-storage';
 /** `docker.io/library/` plus this many characters is exactly the 255-character name limit. */
 const LONGEST_OFFICIAL_NAME = 255 - 'docker.io/library/'.length;
 
@@ -315,7 +315,6 @@ describe('parseImageName', () => {
   }
 
   const unsupported: ReadonlyArray<readonly [string, string]> = [
-    ['containers-storage:quay.io/x:1', 'containers-storage'],
     ['sif:/images/x.sif', 'sif'],
     ['tarball:/x.tar', 'tarball'],
     ['ostree:/repo', 'ostree'],

@@ -80,6 +80,8 @@ function lookupDigest(manifest: { readonly bytes: Uint8Array; readonly digest: D
 
 /** The identity signatures are matched against: docker references only, `:latest` when untagged. */
 function intendedReference(reference: ImageReference): DockerReference | undefined {
+  // A store's image is named as it was stored (its DockerReference); one named by ID alone has no identity.
+  if (reference.transport === 'containers-storage') return reference.prefixMayBeName ? undefined : reference.named;
   if (reference.transport !== 'docker') return undefined;
   const docker = reference.docker;
   return docker.tag === undefined && docker.digest === undefined ? { ...docker, tag: 'latest' } : docker;

@@ -13,13 +13,18 @@ export interface SignatureFinderOptions {
  * containers/image's GetSignaturesWithFormat for the source actually used: the registry's
  * extension API when it has one, else lookaside storage chosen by registries.d for the
  * source's (mirror's) reference; plus sigstore attachments when registries.d asks for them.
- * Sources of other transports keep no signatures here.
+ * A local store keeps them with the image. Sources of other transports keep none.
  */
 export class SignatureFinder {
   constructor(private readonly options: SignatureFinderOptions) {}
 
   async find(source: ImageSource, digest: Digest, signal?: AbortSignal): Promise<Signature[]> {
     const reference = source.reference;
+    if (reference.transport === 'containers-storage') {
+      // A local store keeps the signatures with the image; there is no lookaside for it.
+      const blobs = (await source.storedSignatures?.(digest, signal)) ?? [];
+      return blobs.map((blob, i) => parseSignatureBlob(blob, `signature ${i + 1} kept with the image in the store`));
+    }
     if (reference.transport !== 'docker') return [];
     const storage = this.options.registriesD.storageFor(reference.docker);
     let blobs = await source.storedSignatures?.(digest, signal);

@@ -25,7 +25,13 @@ export class FetchBlob {
       return { size: image.ociConfig.length, stream: Readable.from([Buffer.from(image.ociConfig)]) };
     }
     const found = image.layers.get(digest);
-    if (!found) throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);
+    if (!found) {
+      const served = image.replacedLayers?.get(digest);
+      if (served !== undefined) {
+        throw new ProxyError('blob-not-found', `layer ${digest} of the stored manifest is kept only uncompressed by the image's store, not as these bytes: ask for ${served} (its diff ID), as the served manifest lists it`);
+      }
+      throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);
+    }
     const layer = found.info;
     // An empty body cannot hold back a byte; check its digest before any header goes out.
     if (layer.size === 0 && digestOf(new Uint8Array(0), digestAlgorithm(digest)) !== digest) {

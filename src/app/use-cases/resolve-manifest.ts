@@ -14,6 +14,7 @@ import { type PolicySubject, type PolicyVerdict, type SignaturePolicy } from '..
 import { type ImageSource, type RawManifest, type Transport } from '../../ports/transport.js';
 import { readVerified } from './read-verified.js';
 import { openFirstSource } from './open-source.js';
+import { servedLayers } from './served-layers.js';
 
 /** One image, resolved for one platform, in OCI form, allowed by policy. */
 export interface ResolvedImage {
@@ -32,6 +33,8 @@ export interface ResolvedImage {
   readonly layers: ReadonlyMap<Digest, ImageLayer>;
   /** Why the signature policy allowed it. */
   readonly policyVerdict: PolicyVerdict;
+  /** Layer digests of the stored manifest the source no longer has as bytes, and the digest it serves each as. */
+  readonly replacedLayers?: ReadonlyMap<Digest, Digest>;
 }
 
 export interface ImageLayer {
@@ -76,13 +79,15 @@ export class ResolveManifest {
         chosenFromList = true;
       }
 
+      // A local store's reference is complete (store, image ID) only once opened; its scopes need that.
+      const logical = reference.transport === 'containers-storage' ? source.reference : reference;
       const policyVerdict = await checkPolicy(
         this.deps,
-        { reference, source, manifest, instance: chosenFromList ? { ...instance.raw, digest: instance.digest } : undefined },
+        { reference: logical, source, manifest, instance: chosenFromList ? { ...instance.raw, digest: instance.digest } : undefined },
         signal,
       );
 
-      const oci = await toOci(source, instance.raw, instance.parsed, name, signal);
+      const oci = await servedLayers(source, instance.digest, await toOci(source, instance.raw, instance.parsed, name, signal), signal);
       return { source, manifestDigest: manifest.digest, instanceDigest: instance.digest, ...oci, policyVerdict };
     } catch (err) {
       await source.close().catch(() => undefined);

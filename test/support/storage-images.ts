@@ -1,0 +1,88 @@
+/**
+ * One set of local stores for a suite, written by the real tools: images pushed to a test
+ * registry with skopeo and pulled with podman (gzip and uncompressed layers in OCI, docker
+ * schema2, zstd, a multi-platform index), and images built with buildah from scratch.
+ */
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { standardFixtures } from './image-fixtures.js';
+import { writeOciLayout } from './image-writers.js';
+import { buildLocalImage, type LocalStore, makeStore, podman, removeStore } from './local-stores.js';
+import { pushLayout, RawPusher } from './registry/push.js';
+import { startRegistry, type RunningRegistry } from './registry/registry-server.js';
+
+export interface StorageImages {
+  readonly work: string;
+  readonly registry: RunningRegistry;
+  /** The primary, rootful overlay store. */
+  readonly overlay: LocalStore;
+  /** A vfs store holding `mixed`. */
+  readonly vfs: LocalStore;
+  /** Names in the overlay store, by what they show. */
+  readonly names: {
+    /** OCI: a gzip layer and an uncompressed one. */
+    readonly mixed: string;
+    /** Docker schema2, gzip layers. */
+    readonly docker: string;
+    /** OCI with zstd layers. */
+    readonly zstd: string;
+    /** Pulled from a three-platform OCI index: the host's instance. */
+    readonly index: string;
+    /** Built with buildah from scratch. */
+    readonly built: string;
+  };
+  readonly builtId: string;
+  cleanup(): Promise<void>;
+}
+
+export async function makeStorageImages(): Promise<StorageImages> {
+  const work = await mkdtemp(join(tmpdir(), 'storage-images-'));
+  const registry = await startRegistry({ kind: 'anonymous' });
+  const stores: LocalStore[] = [];
+  try {
+    const fixtures = standardFixtures();
+    const layout = join(work, 'layout');
+    await mkdir(layout, { recursive: true });
+    await writeOciLayout(layout, [
+      { artifact: fixtures.ociSingle, name: 'mixed' },
+      { artifact: fixtures.ociIndex, name: 'index' },
+    ]);
+    const repo = (name: string) => `${registry.host}/fixture/${name}:v1`;
+    await pushLayout(registry, layout, 'mixed', 'fixture/mixed', 'v1');
+    await new RawPusher(registry).pushArtifact('fixture/docker', 'v1', fixtures.dockerSingle);
+    await pushLayout(registry, layout, 'mixed', 'fixture/zstd', 'v1', { compressFormat: 'zstd' });
+    await pushLayout(registry, layout, 'index', 'fixture/index', 'v1', { all: true });
+
+    const overlay = await makeStore(work, 'overlay', 'overlay');
+    stores.push(overlay);
+    const vfs = await makeStore(work, 'vfs', 'vfs');
+    stores.push(vfs);
+    for (const name of ['mixed', 'docker', 'zstd', 'index']) await podman(overlay, ['pull', '--quiet', '--tls-verify=false', repo(name)]);
+    await podman(vfs, ['pull', '--quiet', '--tls-verify=false', repo('mixed')]);
+    const built = 'localhost/built:1';
+    const builtId = await buildLocalImage(overlay, work, built, {
+      'hello.txt': 'built with buildah from scratch\n',
+      'data/numbers.bin': Buffer.alloc(300_000, 7),
+      'data/empty': '',
+    });
+    return {
+      work,
+      registry,
+      overlay,
+      vfs,
+      names: { mixed: repo('mixed'), docker: repo('docker'), zstd: repo('zstd'), index: repo('index'), built },
+      builtId,
+      async cleanup() {
+        for (const store of stores) await removeStore(store);
+        await registry.stop();
+        await rm(work, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const store of stores) await removeStore(store).catch(() => undefined);
+    await registry.stop();
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+}
