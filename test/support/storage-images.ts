@@ -6,6 +6,7 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MediaType } from '../../src/domain/media-types.js';
 import { standardFixtures } from './image-fixtures.js';
 import { writeOciLayout } from './image-writers.js';
 import { buildLocalImage, type LocalStore, makeStore, podman, removeStore } from './local-stores.js';
@@ -51,7 +52,9 @@ export async function makeStorageImages(): Promise<StorageImages> {
     const repo = (name: string) => `${registry.host}/fixture/${name}:v1`;
     await pushLayout(registry, layout, 'mixed', 'fixture/mixed', 'v1');
     await new RawPusher(registry).pushArtifact('fixture/docker', 'v1', fixtures.dockerSingle);
-    await pushLayout(registry, layout, 'mixed', 'fixture/zstd', 'v1', { compressFormat: 'zstd' });
+    const zstd = fixtures.ociZstdIndex.instances.find((image) => image.layers.some((layer) => layer.mediaType === MediaType.ociLayerZstd));
+    if (zstd === undefined) throw new Error('the zstd fixture image is missing');
+    await new RawPusher(registry).pushArtifact('fixture/zstd', 'v1', zstd);
     await pushLayout(registry, layout, 'index', 'fixture/index', 'v1', { all: true });
 
     const overlay = await makeStore(work, 'overlay', 'overlay');
