@@ -74,7 +74,10 @@ export function layerCipher(digest: Digest, annotations: Annotations, privateOpt
   const publicOptions = jsonObject(base64(encoded, `${what}: annotation ${PUBLIC_OPTIONS}`), `${what}: ${PUBLIC_OPTIONS}`);
   const privateParsed = jsonObject(privateOptions, `${what}: the unwrapped private options`);
   const cipher = publicOptions['cipher'];
-  if (cipher !== AES_256_CTR_HMAC_SHA256) throw invalid(`${what}: cipher ${JSON.stringify(cipher ?? '')} is not supported (only ${AES_256_CTR_HMAC_SHA256})`);
+  if (cipher !== AES_256_CTR_HMAC_SHA256) {
+    const named = typeof cipher === 'string' ? JSON.stringify(cipher) : cipher === undefined || cipher === null ? 'none' : `of type ${Array.isArray(cipher) ? 'array' : typeof cipher}`;
+    throw invalid(`${what}: cipher ${named} is not supported (only ${AES_256_CTR_HMAC_SHA256})`);
+  }
   const key = bytesField(privateParsed, 'symkey', `${what}: private options`);
   const nonce = cipherOption(publicOptions, 'nonce', `${what}: public options`) ?? cipherOption(privateParsed, 'nonce', `${what}: private options`);
   const hmac = bytesField(publicOptions, 'hmac', `${what}: public options`);
