@@ -81,6 +81,11 @@ Registry options (docker://):
                                (connection refused or reset, timeout, 429, 5xx) N times (default 3)
       --retry-delay DUR        wait DUR before the first retry, doubling each time (default 1s;
                                a registry's Retry-After is honoured instead)
+      --max-parallel-per-blob N
+                               fetch a large blob over up to N connections at once, as many
+                               as measurably pay (default 8; 1: one stream)
+      --blob-chunk-size SIZE   bytes per ranged request of a blob fetched in parallel
+                               (default 8MiB; from 64KiB)
 
 
   -q, --quiet                  do not report request errors on standard error
@@ -145,6 +150,8 @@ const OPTIONS: Readonly<Record<string, OptionKind>> = {
   'retry-times': 'value',
   'retry-delay': 'value',
   'daemon-host': 'value',
+  'max-parallel-per-blob': 'value',
+  'blob-chunk-size': 'value',
   quiet: 'flag',
   'log-level': 'value',
   debug: 'flag',

@@ -65,6 +65,28 @@ function parseRetryTimes(value: string | undefined): number {
   return Number(value);
 }
 
+/** `--max-parallel-per-blob N`: 1 (one stream) to 64 connections. */
+function parseMaxParallel(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,2}$/.test(value) || Number(value) < 1 || Number(value) > 64) {
+    throw new UsageProblem(`--max-parallel-per-blob ${JSON.stringify(value)}: expected a number of connections from 1 to 64`);
+  }
+  return Number(value);
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `--blob-chunk-size SIZE`: bytes, or with a unit (`512KiB`, `8MiB`, `8m`); from 64 KiB to 1 GiB. */
+export function parseChunkSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)(?:([kmg])(?:i?b)?)?$/i.exec(value.trim());
+  const bytes = match === null ? Number.NaN : Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()]!;
+  if (!(bytes >= 64 * 1024 && bytes <= 1024 ** 3)) {
+    throw new UsageProblem(`--blob-chunk-size ${JSON.stringify(value)}: expected a size from 64KiB to 1GiB, such as 8MiB`);
+  }
+  return bytes;
+}
+
 export function registryOptions(args: ScannedArgs, context: Surroundings): RegistryOptions {
   const certDir = args.values.get('cert-dir');
   const connect = args.values.get('connect-timeout');
@@ -80,5 +102,7 @@ export function registryOptions(args: ScannedArgs, context: Surroundings): Regis
     userAgentPrefix: args.values.get('user-agent-prefix') || undefined,
     retryTimes: parseRetryTimes(args.values.get('retry-times')),
     retryDelayMs: retryDelay === undefined ? DEFAULT_REGISTRY_OPTIONS.retryDelayMs : parseDuration('--retry-delay', retryDelay),
+    maxParallelPerBlob: parseMaxParallel(args.values.get('max-parallel-per-blob')),
+    blobChunkSize: parseChunkSize(args.values.get('blob-chunk-size')),
   };
 }

@@ -79,6 +79,10 @@ export interface RegistryOptions {
   readonly retryTimes: number;
   /** `--retry-delay`: the wait before the first retry, doubled for each next one. */
   readonly retryDelayMs: number;
+  /** `--max-parallel-per-blob`: most connections one blob is fetched on (1: one stream); undefined: the transport's default. */
+  readonly maxParallelPerBlob?: number | undefined;
+  /** `--blob-chunk-size`: bytes per ranged request of a blob fetched in parallel; undefined: the transport's default. */
+  readonly blobChunkSize?: number | undefined;
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {

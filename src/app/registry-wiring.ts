@@ -73,6 +73,10 @@ async function loadDistributionTransport(options: ProxyOptions, credentials: Cre
     tlsVerify: registry.tlsVerify,
     timeouts: { connectMs: registry.connectTimeoutMs, idleMs: registry.idleTimeoutMs },
     retry: { maxRetries: registry.retryTimes, initialDelayMs: registry.retryDelayMs },
+    parallel: {
+      ...(registry.maxParallelPerBlob === undefined ? {} : { maxStreams: registry.maxParallelPerBlob }),
+      ...(registry.blobChunkSize === undefined ? {} : { chunkSize: registry.blobChunkSize }),
+    },
     log,
   });
 }

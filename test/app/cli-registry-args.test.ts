@@ -72,6 +72,17 @@ describe('command line: registry options', () => {
   for (const bad of ['', '0s', '10x', 's', '-1s', '1m 2s']) {
     it(`refuses duration ${JSON.stringify(bad)}`, () => expect(usageError(['--idle-timeout', bad])).to.contain('--idle-timeout'));
   }
+  it('parallel blobs: the transport\'s defaults unless --max-parallel-per-blob and --blob-chunk-size say', () => {
+    expect(registryOf([])).to.deep.include({ maxParallelPerBlob: undefined, blobChunkSize: undefined });
+    expect(registryOf(['--max-parallel-per-blob', '1', '--blob-chunk-size', '512KiB'])).to.deep.include({ maxParallelPerBlob: 1, blobChunkSize: 512 * 1024 });
+    expect(registryOf(['--blob-chunk-size', '16m'])).to.deep.include({ blobChunkSize: 16 * 1024 * 1024 });
+    expect(registryOf(['--blob-chunk-size', '1048576'])).to.deep.include({ blobChunkSize: 1024 * 1024 });
+    expect(usageError(['--max-parallel-per-blob', '0'])).to.contain('--max-parallel-per-blob "0": expected a number of connections from 1 to 64');
+    expect(usageError(['--max-parallel-per-blob', '65'])).to.contain('--max-parallel-per-blob "65"');
+    expect(usageError(['--blob-chunk-size', '1KiB'])).to.contain('--blob-chunk-size "1KiB": expected a size from 64KiB to 1GiB');
+    expect(usageError(['--blob-chunk-size', 'big'])).to.contain('--blob-chunk-size "big"');
+  });
+
   it('retries: 3 from 1 s by default; --retry-times and --retry-delay', () => {
     expect(registryOf([])).to.deep.include({ retryTimes: 3, retryDelayMs: 1000 });
     expect(registryOf(['--retry-times', '0', '--retry-delay=250ms'])).to.deep.include({ retryTimes: 0, retryDelayMs: 250 });

@@ -149,7 +149,7 @@ export class FakeRegistry {
     if (path === '/token') return this.token(req, res, recorded);
     if (!path.startsWith('/v2/')) return sendJson(res, 404, registryErrorBody('NOT_FOUND', 'no such route'));
     const repository = MANIFEST_PATH.exec(path)?.[1] ?? BLOB_PATH.exec(path)?.[1];
-    if (!this.authorized(req, repository)) return this.challenge(res, repository);
+    if (!this.authorized(req, repository)) return this.challenge(res, repository, req.headers.authorization?.startsWith('Bearer ') === true);
     if (path === '/v2/') return sendJson(res, 200, {});
     const manifest = MANIFEST_PATH.exec(path);
     if (manifest) return this.manifest(res, manifest[1]!, manifest[2]!, req.method === 'HEAD');
@@ -168,13 +168,14 @@ export class FakeRegistry {
     return repository === undefined || scopes.includes(`repository:${repository}:pull`);
   }
 
-  private challenge(res: ServerResponse, repository: string | undefined): void {
+  /** As distribution answers: a bearer token it does not accept (unknown, expired) is `invalid_token`. */
+  private challenge(res: ServerResponse, repository: string | undefined, sentToken: boolean): void {
     const auth = this.auth;
     const header =
       auth.kind === 'basic'
         ? 'Basic realm="fake registry"'
         : auth.kind === 'bearer'
-          ? `Bearer realm="${this.url}/token",service="${auth.service}"${repository ? `,scope="repository:${repository}:pull"` : ''}`
+          ? `Bearer realm="${this.url}/token",service="${auth.service}"${repository ? `,scope="repository:${repository}:pull"` : ''}${sentToken ? ',error="invalid_token"' : ''}`
           : '';
     sendJson(res, 401, registryErrorBody('UNAUTHORIZED', 'authentication required'), { 'www-authenticate': header });
   }
@@ -217,11 +218,10 @@ export class FakeRegistry {
   private blob(req: IncomingMessage, res: ServerResponse, repository: string, digest: string): void {
     const bytes = this.blobs.get(`${repository}@${digest}`);
     if (bytes === undefined) return sendJson(res, 404, registryErrorBody('BLOB_UNKNOWN', `blob unknown: ${digest}`));
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const range = requestedRange(req, bytes.length);
     if (range) {
-      const start = Number(range[1]);
-      res.writeHead(206, { 'content-length': bytes.length - start, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
-      res.end(bytes.subarray(start));
+      res.writeHead(206, { 'content-length': range.end - range.start, 'content-range': `bytes ${range.start}-${range.end - 1}/${bytes.length}` });
+      res.end(bytes.subarray(range.start, range.end));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
@@ -229,16 +229,21 @@ export class FakeRegistry {
   }
 }
 
+/** `Range: bytes=A-` or `bytes=A-B` as [start, end), clamped to the blob; undefined without one. */
+export function requestedRange(req: IncomingMessage, size: number): { start: number; end: number } | undefined {
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  if (!range) return undefined;
+  return { start: Number(range[1]), end: range[2] === '' ? size : Math.min(size, Number(range[2]) + 1) };
+}
+
 /** Fault handlers for `FakeRegistry.inject`. */
 export const faults = {
   /** Announces the whole body, sends `bytes.subarray(0, after)` and then kills the connection. */
   resetAfter(bytes: Uint8Array, after: number): Handler {
     return (req, res) => {
-      const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-      const start = range ? Number(range[1]) : 0;
-      const headers = range
-        ? { 'content-length': bytes.length - start, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` }
-        : { 'content-length': bytes.length };
+      const range = requestedRange(req, bytes.length);
+      const { start, end } = range ?? { start: 0, end: bytes.length };
+      const headers = range ? { 'content-length': end - start, 'content-range': `bytes ${start}-${end - 1}/${bytes.length}` } : { 'content-length': bytes.length };
       res.writeHead(range ? 206 : 200, headers);
       res.write(Buffer.from(bytes.subarray(start, start + after)), () => res.socket?.destroy());
     };

@@ -53,6 +53,25 @@ export class Authenticator {
     return scheme === 'basic' || scheme === 'bearer' ? credentialSource(this.options.credentials) : undefined;
   }
 
+  /**
+   * A fresh Authorization after the registry refused `refused` with a 401: a token from the realm
+   * is dropped and fetched anew (it may expire, or be revoked, before the time it announced).
+   * Undefined when there is nothing to renew (Basic, a fixed `--registry-token`, no token sent).
+   */
+  async renewed(scopes: readonly string[], refused: string, signal?: AbortSignal): Promise<string | undefined> {
+    const tokenKey = this.tokenKey(scopes);
+    if (tokenKey === undefined || !refused.startsWith('Bearer ')) return undefined;
+    await this.options.tokens.drop(tokenKey, refused.slice('Bearer '.length));
+    return this.authorization(scopes, signal);
+  }
+
+  /** The token cache's key for these scopes; undefined when tokens do not come from a realm. */
+  private tokenKey(scopes: readonly string[]): string | undefined {
+    const { challenge, credentials } = this.options;
+    if (challenge?.scheme !== 'bearer' || credentials?.registryToken) return undefined;
+    return JSON.stringify([challenge.params.realm ?? '', challenge.params.service ?? null, [...scopes].sort()]);
+  }
+
   async authorization(scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
     const { challenge, credentials } = this.options;
     if (!this.announced) this.announce();
@@ -62,7 +81,7 @@ export class Authenticator {
     const realm = challenge.params.realm ?? '';
     const service = challenge.params.service;
     const sorted = [...scopes].sort();
-    const key = JSON.stringify([realm, service ?? null, sorted]);
+    const key = this.tokenKey(scopes)!;
     const token = await this.options.tokens.get(key, () => {
       this.options.log.record('debug', 'token', `registry ${this.options.registry}: asking ${loggableRealm(realm)} for a token (${sorted.join(' ')})`, {
         registry: this.options.registry,

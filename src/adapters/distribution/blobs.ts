@@ -3,6 +3,8 @@ import { discard } from './bodies.js';
 import { type BlobBody, type BlobRequest } from '../../ports/transport.js';
 import { contentLength, type HttpResponse } from './http.js';
 import { registryError } from './registry-errors.js';
+import { rangeHeader } from './byte-ranges.js';
+import { parallelBody } from './parallel-body.js';
 import { type Repository, getFromRepository } from './repository.js';
 import { resumableBody } from './resumable-body.js';
 
@@ -46,7 +48,9 @@ async function fromForeignUrls(repository: Repository, request: BlobRequest, sig
 
 /**
  * Streams a blob: first from its foreign-layer URLs, if any, then from the registry. A break
- * mid-body resumes transparently; verification of size and digest is the caller's.
+ * mid-body resumes transparently; verification of size and digest is the caller's. A registry
+ * blob of at least four chunks may go on over several connections (parallel-body.ts), when
+ * measuring shows that pays.
  */
 export async function fetchBlob(repository: Repository, request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
   const foreign = await fromForeignUrls(repository, request, signal);
@@ -56,5 +60,10 @@ export async function fetchBlob(repository: Repository, request: BlobRequest, si
     getFromRepository(repository, 'blobs', request.digest, { headers: rangeHeaders(offset), what, signal });
   const first = await get(0);
   if (first.statusCode !== 200) throw await registryError(first, repository.baseUrl.host, what, 'blob');
-  return body(first, request, get, what);
+  const size = contentLength(first) ?? request.size;
+  const { maxStreams, chunkSize } = repository.parallel;
+  if (maxStreams < 2 || size === undefined || size < 4 * chunkSize) return body(first, request, get, what);
+  const span = (start: number, end: number, spanSignal: AbortSignal): Promise<HttpResponse> =>
+    getFromRepository(repository, 'blobs', request.digest, { headers: rangeHeader(start, end), what, signal: spanSignal });
+  return { stream: parallelBody(first, size, span, { what, maxStreams, chunkSize, signal }), size };
 }

@@ -14,6 +14,15 @@ export interface Repository {
   readonly send: Send;
   /** Without any authorization: foreign-layer URLs. */
   readonly sendAnonymous: Send;
+  /** How a large blob may be fetched over several connections (`maxStreams` 1: never). */
+  readonly parallel: ParallelFetch;
+}
+
+export interface ParallelFetch {
+  /** Most connections one blob is fetched on at once (`--max-parallel-per-blob`). */
+  readonly maxStreams: number;
+  /** Bytes each ranged request asks for (`--blob-chunk-size`). */
+  readonly chunkSize: number;
 }
 
 /** `GET /v2/<path>/<kind>/<reference>` on the repository's registry. */

@@ -13,6 +13,16 @@ export class TokenCache {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /**
+   * Forgets `token` under `key` when it is still the one kept: the registry refused it before
+   * its announced expiry (revoked, or its clock runs ahead of ours), so the next `get` fetches anew.
+   */
+  async drop(key: string, token: string): Promise<void> {
+    const cached = this.entries.get(key);
+    const kept = await cached?.catch(() => undefined);
+    if (kept?.token === token && this.entries.get(key) === cached) this.entries.delete(key);
+  }
+
   async get(key: string, fetch: () => Promise<BearerToken>): Promise<string> {
     const cached = this.entries.get(key);
     if (cached !== undefined) {

@@ -1,0 +1,94 @@
+/** How long each number of streams is measured before the next step is decided. */
+export const MEASURE_MS = 200;
+
+/**
+ * Decides how many connections a blob is fetched on, from what they deliver together: a number
+ * of streams is kept only while raising it pays. Each step doubles the streams (up to `max`);
+ * after MEASURE_MS the aggregate rate is compared with the step before, and the next step is
+ * taken only if this one brought at least half of what the added streams would bring were each
+ * connection capped on its own (from 2 to 4 streams: at least 1.5× the rate); a step that
+ * brought less than a quarter of it is undone. A registry that
+ * gives one connection all it can, or a proxy short of CPU, shows no such gain and stays where
+ * it is; a registry that caps each connection shows it at every step.
+ */
+export class StreamCount {
+  /** Streams wanted now. */
+  private current = 1;
+  private growing: boolean;
+  private stepStart: number;
+  private stepBytes = 0;
+  private previous: { readonly streams: number; readonly rate: number } | undefined;
+
+  constructor(
+    private readonly max: number,
+    now: number,
+  ) {
+    this.growing = max > 1;
+    this.stepStart = now;
+  }
+
+  get streams(): number {
+    return this.current;
+  }
+
+  /** Bytes per millisecond the last measured step brought; 0 before one was measured. */
+  get lastRate(): number {
+    return this.previous?.rate ?? 0;
+  }
+
+  /** Whether a later call to `record` may still change `streams`. */
+  get settled(): boolean {
+    return !this.growing;
+  }
+
+  /** Stops growing where it is (a registry that ignores ranges, a blob nearly done). */
+  settle(): void {
+    this.growing = false;
+  }
+
+  /** Falls back to one stream for good. */
+  single(): void {
+    this.current = 1;
+    this.growing = false;
+  }
+
+  /** Restarts the current step's measurement (its streams have only just started). */
+  restart(now: number): void {
+    this.stepStart = now;
+    this.stepBytes = 0;
+  }
+
+  /** Counts bytes that arrived from the registry; answers the streams wanted from now on. */
+  record(bytes: number, now: number): number {
+    if (!this.growing) return this.current;
+    this.stepBytes += bytes;
+    return now - this.stepStart < MEASURE_MS ? this.current : this.decide(now);
+  }
+
+  /** Ends the current step's measurement early (what it measured is over: the probe is done). */
+  conclude(now: number): number {
+    return this.growing ? this.decide(now) : this.current;
+  }
+
+  private decide(now: number): number {
+    const rate = this.stepBytes / Math.max(1, now - this.stepStart);
+    if (this.previous !== undefined) {
+      const added = this.current / this.previous.streams - 1;
+      const gain = rate / this.previous.rate - 1;
+      if (gain < added / 2) {
+        // A step that brought next to nothing is undone; one that brought some is kept.
+        if (gain < added / 4) this.current = this.previous.streams;
+        this.growing = false;
+        return this.current;
+      }
+    }
+    if (this.current >= this.max) {
+      this.growing = false;
+      return this.current;
+    }
+    this.previous = { streams: this.current, rate };
+    this.current = Math.min(this.max, this.current * 2);
+    this.restart(now);
+    return this.current;
+  }
+}

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { MEASURE_MS, StreamCount } from '../../../src/adapters/distribution/stream-count.js';
+
+/** Feeds `rates` (bytes per ms, one per step) as each step's whole measurement; answers the streams after each. */
+function run(max: number, rates: (streams: number) => number, steps: number): number[] {
+  const count = new StreamCount(max, 0);
+  const seen: number[] = [];
+  let now = 0;
+  for (let i = 0; i < steps && !count.settled; i++) {
+    now += MEASURE_MS;
+    seen.push(count.record(rates(count.streams) * MEASURE_MS, now));
+  }
+  return seen;
+}
+
+describe('distribution: how many streams a blob gets (StreamCount)', () => {
+  it('a registry that caps each connection: doubles up to the limit', () => {
+    expect(run(8, (streams) => 20 * streams, 10)).to.deep.equal([2, 4, 8, 8]);
+  });
+
+  it('one connection already gets everything: back to one stream after the probe', () => {
+    expect(run(8, () => 1000, 10)).to.deep.equal([2, 1]);
+  });
+
+  it('a gain that flattens: keeps the step that still paid some, stops growing', () => {
+    // 1 → 2 doubles, 2 → 4 brings +30 % (more than a quarter of the +100 % a cap would give, less than half).
+    expect(run(16, (streams) => (streams === 1 ? 100 : streams === 2 ? 200 : 260), 10)).to.deep.equal([2, 4, 4]);
+  });
+
+  it('a step that brings next to nothing is undone', () => {
+    expect(run(16, (streams) => (streams === 1 ? 100 : streams === 2 ? 200 : 210), 10)).to.deep.equal([2, 4, 2]);
+  });
+
+  it('--max-parallel-per-blob 1: never more than one', () => {
+    const count = new StreamCount(1, 0);
+    expect([count.settled, count.record(1e9, 1e6)]).to.deep.equal([true, 1]);
+  });
+
+  it('a probe that ends early is judged on its own duration', () => {
+    const count = new StreamCount(8, 0);
+    expect(count.record(20 * MEASURE_MS, MEASURE_MS)).to.equal(2);
+    count.restart(1000);
+    count.record(2 * 20 * 50, 1050);
+    expect(count.conclude(1050)).to.equal(4);
+  });
+});
