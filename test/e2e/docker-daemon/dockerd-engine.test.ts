@@ -4,9 +4,10 @@
  * per legacy layer instead of symbolic links). The image is built with buildah and loaded into
  * dockerd from podman's export; skopeo's inspect and copy are the oracle.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildTwoLayerImage, type BuiltImage, copyBetweenEngines, makeEngineStore, type RunningEngine, startDockerd, startPodmanService } from '../../support/docker-engine.js';
+import { buildTwoLayerImage, type BuiltImage, copyBetweenEngines, exportsIn, makeEngineStore, type RunningEngine, startDockerd, startPodmanService } from '../../support/docker-engine.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
 import { makeSkopeoEnvironment, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
@@ -17,6 +18,8 @@ import { expectSkopeosImage, type SkopeoView, skopeoView } from './oracle.js';
 describe("docker-daemon: end to end against Debian's dockerd", function () {
   this.timeout(120_000);
   let work: string;
+  /** The proxies' $TMPDIR. */
+  let tmp: string;
   let skopeoEnv: SkopeoEnvironment;
   let dockerd: RunningEngine | undefined;
   let image: BuiltImage;
@@ -24,7 +27,7 @@ describe("docker-daemon: end to end against Debian's dockerd", function () {
   const started: ProxyProcess[] = [];
 
   function start(args: readonly string[]): ProxyProcess {
-    const proxy = spawnProxy(['--insecure-policy', '--daemon-host', dockerd!.host, ...args], { env: isolatedEnv(work) });
+    const proxy = spawnProxy(['--insecure-policy', '--daemon-host', dockerd!.host, ...args], { env: isolatedEnv(work, { TMPDIR: tmp }) });
     started.push(proxy);
     return proxy;
   }
@@ -32,6 +35,8 @@ describe("docker-daemon: end to end against Debian's dockerd", function () {
   before(async function () {
     requireRegistryTools(this);
     work = makeTempDir('docker-daemon-dockerd');
+    tmp = join(work, 'tmp');
+    mkdirSync(tmp);
     skopeoEnv = makeSkopeoEnvironment();
     const store = makeEngineStore(join(work, 'store'));
     image = await buildTwoLayerImage(store, 'localhost/daemon-test/app:v1');
@@ -45,7 +50,12 @@ describe("docker-daemon: end to end against Debian's dockerd", function () {
     oracle = await skopeoView(skopeoEnv, dockerd.host, `docker-daemon:${image.name}`, join(work, 'oracle'));
   });
   afterEach(async () => {
-    await Promise.all(started.splice(0).map((proxy) => proxy.dispose()));
+    // Ended as a parent ends a session: the exports must go with it.
+    await Promise.all(started.splice(0).map(async (proxy) => {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }));
+    expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
   });
   after(async () => {
     await dockerd?.stop();

@@ -20,6 +20,8 @@ import { expectSkopeosImage, type SkopeoView, skopeoView } from './oracle.js';
 describe("docker-daemon: end to end against podman's Docker Engine API", function () {
   this.timeout(120_000);
   let work: string;
+  /** The proxies' $TMPDIR. */
+  let tmp: string;
   let skopeoEnv: SkopeoEnvironment;
   let engine: RunningEngine;
   let image: BuiltImage;
@@ -28,7 +30,7 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
   const stops: (() => Promise<void>)[] = [];
 
   function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): ProxyProcess {
-    const proxy = spawnProxy(['--insecure-policy', ...args], { env: isolatedEnv(work, env) });
+    const proxy = spawnProxy(['--insecure-policy', ...args], { env: isolatedEnv(work, { TMPDIR: tmp, ...env }) });
     started.push(proxy);
     return proxy;
   }
@@ -36,6 +38,8 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
   before(async function () {
     requireRegistryTools(this);
     work = makeTempDir('docker-daemon-podman');
+    tmp = join(work, 'tmp');
+    mkdirSync(tmp);
     skopeoEnv = makeSkopeoEnvironment();
     const store = makeEngineStore(join(work, 'store'));
     image = await buildTwoLayerImage(store, 'localhost/daemon-test/app:v1');
@@ -44,7 +48,12 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     oracle = await skopeoView(skopeoEnv, engine.host, `docker-daemon:${image.name}`, join(work, 'oracle'));
   });
   afterEach(async () => {
-    await Promise.all(started.splice(0).map((proxy) => proxy.dispose()));
+    // Ended as a parent ends a session: the exports must go with it.
+    await Promise.all(started.splice(0).map(async (proxy) => {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }));
+    expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
   });
   after(async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
