@@ -1,12 +1,12 @@
 /**
- * Properties over the files of local images: tar archives (plain and gzip) as the archive
- * transports index and read them, docker-archive's manifest.json and configs, and an OCI layout's
- * oci-layout, index.json and manifests. Each returns a value or throws a ProxyError.
+ * Properties over the files of local images: tar archives (plain, gzip and multi-frame zstd) as
+ * the archive transports index and read them, docker-archive's manifest.json and configs, and an
+ * OCI layout's oci-layout, index.json and manifests. Each returns a value or throws a ProxyError.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import fc from 'fast-check';
 import { configDiffIds, parseTarManifest } from '../../src/adapters/archive/docker-archive-manifest.js';
 import { TarIndex } from '../../src/adapters/archive/tar-index.js';
@@ -33,7 +33,9 @@ const tarFiles = tarArchive([
   { path: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
   { path: 'index.json', content: JSON.stringify(INDEX) },
 ]);
-const TARS = [tarFiles, new Uint8Array(gzipSync(tarFiles))];
+// A zstd archive of two frames with a skippable frame between, as parallel compressors write them.
+const SKIPPABLE = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+const TARS = [tarFiles, new Uint8Array(gzipSync(tarFiles)), new Uint8Array(Buffer.concat([zstdCompressSync(tarFiles.subarray(0, 1000)), SKIPPABLE, zstdCompressSync(tarFiles.subarray(1000))]))];
 
 describe('fuzz: archives and layouts', function () {
   this.timeout(fuzzTimeout());
