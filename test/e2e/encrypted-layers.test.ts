@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { type Readable } from 'node:stream';
+import { createPrivateKey } from 'node:crypto';
+import { JweKeyUnwrapper } from '../../src/adapters/ocicrypt/jwe-key-unwrapper.js';
+import { buildContainer, type KeyUnwrapper, Tokens } from '../../src/app/embed.js';
+import { type ImageApi } from '../../src/ports/image-api.js';
 import { ImageProxy } from '../../src/client/index.js';
 import { type Digest, digestHex } from '../../src/domain/digest.js';
 import { ociBlobPath } from '../support/image-fixtures.js';
@@ -179,6 +183,21 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const { stdout } = await run('python3', ['-c', script, process.execPath, CLI_PATH, `oci:${path('jwe')}:enc`, '--insecure-policy', '--decryption-key', path('rsa.pem')], { env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'clients/python') } });
     const oracle = await manifestOf(path('jwe-oracle'));
     expect(JSON.parse(stdout)).to.deep.equal(oracle.layers.map((layer) => [true, true, layer.digest]));
+  });
+
+  it('embedding: a KeyUnwrapper of the embedding program replaces the --decryption-key ones', async function () {
+    const jwe = new JweKeyUnwrapper([createPrivateKey(await readFile(path('rsa.pem')))]);
+    const offered: string[] = [];
+    const own: KeyUnwrapper = { scheme: 'jwe', unwrap: (wrapped) => (offered.push('jwe'), jwe.unwrap(wrapped)) };
+    const options = { platform: {}, insecurePolicy: true, env: {}, homeDir: work, cwd: work };
+    const api = (await buildContainer(options, { keyUnwrappers: [own] })).get<ImageApi>(Tokens.ImageApi);
+    const image = `oci:${path('jwe')}:enc`;
+    const oracle = await manifestOf(path('jwe-oracle'));
+    const [layer] = await api.layers(image);
+    expect(layer!.decryptable).to.equal(true);
+    const { stream } = await api.blob(image, layer!.digest, { decrypt: true });
+    expect(Buffer.concat((await stream.toArray()) as Buffer[]).equals(await readFile(ociBlobPath(path('jwe-oracle'), oracle.layers[0]!.digest)))).to.equal(true);
+    expect(offered.length).to.be.greaterThan(0);
   });
 
   it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
