@@ -80,6 +80,9 @@ export interface SpawnOptions {
    * path runs that.
    */
   readonly command?: readonly string[];
+  /** Run the proxy as this user and group (a test running as root acting as another user). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 function commandOf(options: SpawnOptions): [string, string[]] {
@@ -97,6 +100,8 @@ export function spawnProxy(args: readonly string[], options: SpawnOptions = {}):
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   const socket = child.stdio[3] as Socket;
   let stderr = '';

@@ -1,0 +1,123 @@
+/**
+ * containers-storage: when the store changes or cannot be read, through the real CLI: an image
+ * podman removes while a session holds it, a rootless-style store (owned by another user, with a
+ * file only a user ID of its user namespace may read) read by its owner, a layer file changed
+ * behind the store's back, and a layer name that leads through a symbolic link.
+ */
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { digestOf } from '../../src/domain/digest.js';
+import { buildLocalImage, type LocalStore, makeStore, podman, removeStore } from '../support/local-stores.js';
+import { run } from '../support/registry/processes.js';
+import { spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
+
+interface Manifest {
+  readonly layers: readonly { readonly digest: string; readonly size: number }[];
+}
+
+/** `nobody`, standing in for the rootless user who owns the store. */
+const OWNER = 65534;
+
+describe('end to end: containers-storage hazards', function () {
+  this.timeout(120_000);
+  let work: string;
+  let store: LocalStore;
+  const proxies: ProxyProcess[] = [];
+
+  before(async function () {
+    expect(process.getuid?.(), 'these tests run as root, to act as the owner of a rootless store').to.equal(0);
+    work = await mkdtemp(join(tmpdir(), 'storage-hazards-'));
+    await chmod(work, 0o755);
+    store = await makeStore(work, 'vfs', 'vfs');
+  });
+  after(async function () {
+    await Promise.all(proxies.map((proxy) => proxy.dispose()));
+    if (store !== undefined) await removeStore(store);
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
+  });
+
+  function proxyFor(reference: string, options: { uid?: number; gid?: number } = {}): ProxyProcess {
+    const proxy = spawnProxy(['--insecure-policy', `containers-storage:${store.spec}${reference}`], { ...options, env: { ...process.env, HOME: work } });
+    proxies.push(proxy);
+    return proxy;
+  }
+
+  async function manifestOf(proxy: ProxyProcess): Promise<Manifest> {
+    const answer = await proxy.request('GET', '/manifest');
+    expect(answer.status, `${answer.body.toString()} ${proxy.stderr()}`).to.equal(200);
+    return JSON.parse(answer.body.toString()) as Manifest;
+  }
+
+  it('fails a layer of an image podman removed after the session opened it, never completing the body', async function () {
+    await buildLocalImage(store, work, 'localhost/doomed:1', { 'big.bin': Buffer.alloc(4 * 1024 * 1024, 1) });
+    const proxy = proxyFor('localhost/doomed:1');
+    const manifest = await manifestOf(proxy);
+    await podman(store, ['rmi', 'localhost/doomed:1']);
+    const answer = await proxy.request('GET', `/blobs/${manifest.layers[0]!.digest}`);
+    expect(answer.status === 200 && answer.complete, 'a complete body').to.equal(false);
+    if (answer.status !== 200) {
+      const error = JSON.parse(answer.body.toString()) as { code: string; message: string };
+      expect(error.code).to.equal('blob-not-found');
+      expect(error.message).to.contain('removed');
+    }
+  });
+
+  it('fails a layer whose file was changed behind the store, naming the file', async function () {
+    const id = await buildLocalImage(store, work, 'localhost/changed:1', { 'etc/config.txt': 'original\n' });
+    const proxy = proxyFor('localhost/changed:1');
+    const manifest = await manifestOf(proxy);
+    const layerId = await topLayerOf(id);
+    await appendFile(join(store.graphRoot, 'vfs', 'dir', layerId, 'etc', 'config.txt'), 'tampered\n');
+    const answer = await proxy.request('GET', `/blobs/${manifest.layers[0]!.digest}`);
+    expect(answer.status === 200 && answer.complete).to.equal(false);
+    expect(proxy.stderr()).to.contain('etc/config.txt');
+  });
+
+  it('does not read a file through a symbolic link that replaced a directory of the layer', async function () {
+    const id = await buildLocalImage(store, work, 'localhost/linked:1', { 'data/secret-path.txt': 'x'.repeat(64) });
+    const proxy = proxyFor('localhost/linked:1');
+    const manifest = await manifestOf(proxy);
+    const layerDir = join(store.graphRoot, 'vfs', 'dir', await topLayerOf(id));
+    const elsewhere = join(work, 'elsewhere');
+    await mkdir(elsewhere, { recursive: true });
+    await writeFile(join(elsewhere, 'secret-path.txt'), 'y'.repeat(64));
+    await rm(join(layerDir, 'data'), { recursive: true });
+    await symlink(elsewhere, join(layerDir, 'data'));
+    const answer = await proxy.request('GET', `/blobs/${manifest.layers[0]!.digest}`);
+    expect(answer.status === 200 && answer.complete).to.equal(false);
+    expect(answer.body.includes(Buffer.from('y'.repeat(64)))).to.equal(false);
+    expect(proxy.stderr()).to.contain('symbolic link');
+  });
+
+  it('serves a rootless store to its owner, and says to use podman unshare for a file only its user namespace can read', async function () {
+    await buildLocalImage(store, work, 'localhost/mine:1', { 'hello.txt': 'readable by the owner\n' });
+    const guarded = await buildLocalImage(store, work, 'localhost/guarded:1', { 'etc/shadow': 'root:*:19000::::::\n' });
+    await run('chown', ['-R', `${OWNER}:${OWNER}`, join(store.graphRoot, '..')]);
+    // What a subordinate ID of the owner's user namespace owns, mode 0600: the owner cannot read it outside.
+    const shadow = join(store.graphRoot, 'vfs', 'dir', await topLayerOf(guarded), 'etc', 'shadow');
+    await chown(shadow, 100_999, 100_999);
+    await chmod(shadow, 0o600);
+
+    const mine = proxyFor('localhost/mine:1', { uid: OWNER, gid: OWNER });
+    const manifest = await manifestOf(mine);
+    for (const layer of manifest.layers) {
+      const blob = await mine.request('GET', `/blobs/${layer.digest}`);
+      expect([blob.status, blob.complete, digestOf(blob.body)], mine.stderr()).to.deep.equal([200, true, layer.digest]);
+    }
+    const other = proxyFor('localhost/guarded:1', { uid: OWNER, gid: OWNER });
+    const layer = (await manifestOf(other)).layers[0]!;
+    const answer = await other.request('GET', `/blobs/${layer.digest}`);
+    expect(answer.status === 200 && answer.complete).to.equal(false);
+    expect(`${answer.body.toString()} ${other.stderr()}`).to.contain('podman unshare');
+  });
+
+  /** The top layer of an image, from the store's own records. */
+  async function topLayerOf(imageId: string): Promise<string> {
+    const records = JSON.parse(await readFile(join(store.graphRoot, 'vfs-images', 'images.json'), 'utf8')) as { id: string; layer: string }[];
+    const record = records.find((r) => r.id === imageId);
+    if (record === undefined) throw new Error(`image ${imageId} is not in images.json`);
+    return record.layer;
+  }
+});
