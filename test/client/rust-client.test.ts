@@ -6,10 +6,8 @@ import { exampleImage } from '../support/example-image.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { MediaType } from '../../src/domain/media-types.js';
 import { type FixtureLayer, makeImage, makeLayer, PLATFORMS, standardFixtures, writeOciLayout } from '../support/image-fixtures.js';
-import { requireRegistryTools } from '../support/registry/install.js';
+import { useRegistry } from '../support/registry/fixture.js';
 import { lastLines, makeTempDir, removeTempDir, run as runCommand } from '../support/registry/processes.js';
-import { RawPusher } from '../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../support/registry/registry-server.js';
 import { CLI_PATH } from '../support/spawn-proxy.js';
 import { requireTool } from '../e2e/e2e-images.js';
 import { isolatedEnv } from '../e2e/registry/proxy-session.js';
@@ -211,21 +209,7 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
   });
 
   describe('against a real registry (docker://)', function () {
-    let registry: RunningRegistry;
-
-    before(async function () {
-      requireRegistryTools(this);
-      registry = await startRegistry({ kind: 'anonymous' });
-      const pusher = new RawPusher(registry);
-      try {
-        await pusher.pushArtifact('rust/image', 'v1', standardFixtures().dockerList);
-      } finally {
-        await pusher.close();
-      }
-    });
-    after(async () => {
-      await registry?.stop();
-    });
+    const registry = useRegistry({ kind: 'anonymous' }, { tempDir: 'rust-client-registry', images: () => ({ 'rust/image:v1': standardFixtures().dockerList }) });
 
     it('fetches the arm64/v8 instance of a docker manifest list: layers, diff IDs and every file verified', async () => {
       const list = standardFixtures().dockerList;

@@ -2,10 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ImageProxy, ImageProxyError } from '../../../src/client/index.js';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { REPO_ROOT } from '../../support/spawn-proxy.js';
 
@@ -17,39 +14,24 @@ describe('embedding: a custom credential store plugged into the composition root
   this.timeout(60_000);
   const USER = 'carol';
   const PASSWORD = 'carol-Emb3dd3d-pw';
-  let registry: RunningRegistry;
-  let workDir: string;
-  let image: string;
-
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-embedding');
-    registry = await startRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] });
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('private/app', 'v1', standardFixtures().ociSingle);
-    } finally {
-      await pusher.close();
-    }
-    image = `docker://${registry.host}/private/app:v1`;
-  });
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
+  const registry = useRegistry(
+    { kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] },
+    { tempDir: 'e2e-embedding', images: () => ({ 'private/app:v1': standardFixtures().ociSingle }) },
+  );
+  const image = (): string => `docker://${registry.host}/private/app:v1`;
 
   function spawnExample(credentialsFile: string): Promise<ImageProxy> {
     return ImageProxy.spawn({
       command: [process.execPath, join(REPO_ROOT, 'dist/examples/custom-credentials.js')],
       args: ['--tls-verify=false', '--insecure-policy'],
-      image,
-      env: { ...process.env, HOME: workDir, EXAMPLE_CREDENTIALS_FILE: credentialsFile },
+      image: image(),
+      env: { ...process.env, HOME: registry.workDir, EXAMPLE_CREDENTIALS_FILE: credentialsFile },
       stderr: 'pipe',
     });
   }
 
   it('serves a private image with the credentials its own store found', async () => {
-    const file = join(workDir, 'good.json');
+    const file = join(registry.workDir, 'good.json');
     writeFileSync(file, JSON.stringify({ [registry.host]: { username: USER, password: PASSWORD } }));
     const proxy = await spawnExample(file);
     try {
@@ -62,7 +44,7 @@ describe('embedding: a custom credential store plugged into the composition root
   });
 
   it('goes out anonymously when its store has nothing for the registry, and the registry refuses', async () => {
-    const file = join(workDir, 'other.json');
+    const file = join(registry.workDir, 'other.json');
     writeFileSync(file, JSON.stringify({ 'elsewhere.example': { username: USER, password: PASSWORD } }));
     const proxy = await spawnExample(file);
     try {

@@ -1,10 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { freePort, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
+import { freePort } from '../../support/registry/processes.js';
 import { standardFixtures, type FixtureImage } from '../../support/image-fixtures.js';
 import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } from '../registry/proxy-session.js';
 
@@ -22,36 +20,22 @@ const HELPER = 'e2etest';
 
 describe('credential chain end to end: every source of credentials against a real htpasswd registry', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let suiteDir: string;
+  const fixture = (): FixtureImage => standardFixtures().ociSingle;
+  const registry = useRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] }, { tempDir: 'e2e-credential-chain', images: () => ({ 'private/app:v1': fixture() }) });
   let testDir: string;
   let reference: string;
   let testNumber = 0;
-  const fixture = (): FixtureImage => standardFixtures().ociSingle;
   let extraEnv: NodeJS.ProcessEnv = {};
   const pool = new ProxyPool(() => isolatedEnv(testDir, extraEnv));
 
-  before(async function () {
-    requireRegistryTools(this);
-    suiteDir = makeTempDir('e2e-credential-chain');
-    registry = await startRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] });
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('private/app', 'v1', fixture());
-    } finally {
-      await pusher.close();
-    }
+  before(() => {
     reference = dockerReference(registry.host, 'private/app', 'v1');
   });
   beforeEach(() => {
-    testDir = join(suiteDir, `t${++testNumber}`);
+    testDir = join(registry.workDir, `t${++testNumber}`);
     extraEnv = {};
   });
   afterEach(() => pool.disposeAll());
-  after(async () => {
-    await registry?.stop();
-    if (suiteDir) removeTempDir(suiteDir);
-  });
 
   const home = () => join(testDir, 'home');
   const auth = (password: string) => ({ auth: Buffer.from(`${USER}:${password}`).toString('base64') });

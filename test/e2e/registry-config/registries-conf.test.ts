@@ -1,10 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { freePort, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
+import { freePort } from '../../support/registry/processes.js';
 import { standardFixtures, type FixtureImage } from '../../support/image-fixtures.js';
 import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } from '../registry/proxy-session.js';
 
@@ -14,24 +12,14 @@ import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } 
  */
 describe('registries.conf end to end: mirrors and blocked registries against a real registry', function () {
   this.timeout(60_000);
-  let mirror: RunningRegistry;
-  let workDir: string;
+  const fixture = (): FixtureImage => standardFixtures().ociSingle;
+  const mirror = useRegistry({ kind: 'anonymous' }, { tempDir: 'e2e-registries-conf', images: () => ({ 'e2e/app:v1': fixture() }) });
   let downHost: string;
   let otherDownHost: string;
-  const fixture = (): FixtureImage => standardFixtures().ociSingle;
   let extraEnv: NodeJS.ProcessEnv = {};
-  const pool = new ProxyPool(() => isolatedEnv(workDir, extraEnv));
+  const pool = new ProxyPool(() => isolatedEnv(mirror.workDir, extraEnv));
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registries-conf');
-    mirror = await startRegistry({ kind: 'anonymous' });
-    const pusher = new RawPusher(mirror);
-    try {
-      await pusher.pushArtifact('e2e/app', 'v1', fixture());
-    } finally {
-      await pusher.close();
-    }
+  before(async () => {
     // Nothing listens on these: a registry that is down.
     downHost = `127.0.0.1:${await freePort()}`;
     otherDownHost = `127.0.0.1:${await freePort()}`;
@@ -40,13 +28,9 @@ describe('registries.conf end to end: mirrors and blocked registries against a r
     extraEnv = {};
     await pool.disposeAll();
   });
-  after(async () => {
-    await mirror?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   function writeConf(name: string, text: string): string {
-    const path = join(workDir, name);
+    const path = join(mirror.workDir, name);
     writeFileSync(path, text);
     return path;
   }

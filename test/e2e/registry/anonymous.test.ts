@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import { digestOf } from '../../../src/domain/digest.js';
 import { MediaType } from '../../../src/domain/media-types.js';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
-import { makeImage, makeLayer, PLATFORMS, standardFixtures, type FixtureArtifact, type FixtureImage, type StandardFixtures } from '../../support/image-fixtures.js';
+import { useRegistry } from '../../support/registry/fixture.js';
+import { type RawPusher } from '../../support/registry/push.js';
+import { makeImage, makeLayer, PLATFORMS, standardFixtures, type FixtureImage, type StandardFixtures } from '../../support/image-fixtures.js';
 import { startBlobHost, type BlobHost } from './blob-host.js';
 import { dockerReference, fetchVerifiedImage, isolatedEnv, ProxyPool } from './proxy-session.js';
 
@@ -19,39 +17,32 @@ const FOREIGN_TYPE = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip'
 
 describe('docker:// end to end: real registry, anonymous, --tls-verify=false', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
   let blobHost: BlobHost;
-  let workDir: string;
   let fixtures: StandardFixtures;
   let foreign: { image: FixtureImage; url: string };
-  const pool = new ProxyPool(() => isolatedEnv(workDir));
-  const proxyFor = (repository: string, ...options: string[]) => pool.start('--tls-verify=false', ...options, dockerReference(registry.host, repository, 'v1'));
-
-  const pushed: Record<string, FixtureArtifact> = {};
-
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registry-anonymous');
+  before(() => {
     fixtures = standardFixtures();
-    registry = await startRegistry({ kind: 'anonymous' });
-    const zstdAlone = fixtures.ociZstdIndex.instances[1]!;
-    Object.assign(pushed, {
-      'e2e/oci-single': fixtures.ociSingle,
-      'e2e/docker-single': fixtures.dockerSingle,
-      'e2e/oci-index': fixtures.ociIndex,
-      'e2e/docker-list': fixtures.dockerList,
-      'e2e/zstd-index': fixtures.ociZstdIndex,
-      'e2e/zstd-single': zstdAlone,
-      'e2e/docker-uncompressed': fixtures.dockerLarge,
-    });
-    const pusher = new RawPusher(registry);
-    try {
-      for (const [repository, artifact] of Object.entries(pushed)) await pusher.pushArtifact(repository, 'v1', artifact);
-      foreign = await pushForeignLayerImage(pusher);
-    } finally {
-      await pusher.close();
-    }
   });
+  const registry = useRegistry(
+    { kind: 'anonymous' },
+    {
+      tempDir: 'e2e-registry-anonymous',
+      images: () => ({
+        'e2e/oci-single:v1': fixtures.ociSingle,
+        'e2e/docker-single:v1': fixtures.dockerSingle,
+        'e2e/oci-index:v1': fixtures.ociIndex,
+        'e2e/docker-list:v1': fixtures.dockerList,
+        'e2e/zstd-index:v1': fixtures.ociZstdIndex,
+        'e2e/zstd-single:v1': fixtures.ociZstdIndex.instances[1]!,
+        'e2e/docker-uncompressed:v1': fixtures.dockerLarge,
+      }),
+      push: async (pusher) => {
+        foreign = await pushForeignLayerImage(pusher);
+      },
+    },
+  );
+  const pool = new ProxyPool(() => isolatedEnv(registry.workDir));
+  const proxyFor = (repository: string, ...options: string[]) => pool.start('--tls-verify=false', ...options, dockerReference(registry.host, repository, 'v1'));
 
   /** A schema2 image whose only layer lives on another host, named by `urls` and never uploaded. */
   async function pushForeignLayerImage(pusher: RawPusher): Promise<{ image: FixtureImage; url: string }> {
@@ -76,8 +67,6 @@ describe('docker:// end to end: real registry, anonymous, --tls-verify=false', f
   afterEach(() => pool.disposeAll());
   after(async () => {
     await blobHost?.close();
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
   });
 
   const singles: readonly { name: string; repository: string; fixture: () => FixtureImage }[] = [

@@ -1,10 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
 import { standardFixtures, type FixtureImage } from '../../support/image-fixtures.js';
 import { type ProxyProcess } from '../../support/spawn-proxy.js';
 import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } from './proxy-session.js';
@@ -35,36 +32,22 @@ async function expectManifestError(proxy: ProxyProcess, code: string, ...mention
 
 describe('docker:// end to end: htpasswd credentials against a real registry', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let workDir: string;
+  const registry = useRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] }, { tempDir: 'e2e-registry-htpasswd', images: () => ({ 'private/single:v1': fixture() }) });
   let reference: string;
   const fixture = (): FixtureImage => standardFixtures().ociSingle;
   let extraEnv: NodeJS.ProcessEnv = {};
-  const pool = new ProxyPool(() => isolatedEnv(workDir, extraEnv));
+  const pool = new ProxyPool(() => isolatedEnv(registry.workDir, extraEnv));
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registry-htpasswd');
-    registry = await startRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] });
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('private/single', 'v1', fixture());
-    } finally {
-      await pusher.close();
-    }
+  before(() => {
     reference = dockerReference(registry.host, 'private/single', 'v1');
   });
   afterEach(async () => {
     extraEnv = {};
     await pool.disposeAll();
   });
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   function writeAuthFile(name: string, password: string): string {
-    const path = join(workDir, name);
+    const path = join(registry.workDir, name);
     writeFileSync(path, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${USER}:${password}`).toString('base64') } } }));
     return path;
   }
@@ -104,32 +87,18 @@ describe('docker:// end to end: htpasswd credentials against a real registry', f
 
 describe('docker:// end to end: TLS with a test CA against a real registry', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let workDir: string;
+  const registry = useRegistry({ kind: 'tls' }, { tempDir: 'e2e-registry-tls', images: () => ({ 'secure/single:v1': fixture() }) });
   let reference: string;
   let home: NodeJS.ProcessEnv = {};
   const fixture = (): FixtureImage => standardFixtures().dockerSingle;
-  const pool = new ProxyPool(() => isolatedEnv(workDir, home));
+  const pool = new ProxyPool(() => isolatedEnv(registry.workDir, home));
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registry-tls');
-    registry = await startRegistry({ kind: 'tls' });
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('secure/single', 'v1', fixture());
-    } finally {
-      await pusher.close();
-    }
+  before(() => {
     reference = dockerReference(registry.host, 'secure/single', 'v1');
   });
   afterEach(async () => {
     home = {};
     await pool.disposeAll();
-  });
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
   });
 
   it('--cert-dir with the test CA: served and verified', async () => {
@@ -137,7 +106,7 @@ describe('docker:// end to end: TLS with a test CA against a real registry', fun
   });
 
   it('the CA in ~/.config/containers/certs.d/HOST:PORT/: served and verified', async () => {
-    const homeDir = join(workDir, 'certs-home');
+    const homeDir = join(registry.workDir, 'certs-home');
     const hostDir = join(homeDir, '.config', 'containers', 'certs.d', registry.host);
     mkdirSync(hostDir, { recursive: true });
     writeFileSync(join(hostDir, 'ca.crt'), registry.caPem!);
@@ -157,7 +126,7 @@ describe('docker:// end to end: TLS with a test CA against a real registry', fun
   });
 
   it('a --cert-dir without the CA (an empty directory) is not trusted either', async () => {
-    const empty = join(workDir, 'empty-cert-dir');
+    const empty = join(registry.workDir, 'empty-cert-dir');
     mkdirSync(empty, { recursive: true });
     await expectManifestError(pool.start('--cert-dir', empty, reference), 'network', registry.host);
   });

@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir, run } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
+import { run } from '../../support/registry/processes.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { REPO_ROOT } from '../../support/spawn-proxy.js';
 import { requireTool } from '../e2e-images.js';
@@ -17,24 +15,7 @@ const DEMO_PY = join(REPO_ROOT, 'examples/demo.py');
 
 describe('demos against a real registry (docker:// and pass-through proxy options)', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let workDir: string;
-
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registry-demo');
-    registry = await startRegistry({ kind: 'anonymous' });
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('demo/image', 'v1', standardFixtures().dockerList);
-    } finally {
-      await pusher.close();
-    }
-  });
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
+  const registry = useRegistry({ kind: 'anonymous' }, { tempDir: 'e2e-registry-demo', images: () => ({ 'demo/image:v1': standardFixtures().dockerList }) });
 
   const demos: readonly { name: string; command: () => [string, string[]]; needsPython?: boolean }[] = [
     { name: 'Node demo', command: () => [process.execPath, [DEMO_JS]] },
@@ -46,7 +27,7 @@ describe('demos against a real registry (docker:// and pass-through proxy option
       const [program, args] = command();
       const reference = dockerReference(registry.host, 'demo/image', 'v1');
       const options = ['--tls-verify=false', '--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8'];
-      const { stdout } = await run(program, [...args, reference, ...options], { cwd: REPO_ROOT, env: isolatedEnv(workDir) });
+      const { stdout } = await run(program, [...args, reference, ...options], { cwd: REPO_ROOT, env: isolatedEnv(registry.workDir) });
       const arm64 = standardFixtures().dockerList.instances[1]!;
       expect(stdout).to.include(reference);
       expect(stdout).to.include(`instance  ${arm64.manifest.digest}`);
@@ -59,7 +40,7 @@ describe('demos against a real registry (docker:// and pass-through proxy option
 
   it('Node demo without --tls-verify=false: fails with the proxy\'s error, non-zero exit', async () => {
     const reference = dockerReference(registry.host, 'demo/image', 'v1');
-    await run(process.execPath, [DEMO_JS, reference], { cwd: REPO_ROOT, env: isolatedEnv(workDir) }).then(
+    await run(process.execPath, [DEMO_JS, reference], { cwd: REPO_ROOT, env: isolatedEnv(registry.workDir) }).then(
       () => expect.fail('an http registry without --tls-verify=false must not be reached over https'),
       (error: unknown) => expect(String(error)).to.match(/demo failed: GET \/manifest: HTTP 502/),
     );

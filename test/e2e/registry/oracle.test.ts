@@ -2,10 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { digestOf, type Digest } from '../../../src/domain/digest.js';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { pullToLayout, RawPusher, type PullOptions } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
+import { pullToLayout, type PullOptions } from '../../support/registry/push.js';
 import { ociBlobPath, standardFixtures, type StandardFixtures } from '../../support/image-fixtures.js';
 import { dockerReference, fetchVerifiedImage, isolatedEnv, jsonOf, ProxyPool, type OciManifest } from './proxy-session.js';
 
@@ -48,30 +46,24 @@ function inImageSpec111Order(oracle: PulledImage): PulledImage {
 
 describe('docker:// end to end: skopeo as the oracle', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let workDir: string;
+  const registry = useRegistry(
+    { kind: 'anonymous' },
+    {
+      tempDir: 'e2e-registry-oracle',
+      images: () => ({
+        'oracle/docker-single:v1': standardFixtures().dockerSingle,
+        'oracle/docker-list:v1': standardFixtures().dockerList,
+        'oracle/oci-index:v1': standardFixtures().ociIndex,
+      }),
+    },
+  );
   let fixtures: StandardFixtures;
-  const pool = new ProxyPool(() => isolatedEnv(workDir));
+  const pool = new ProxyPool(() => isolatedEnv(registry.workDir));
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registry-oracle');
+  before(() => {
     fixtures = standardFixtures();
-    registry = await startRegistry({ kind: 'anonymous' });
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('oracle/docker-single', 'v1', fixtures.dockerSingle);
-      await pusher.pushArtifact('oracle/docker-list', 'v1', fixtures.dockerList);
-      await pusher.pushArtifact('oracle/oci-index', 'v1', fixtures.ociIndex);
-    } finally {
-      await pusher.close();
-    }
   });
   afterEach(() => pool.disposeAll());
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   const cases: readonly { name: string; repository: string; pull?: PullOptions; expectedInstance: (f: StandardFixtures) => string }[] = [
     { name: 'schema2 image', repository: 'oracle/docker-single', expectedInstance: (f) => f.dockerSingle.manifest.digest },
@@ -91,7 +83,7 @@ describe('docker:// end to end: skopeo as the oracle', function () {
   ];
   for (const { name, repository, pull, expectedInstance } of cases) {
     it(`${name}: GET /manifest and GET /config equal skopeo's conversion byte for byte`, async () => {
-      const pulledDir = join(workDir, `pulled-${repository.replace('/', '-')}-${pull?.overrideArch ?? 'default'}`);
+      const pulledDir = join(registry.workDir, `pulled-${repository.replace('/', '-')}-${pull?.overrideArch ?? 'default'}`);
       await pullToLayout(registry, `${repository}:v1`, pulledDir, 'pulled', { overrideArch: 'amd64', ...pull });
       const oracle = inImageSpec111Order(readPulledLayout(pulledDir));
 
@@ -107,7 +99,7 @@ describe('docker:// end to end: skopeo as the oracle', function () {
   }
 
   it('OCI index instance: the body hashes to Instance-Digest, which is the digest skopeo pulls', async () => {
-    const pulledDir = join(workDir, 'pulled-oci-index');
+    const pulledDir = join(registry.workDir, 'pulled-oci-index');
     await pullToLayout(registry, 'oracle/oci-index:v1', pulledDir, 'pulled', { overrideArch: 'arm64', overrideVariant: 'v8' });
     const oracle = readPulledLayout(pulledDir);
     const proxy = pool.start('--tls-verify=false', '--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8', dockerReference(registry.host, 'oracle/oci-index', 'v1'));

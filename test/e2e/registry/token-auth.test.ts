@@ -2,11 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { request } from 'undici';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
+import { useRegistry } from '../../support/registry/fixture.js';
 import { basicAuthorization } from '../../support/registry/registry-client.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
 import { type TokenIssuer } from '../../support/registry/token-issuer.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { dockerReference, errorOf, fetchVerifiedImage, isolatedEnv, ProxyPool } from './proxy-session.js';
@@ -23,31 +20,19 @@ const PRIVATE_SCOPE = 'repository:tok/private:pull';
 
 describe('docker:// end to end: token auth against a real registry', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
+  const registry = useRegistry(
+    { kind: 'token', users: [USER], issuer: { anonymousPull: ['tok/public'] } },
+    { tempDir: 'e2e-registry-token', images: () => ({ 'tok/public:v1': standardFixtures().ociIndex, 'tok/private:v1': standardFixtures().dockerSingle }) },
+  );
   let issuer: TokenIssuer;
-  let workDir: string;
-  const pool = new ProxyPool(() => isolatedEnv(workDir));
+  const pool = new ProxyPool(() => isolatedEnv(registry.workDir));
   const proxyFor = (repository: string, ...options: string[]) => pool.start('--tls-verify=false', ...options, dockerReference(registry.host, repository, 'v1'));
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-registry-token');
-    registry = await startRegistry({ kind: 'token', users: [USER], issuer: { anonymousPull: ['tok/public'] } });
+  before(() => {
     issuer = registry.tokenIssuer!;
-    const pusher = new RawPusher(registry);
-    try {
-      await pusher.pushArtifact('tok/public', 'v1', standardFixtures().ociIndex);
-      await pusher.pushArtifact('tok/private', 'v1', standardFixtures().dockerSingle);
-    } finally {
-      await pusher.close();
-    }
   });
   beforeEach(() => issuer.resetCounts());
   afterEach(() => pool.disposeAll());
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   it('anonymous: an index, its instance and every blob twice, with exactly one token request for the scope', async () => {
     const proxy = proxyFor('tok/public', '--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8');
@@ -67,7 +52,7 @@ describe('docker:// end to end: token auth against a real registry', function ()
 
   it('an identity token from auth.json: exchanged with an OAuth2 refresh-token POST, the image served, the token never on stderr', async () => {
     const refreshToken = issuer.issueRefreshToken(USER.user);
-    const authFile = join(workDir, 'identity-auth.json');
+    const authFile = join(registry.workDir, 'identity-auth.json');
     // containers/image needs "user:" in `auth` for the entry to count; the identity token does the rest.
     writeFileSync(authFile, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${USER.user}:`).toString('base64'), identitytoken: refreshToken } } }));
     const proxy = proxyFor('tok/private', '--authfile', authFile, '--debug');

@@ -3,10 +3,7 @@ import { join } from 'node:path';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { expect } from 'chai';
 import { type PolicyVerdict } from '../../../src/ports/signature-policy.js';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { spawnProxy, type ProxyProcess } from '../../support/spawn-proxy.js';
 import { BUNDLE_ANNOTATION, EMAIL, ISSUER, keylessAnnotations, makeSet, makeTestFulcio, makeTestRekor, SIGNATURE_ANNOTATION } from '../../adapters/sigstore/test-sigstore.js';
@@ -33,8 +30,6 @@ interface Case {
 
 describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signatures', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let workDir: string;
   let registriesDir: string;
   const proxies: ProxyProcess[] = [];
   const image = standardFixtures().ociSingle;
@@ -113,40 +108,37 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
     },
   ];
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-fulcio-rekor');
-    fulcio = await makeTestFulcio(workDir);
-    writeFileSync(join(workDir, 'fulcio-ca.pem'), fulcio.caPem);
-    writeFileSync(join(workDir, 'rekor.pub'), rekor.publicPem);
-    writeFileSync(join(workDir, 'signer.pub'), signingKeyPem);
-    registry = await startRegistry({ kind: 'anonymous' });
-    registriesDir = join(workDir, 'registries.d');
+  const registry = useRegistry(
+    { kind: 'anonymous' },
+    {
+      tempDir: 'e2e-fulcio-rekor',
+      // The test Fulcio certifies what the cases sign, so it is made before anything is pushed.
+      push: async (pusher, { host, workDir }) => {
+        fulcio = await makeTestFulcio(workDir);
+        writeFileSync(join(workDir, 'fulcio-ca.pem'), fulcio.caPem);
+        writeFileSync(join(workDir, 'rekor.pub'), rekor.publicPem);
+        writeFileSync(join(workDir, 'signer.pub'), signingKeyPem);
+        for (const [index, testCase] of CASES.entries()) {
+          const repository = `keyless/case${index}`;
+          await pusher.pushArtifact(repository, 'v1', image);
+          await pushSigstoreAttachment(pusher, repository, image.manifest.digest, await testCase.attach(`${host}/${repository}`, image.manifest.digest));
+        }
+        await pusher.pushArtifact('keyless/unsigned', 'v1', image);
+      },
+    },
+  );
+  before(() => {
+    registriesDir = join(registry.workDir, 'registries.d');
     mkdirSync(registriesDir);
-    writeFileSync(join(registriesDir, 'sigstore.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(workDir, 'no-lookaside')}\n`);
-    const pusher = new RawPusher(registry);
-    try {
-      for (const [index, testCase] of CASES.entries()) {
-        const repository = `keyless/case${index}`;
-        await pusher.pushArtifact(repository, 'v1', image);
-        await pushSigstoreAttachment(pusher, repository, image.manifest.digest, await testCase.attach(`${registry.host}/${repository}`, image.manifest.digest));
-      }
-      await pusher.pushArtifact('keyless/unsigned', 'v1', image);
-    } finally {
-      await pusher.close();
-    }
+    writeFileSync(join(registriesDir, 'sigstore.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(registry.workDir, 'no-lookaside')}\n`);
   });
 
   afterEach(async () => {
     await Promise.all(proxies.splice(0).map((proxy) => proxy.dispose()));
   });
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   const start = (args: string[]): ProxyProcess => {
-    const proxy = spawnProxy(['--registries.d', registriesDir, '--tls-verify=false', ...args], { env: isolatedEnv(workDir) });
+    const proxy = spawnProxy(['--registries.d', registriesDir, '--tls-verify=false', ...args], { env: isolatedEnv(registry.workDir) });
     proxies.push(proxy);
     return proxy;
   };
@@ -154,8 +146,8 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
   for (const [index, testCase] of CASES.entries()) {
     it(testCase.name, async () => {
       const repository = `${registry.host}/keyless/case${index}`;
-      const files = { ca: join(workDir, 'fulcio-ca.pem'), rekor: join(workDir, 'rekor.pub'), key: join(workDir, 'signer.pub') };
-      const policyPath = join(workDir, `policy-${index}.json`);
+      const files = { ca: join(registry.workDir, 'fulcio-ca.pem'), rekor: join(registry.workDir, 'rekor.pub'), key: join(registry.workDir, 'signer.pub') };
+      const policyPath = join(registry.workDir, `policy-${index}.json`);
       const requirement = { type: 'sigstoreSigned', ...testCase.trust(files), signedIdentity: { type: 'matchRepository' } };
       writeFileSync(policyPath, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [requirement] } } }));
       const proxy = start(['--policy', policyPath, `docker://${repository}:v1`]);
@@ -179,8 +171,8 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
   }
 
   it('GET /signatures?image= judges the named image, and a rejected one answers 403', async () => {
-    const policyPath = join(workDir, 'policy-image-param.json');
-    const requirement = { type: 'sigstoreSigned', ...fulcioTrust({ ca: join(workDir, 'fulcio-ca.pem'), rekor: join(workDir, 'rekor.pub') }), signedIdentity: { type: 'matchRepository' } };
+    const policyPath = join(registry.workDir, 'policy-image-param.json');
+    const requirement = { type: 'sigstoreSigned', ...fulcioTrust({ ca: join(registry.workDir, 'fulcio-ca.pem'), rekor: join(registry.workDir, 'rekor.pub') }), signedIdentity: { type: 'matchRepository' } };
     writeFileSync(policyPath, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [requirement] } } }));
     const proxy = start(['--policy', policyPath]);
     const signed = await proxy.request('GET', `/signatures?image=${encodeURIComponent(`docker://${registry.host}/keyless/case0:v1`)}`);

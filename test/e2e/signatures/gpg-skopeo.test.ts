@@ -1,10 +1,9 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
+import { useRegistry } from '../../support/registry/fixture.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
 import { skopeoRegistryFlags } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
 import { makeSkopeoEnvironment, skopeo, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
 import { standardFixtures, writeOciLayout } from '../../support/image-fixtures.js';
 import { spawnProxy, type ProxyProcess } from '../../support/spawn-proxy.js';
@@ -38,8 +37,6 @@ const CASES: readonly Case[] = [
 
 describe('signatures end to end: GPG simple signing made by skopeo, same verdicts as skopeo', function () {
   this.timeout(120_000);
-  let registry: RunningRegistry;
-  let workDir: string;
   let gpg: GpgHome;
   let env: SkopeoEnvironment;
   let sigstore: string;
@@ -48,32 +45,35 @@ describe('signatures end to end: GPG simple signing made by skopeo, same verdict
   let registriesDir: string;
   const proxies: ProxyProcess[] = [];
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-gpg');
-    registry = await startRegistry({ kind: 'anonymous' });
-    gpg = gpgHome(join(workDir, 'gnupg'));
+  const registry = useRegistry({ kind: 'anonymous' }, { tempDir: 'e2e-gpg' });
+  registry.onTeardown(async () => {
+    if (gpg) await gpgAgentCleanup(gpg);
+    env?.cleanup();
+  });
+
+  before(async () => {
+    gpg = gpgHome(join(registry.workDir, 'gnupg'));
     const trusted = await gpg.generate('Trusted Signer <trusted@example.com>');
     const stranger = await gpg.generate('Stranger <stranger@example.com>');
-    const trustedKey = join(workDir, 'trusted.gpg');
-    const armoredKey = join(workDir, 'trusted.asc');
+    const trustedKey = join(registry.workDir, 'trusted.gpg');
+    const armoredKey = join(registry.workDir, 'trusted.asc');
     await gpg.exportPublic(trusted, trustedKey);
     await gpg.exportPublic(trusted, armoredKey, true);
 
-    sigstore = join(workDir, 'sigstore');
+    sigstore = join(registry.workDir, 'sigstore');
     mkdirSync(sigstore);
-    registriesDir = join(workDir, 'registries.d');
+    registriesDir = join(registry.workDir, 'registries.d');
     mkdirSync(registriesDir);
     writeFileSync(join(registriesDir, 'test.yaml'), `docker:\n  ${registry.host}:\n    lookaside: file://${sigstore}\n`);
     const policy = (keyField: object): string =>
       JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', ...keyField }] } } });
-    policyPath = join(workDir, 'policy.json');
+    policyPath = join(registry.workDir, 'policy.json');
     writeFileSync(policyPath, policy({ keyPath: trustedKey }));
-    armoredPolicyPath = join(workDir, 'policy-armored.json');
+    armoredPolicyPath = join(registry.workDir, 'policy-armored.json');
     writeFileSync(armoredPolicyPath, policy({ keyPaths: [armoredKey] }));
 
     const fixtures = standardFixtures();
-    const layout = join(workDir, 'layout');
+    const layout = join(registry.workDir, 'layout');
     await writeOciLayout(layout, [
       { artifact: fixtures.ociSingle, name: 'single' },
       { artifact: fixtures.ociLarge, name: 'other' },
@@ -109,12 +109,6 @@ describe('signatures end to end: GPG simple signing made by skopeo, same verdict
     await Promise.all(proxies.splice(0).map((proxy) => proxy.dispose()));
   });
 
-  after(async () => {
-    if (gpg) await gpgAgentCleanup(gpg);
-    env?.cleanup();
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   it('skopeo wrote the signatures where the lookaside rules say', () => {
     const signature = readFileSync(join(lookasideDir(sigstore, 'signed/app', standardFixtures().ociSingle.manifest.digest), 'signature-1'));
@@ -125,7 +119,7 @@ describe('signatures end to end: GPG simple signing made by skopeo, same verdict
     it(testCase.name, async () => {
       const policy = testCase.name.startsWith('armored') ? armoredPolicyPath : policyPath;
       const image = `docker://${registry.host}/${testCase.repository}:${testCase.tag}`;
-      const proxy = spawnProxy(['--policy', policy, '--registries.d', registriesDir, '--tls-verify=false', image], { env: isolatedEnv(workDir) });
+      const proxy = spawnProxy(['--policy', policy, '--registries.d', registriesDir, '--tls-verify=false', image], { env: isolatedEnv(registry.workDir) });
       proxies.push(proxy);
       const manifest = await proxy.request('GET', '/manifest');
       const oracle = await skopeoVerdict(policy, image);

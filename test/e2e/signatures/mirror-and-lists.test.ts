@@ -1,10 +1,9 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { freePort, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
+import { useRegistry } from '../../support/registry/fixture.js';
+import { freePort } from '../../support/registry/processes.js';
 import { skopeoRegistryFlags } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
 import { makeSkopeoEnvironment, skopeo, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
 import { standardFixtures, writeOciLayout } from '../../support/image-fixtures.js';
 import { type HttpAnswer, spawnProxy, type ProxyProcess } from '../../support/spawn-proxy.js';
@@ -39,9 +38,7 @@ interface Verdicts {
 
 describe('signatures end to end: lookaside through mirrors, lists and http', function () {
   this.timeout(120_000);
-  let registry: RunningRegistry;
   let downHost: string;
-  let workDir: string;
   let gpg: GpgHome;
   let env: SkopeoEnvironment;
   let signed: string;
@@ -50,30 +47,34 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
   let server: LookasideServer;
   const proxies: ProxyProcess[] = [];
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-lookaside');
-    registry = await startRegistry({ kind: 'anonymous' });
+  const registry = useRegistry({ kind: 'anonymous' }, { tempDir: 'e2e-lookaside' });
+  registry.onTeardown(async () => {
+    if (gpg) await gpgAgentCleanup(gpg);
+    env?.cleanup();
+    await server?.stop();
+  });
+
+  before(async () => {
     // Nothing listens here: the primary registry is down.
     downHost = `127.0.0.1:${await freePort()}`;
-    gpg = gpgHome(join(workDir, 'gnupg'));
+    gpg = gpgHome(join(registry.workDir, 'gnupg'));
     const trusted = await gpg.generate('Trusted Signer <trusted@example.com>');
-    const trustedKey = join(workDir, 'trusted.gpg');
+    const trustedKey = join(registry.workDir, 'trusted.gpg');
     await gpg.exportPublic(trusted, trustedKey);
 
-    signed = join(workDir, 'signed');
-    empty = join(workDir, 'empty');
+    signed = join(registry.workDir, 'signed');
+    empty = join(registry.workDir, 'empty');
     mkdirSync(signed);
     mkdirSync(empty);
     const signedBy = [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: trustedKey }];
-    policy = join(workDir, 'policy.json');
+    policy = join(registry.workDir, 'policy.json');
     // The mirror's own scope rejects: an accept can only come from the logical name's scope.
     writeFileSync(policy, JSON.stringify({
       default: [{ type: 'reject' }],
       transports: { docker: { [`${downHost}/repo`]: signedBy, [`${registry.host}/list`]: signedBy, [`${registry.host}/plain`]: signedBy, [registry.host]: [{ type: 'reject' }] } },
     }));
 
-    const layout = join(workDir, 'layout');
+    const layout = join(registry.workDir, 'layout');
     await writeOciLayout(layout, [{ artifact: single, name: 'single' }, { artifact: index, name: 'index' }]);
     env = makeSkopeoEnvironment();
     env.env.GNUPGHOME = gpg.dir;
@@ -95,19 +96,12 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
     await Promise.all(proxies.splice(0).map((proxy) => proxy.dispose()));
   });
 
-  after(async () => {
-    if (gpg) await gpgAgentCleanup(gpg);
-    env?.cleanup();
-    await server?.stop();
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   /** The proxy's GET /manifest and skopeo's copy for the same image, policy, registries.d (and .conf). */
   async function judge(image: string, registriesDir: string, options: { registriesConf?: string; globalFlags?: readonly string[] } = {}): Promise<Verdicts> {
     const confArgs = options.registriesConf === undefined ? [] : ['--registries-conf', options.registriesConf];
     const args = ['--policy', policy, '--registries.d', registriesDir, ...confArgs, '--tls-verify=false', ...(options.globalFlags ?? []), image];
-    const proxy = spawnProxy(args, { env: isolatedEnv(workDir) });
+    const proxy = spawnProxy(args, { env: isolatedEnv(registry.workDir) });
     proxies.push(proxy);
     const [answer, oracle] = await Promise.all([proxy.request('GET', '/manifest'), skopeoVerdict({ registry, policy, registriesDir, ...options, image })]);
     return { process: proxy, proxy: answer, oracle };
@@ -136,14 +130,14 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
     let primaryLookaside: string;
 
     before(() => {
-      conf = join(workDir, 'mirror.conf');
+      conf = join(registry.workDir, 'mirror.conf');
       writeFileSync(conf, `[[registry]]\nprefix = "${downHost}/repo"\nlocation = "${downHost}/repo"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}/mirrored-repo"\ninsecure = true\n`
         + `[[registry]]\nprefix = "${downHost}/repo/other"\nlocation = "${downHost}/repo/other"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}/mirrored-other"\ninsecure = true\n`);
       // The same signature filed under the primary's repository path, in the primary's own lookaside.
-      const primarySignatures = join(workDir, 'primary-signed');
+      const primarySignatures = join(registry.workDir, 'primary-signed');
       cpSync(lookasideDir(signed, 'mirrored-repo', single.manifest.digest), lookasideDir(primarySignatures, 'repo', single.manifest.digest), { recursive: true });
-      mirrorLookaside = writeRegistriesD(join(workDir, 'registries.d-mirror'), { [registry.host]: `file://${signed}`, [downHost]: `file://${empty}` });
-      primaryLookaside = writeRegistriesD(join(workDir, 'registries.d-primary'), { [registry.host]: `file://${empty}`, [downHost]: `file://${primarySignatures}` });
+      mirrorLookaside = writeRegistriesD(join(registry.workDir, 'registries.d-mirror'), { [registry.host]: `file://${signed}`, [downHost]: `file://${empty}` });
+      primaryLookaside = writeRegistriesD(join(registry.workDir, 'registries.d-primary'), { [registry.host]: `file://${empty}`, [downHost]: `file://${primarySignatures}` });
     });
 
     it('lookaside of the mirror actually used, policy scope and identity of the logical name: accepted', async () => {
@@ -162,12 +156,12 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
   describe('an instance chosen from an index pushed with skopeo copy --all --sign-by', () => {
     /** A copy of the signed lookaside tree holding only the signatures of `keep`. */
     function lookasideKeeping(name: string, keep: readonly string[]): string {
-      const root = join(workDir, `list-${name}`);
+      const root = join(registry.workDir, `list-${name}`);
       cpSync(join(signed, 'list'), join(root, 'list'), { recursive: true });
       for (const entry of readdirSync(join(root, 'list'))) {
         if (!keep.some((digest) => entry === `app@${digest.replace(':', '=')}`)) rmSync(join(root, 'list', entry), { recursive: true });
       }
-      return writeRegistriesD(join(workDir, `registries.d-list-${name}`), { [registry.host]: `file://${root}` });
+      return writeRegistriesD(join(registry.workDir, `registries.d-list-${name}`), { [registry.host]: `file://${root}` });
     }
 
     it('skopeo signed the index and every instance', () => {
@@ -203,7 +197,7 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
     const firstSignature = (): string => `/plain/app@${single.manifest.digest.replace(':', '=')}/signature-1`;
 
     before(() => {
-      httpLookaside = writeRegistriesD(join(workDir, 'registries.d-http'), { [registry.host]: server.base });
+      httpLookaside = writeRegistriesD(join(registry.workDir, 'registries.d-http'), { [registry.host]: server.base });
     });
 
     it('signature-1 served, signature-2 a 404: accepted', async () => {

@@ -2,10 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { expect } from 'chai';
-import { requireRegistryTools } from '../../support/registry/install.js';
-import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { RawPusher } from '../../support/registry/push.js';
-import { startRegistry, type RunningRegistry } from '../../support/registry/registry-server.js';
+import { useRegistry } from '../../support/registry/fixture.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { spawnProxy, type ProxyProcess } from '../../support/spawn-proxy.js';
 import { isolatedEnv } from '../registry/proxy-session.js';
@@ -34,8 +31,6 @@ const signed = (key: SigningKey, payload: Buffer): AttachedSignature => ({ paylo
 
 describe('signatures end to end: sigstore attachments with public keys', function () {
   this.timeout(60_000);
-  let registry: RunningRegistry;
-  let workDir: string;
   let registriesDir: string;
   const proxies: ProxyProcess[] = [];
   const keys = { 'ecdsa-p256': makeSigningKey('ecdsa-p256'), rsa: makeSigningKey('rsa'), ed25519: makeSigningKey('ed25519'), other: makeSigningKey('ecdsa-p256') };
@@ -91,43 +86,39 @@ describe('signatures end to end: sigstore attachments with public keys', functio
     { name: 'no attachment: rejected', trusted: 'ecdsa-p256', identity: matchRepository, accepted: false, reason: /no signature exists/ },
   ];
 
-  before(async function () {
-    requireRegistryTools(this);
-    workDir = makeTempDir('e2e-sigstore');
-    registry = await startRegistry({ kind: 'anonymous' });
-    registriesDir = join(workDir, 'registries.d');
+  const registry = useRegistry(
+    { kind: 'anonymous' },
+    {
+      tempDir: 'e2e-sigstore',
+      push: async (pusher, { host }) => {
+        for (const [index, testCase] of CASES.entries()) {
+          const repository = `sigstore/case${index}`;
+          await pusher.pushArtifact(repository, 'v1', image);
+          const signatures = testCase.attach?.({ repository: `${host}/${repository}`, digest: image.manifest.digest, keys });
+          if (signatures) await pushSigstoreAttachment(pusher, repository, image.manifest.digest, signatures);
+        }
+      },
+    },
+  );
+  before(() => {
+    registriesDir = join(registry.workDir, 'registries.d');
     mkdirSync(registriesDir);
-    writeFileSync(join(registriesDir, 'sigstore.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(workDir, 'no-lookaside')}\n`);
-    const pusher = new RawPusher(registry);
-    try {
-      for (const [index, testCase] of CASES.entries()) {
-        const repository = `sigstore/case${index}`;
-        await pusher.pushArtifact(repository, 'v1', image);
-        const signatures = testCase.attach?.({ repository: `${registry.host}/${repository}`, digest: image.manifest.digest, keys });
-        if (signatures) await pushSigstoreAttachment(pusher, repository, image.manifest.digest, signatures);
-      }
-    } finally {
-      await pusher.close();
-    }
+    writeFileSync(join(registriesDir, 'sigstore.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(registry.workDir, 'no-lookaside')}\n`);
   });
 
   afterEach(async () => {
     await Promise.all(proxies.splice(0).map((proxy) => proxy.dispose()));
   });
-  after(async () => {
-    await registry?.stop();
-    if (workDir) removeTempDir(workDir);
-  });
 
   for (const [index, testCase] of CASES.entries()) {
     it(testCase.name, async () => {
       const repository = `${registry.host}/sigstore/case${index}`;
-      const keyPath = join(workDir, `case${index}.pub`);
+      const keyPath = join(registry.workDir, `case${index}.pub`);
       writeFileSync(keyPath, keys[testCase.trusted].publicPem);
       const identity = JSON.parse(JSON.stringify(testCase.identity).replace('REPO', repository)) as object;
-      const policyPath = join(workDir, `policy-${index}.json`);
+      const policyPath = join(registry.workDir, `policy-${index}.json`);
       writeFileSync(policyPath, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [{ type: 'sigstoreSigned', keyPath, signedIdentity: identity }] } } }));
-      const proxy = spawnProxy(['--log-level', 'info', '--policy', policyPath, '--registries.d', registriesDir, '--tls-verify=false', `docker://${repository}:v1`], { env: isolatedEnv(workDir) });
+      const proxy = spawnProxy(['--log-level', 'info', '--policy', policyPath, '--registries.d', registriesDir, '--tls-verify=false', `docker://${repository}:v1`], { env: isolatedEnv(registry.workDir) });
       proxies.push(proxy);
       const manifest = await proxy.request('GET', '/manifest');
       await proxy.request('POST', '/quit');
