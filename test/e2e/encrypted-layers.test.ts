@@ -17,6 +17,7 @@ import { buildContainer, type KeyUnwrapper, Tokens } from '../../src/app/embed.j
 import { type ImageApi } from '../../src/ports/image-api.js';
 import { ImageProxy } from '../../src/client/index.js';
 import { type Digest, digestHex } from '../../src/domain/digest.js';
+import { EXE, ensureExecutables } from '../support/executables.js';
 import { ociBlobPath } from '../support/image-fixtures.js';
 import { run } from '../support/registry/processes.js';
 import { makeSkopeoEnvironment, skopeo, type SkopeoEnvironment } from '../support/registry/skopeo.js';
@@ -65,7 +66,11 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
   }
 
   function proxy(...args: string[]): ProxyProcess {
-    const started = spawnProxy(args);
+    return proxyRunning([process.execPath, CLI_PATH], ...args);
+  }
+
+  function proxyRunning(command: readonly string[], ...args: string[]): ProxyProcess {
+    const started = spawnProxy(args, { command });
     proxies.push(started);
     return started;
   }
@@ -198,6 +203,23 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const { stream } = await api.blob(image, layer!.digest, { decrypt: true });
     expect(Buffer.concat((await stream.toArray()) as Buffer[]).equals(await readFile(ociBlobPath(path('jwe-oracle'), oracle.layers[0]!.digest)))).to.equal(true);
     expect(offered.length).to.be.greaterThan(0);
+  });
+
+  it('the single executable: jose and openpgp, side bundles of its own, open JWE and OpenPGP keys', async function () {
+    this.timeout(600_000); // builds the executables when run alone; `npm test` has built them
+    ensureExecutables();
+    for (const [layout, key] of [
+      ['jwe', path('ec.pem')],
+      ['pgp', path('secret.gpg')],
+    ] as const) {
+      const served = proxyRunning([EXE], '--insecure-policy', '--decryption-key', key, `oci:${path(layout)}:enc`);
+      const oracle = await manifestOf(path(`${layout}-oracle`));
+      const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+      for (const [i, layer] of layers.entries()) {
+        const plain = await served.request('GET', `/blobs/${layer.digest}?decrypt=true`);
+        expect([plain.complete, sha256(plain.body)], served.stderr()).to.deep.equal([true, oracle.layers[i]!.digest]);
+      }
+    }
   });
 
   it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
