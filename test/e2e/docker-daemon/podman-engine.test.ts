@@ -6,8 +6,10 @@
  * the temporary export's life. skopeo's inspect and copy of the same image are the oracle.
  */
 import { readdirSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { ImageProxy } from '../../../src/client/index.js';
 import { buildTwoLayerImage, type BuiltImage, exportsIn, makeEngineStore, type RunningEngine, startPodmanService, startTlsFront } from '../../support/docker-engine.js';
 import { makeTestPki } from '../../support/registry/certs.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
@@ -118,6 +120,32 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     expect([unknown.status, errorOf(unknown).code]).to.deep.equal([404, 'image-not-found']);
     const known = await proxy.request('GET', `/manifest?image=${encodeURIComponent(`docker-daemon:${image.name}`)}`);
     expect([known.status, known.headers['manifest-digest']]).to.deep.equal([200, oracle.digest]);
+  });
+
+  it('through the TypeScript client: layers decompress to their diff IDs, an unknown image is optional, quit removes the export', async () => {
+    const clientTmp = join(work, 'tmp-client');
+    mkdirSync(clientTmp);
+    const proxy = await ImageProxy.spawn({
+      image: `docker-daemon:${image.id}`,
+      args: ['--insecure-policy', '--daemon-host', engine.host],
+      env: isolatedEnv(work, { TMPDIR: clientTmp }),
+      stderr: 'ignore',
+    });
+    try {
+      expect((await proxy.manifest()).digest).to.equal(oracle.digest);
+      const layers = await proxy.layers();
+      expect(layers).to.have.length(2);
+      for (const layer of layers) {
+        const hash = createHash('sha256');
+        for await (const chunk of await proxy.decompressedLayer(layer.digest)) hash.update(chunk as Buffer);
+        expect(`sha256:${hash.digest('hex')}`).to.equal(layer.diffID);
+      }
+      expect(await proxy.openImageOptional('docker-daemon:localhost/daemon-test/none:v1')).to.equal(false);
+      expect(exportsIn(clientTmp)).to.have.length(1);
+    } finally {
+      await proxy.quit();
+    }
+    expect(exportsIn(clientTmp), 'the proxy removes its export when it quits').to.deep.equal([]);
   });
 
   it('the export is one private file in $TMPDIR while the image is open; POST /close and SIGTERM remove it', async () => {
