@@ -14,7 +14,9 @@ export interface EngineApiOptions {
   readonly endpoint: EngineEndpoint;
   /** No connection within this long fails the export with `timeout`. */
   readonly connectTimeoutMs: number;
-  /** An engine that sends nothing for this long (answer headers included) fails the export. */
+  /** How long the engine may take to begin its answer once connected: podman writes the whole export first. */
+  readonly answerTimeoutMs: number;
+  /** An engine that sends nothing for this long while its answer streams fails the export. */
   readonly idleTimeoutMs: number;
   /** An export larger than this is broken off with `engine-error`. */
   readonly maxExportBytes: number;
@@ -54,33 +56,34 @@ export class DockerEngineApi {
     } else {
       request = httpsRequest({ ...common, host: endpoint.host, port: endpoint.port, ...(await tlsFiles(endpoint.tls)) });
     }
+    const { connectTimeoutMs, answerTimeoutMs, idleTimeoutMs } = this.options;
     return new Promise((resolve, reject) => {
       let connected = false;
-      let answer: IncomingMessage | undefined;
-      const connectTimer = setTimeout(() => {
-        request.destroy(new ProxyError('timeout', `cannot reach ${this.where}: no connection within ${this.options.connectTimeoutMs} ms`));
-      }, this.options.connectTimeoutMs);
+      // Three bounds one after the other: connecting, the wait for the answer to start (podman
+      // writes the whole export before it answers), then the idle time between bytes.
+      const fail = (error: ProxyError): void => void request.destroy(error);
+      let timer = setTimeout(() => fail(new ProxyError('timeout', `cannot reach ${this.where}: no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      const established = (): void => {
+        connected = true;
+        clearTimeout(timer);
+        timer = setTimeout(() => fail(new ProxyError('timeout', `${this.where} did not begin its answer within ${answerTimeoutMs} ms`)), answerTimeoutMs);
+      };
       request.once('socket', (socket) => {
-        socket.setTimeout(this.options.idleTimeoutMs, () => {
-          const error = new ProxyError('timeout', `${this.where} sent nothing for ${this.options.idleTimeoutMs} ms`);
-          // Once the answer has begun, its body is what the caller is reading: it fails with this error.
-          answer?.destroy(error);
-          request.destroy(error);
-        });
-        const established = (): void => {
-          connected = true;
-          clearTimeout(connectTimer);
-        };
         if (socket.connecting) socket.once(endpoint.kind === 'tcp' && endpoint.tls !== undefined ? 'secureConnect' : 'connect', established);
         else established();
       });
       request.once('response', (response) => {
-        answer = response;
-        clearTimeout(connectTimer);
+        clearTimeout(timer);
+        response.socket.setTimeout(idleTimeoutMs, () => {
+          const error = new ProxyError('timeout', `${this.where} sent nothing for ${idleTimeoutMs} ms`);
+          // The body is what the caller is reading: it fails with this error.
+          response.destroy(error);
+          request.destroy(error);
+        });
         resolve(response);
       });
-      request.once('error', (err) => {
-        clearTimeout(connectTimer);
+      request.on('error', (err) => {
+        clearTimeout(timer);
         reject(this.requestError(err, connected, signal));
       });
       request.end();

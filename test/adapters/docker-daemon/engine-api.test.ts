@@ -13,11 +13,14 @@ describe('DockerEngineApi', () => {
   let server: Server;
   let socketPath: string;
   let body: Buffer;
+  /** When set, the engine takes requests and never answers them. */
+  let silent = false;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'engine-api-'));
     socketPath = join(dir, 'engine.sock');
     server = createServer((_req, res) => {
+      if (silent) return;
       res.writeHead(200);
       // Sent in pieces, as an engine streams an export.
       for (let at = 0; at < body.length; at += 4096) res.write(body.subarray(at, at + 4096));
@@ -35,6 +38,7 @@ describe('DockerEngineApi', () => {
     return new DockerEngineApi({
       endpoint: { kind: 'unix', path: socketPath, description: `unix://${socketPath} (test)` },
       connectTimeoutMs: 5000,
+      answerTimeoutMs: 5000,
       idleTimeoutMs: 5000,
       maxExportBytes: 1 << 20,
       ...options,
@@ -69,6 +73,25 @@ describe('DockerEngineApi', () => {
       await file.close();
     }
     expect(readFileSync(path).length).to.be.at.most(20_000);
+  });
+
+  it('gives the engine answerTimeoutMs to begin its answer, then fails with timeout', async () => {
+    silent = true;
+    const file = await open(join(dir, 'silent.tar'), 'w');
+    const started = Date.now();
+    try {
+      await api({ answerTimeoutMs: 300, idleTimeoutMs: 100 }).exportImage('app:v1', file).then(
+        () => expect.fail('an export without an answer'),
+        (err: unknown) => {
+          expect(isProxyError(err, 'timeout'), String(err)).to.equal(true);
+          expect((err as Error).message).to.include('did not begin its answer within 300 ms');
+        },
+      );
+    } finally {
+      silent = false;
+      await file.close();
+    }
+    expect(Date.now() - started, 'the idle timeout does not cut the wait for the answer short').to.be.at.least(280);
   });
 
   it('refuses a client certificate without its key, naming the directory', async () => {
