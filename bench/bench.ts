@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --size 1g | --sizes 256m,1g] [--reader-sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N]`
+ * `npm run bench [-- --size 1g | --sizes 256m,1g] [--reader-sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N] [--network-size 1g] [--network-only]`
  *
  * One run, loopback only: starts docker-registry (anonymous, and token-auth for the token
  * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
@@ -20,6 +20,7 @@ import { startRegistry, type RunningRegistry } from '../test/support/registry/re
 import { pushRandomImage } from './image.js';
 import { parallelBlobs, pipelineDecompressed, proxyDecompressed, pushGzipImage } from './layers.js';
 import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, skopeoBlob } from './measure.js';
+import { checkNetworkTargets, formatNetwork, networkFigures, type NetworkFigures } from './network.js';
 import { pythonReaderComparison, unixCurlBlob } from './reader-comparison.js';
 import { checkTargets, type FormBlobResult, formatResults, type ReaderResult, type Results, type SizeResult } from './report.js';
 import { measureStartup, proxyContender, skopeoContender } from './startup-measure.js';
@@ -47,9 +48,22 @@ function parseSize(text: string): number {
   return Number(match[1]) * unit;
 }
 
-function options(): { sizes: string[]; readerSizes: string[]; runs: number; startupRuns: number; tokenBlobs: number } {
+interface BenchOptions {
+  readonly sizes: string[];
+  readonly readerSizes: string[];
+  readonly runs: number;
+  readonly startupRuns: number;
+  readonly tokenBlobs: number;
+  /** `--network-only`: only the capped, plain and TLS registry figures (bench/network.ts). */
+  readonly networkOnly: boolean;
+  readonly networkSize: number;
+}
+
+function options(): BenchOptions {
   const { values } = parseArgs({
     options: {
+      'network-only': { type: 'boolean', default: false },
+      'network-size': { type: 'string', default: '1g' },
       size: { type: 'string' },
       sizes: { type: 'string' },
       'reader-sizes': { type: 'string', default: '256m,1g' },
@@ -65,7 +79,15 @@ function options(): { sizes: string[]; readerSizes: string[]; runs: number; star
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, not ${JSON.stringify(text)}`);
     return n;
   };
-  return { sizes, readerSizes: values['reader-sizes'].split(','), runs: count('runs', values.runs), startupRuns: count('startup-runs', values['startup-runs']), tokenBlobs: count('token-blobs', values['token-blobs']) };
+  return {
+    sizes,
+    readerSizes: values['reader-sizes'].split(','),
+    runs: count('runs', values.runs),
+    startupRuns: count('startup-runs', values['startup-runs']),
+    tokenBlobs: count('token-blobs', values['token-blobs']),
+    networkOnly: values['network-only'],
+    networkSize: parseSize(values['network-size']),
+  };
 }
 
 /** The start-up contender that is Node.js alone doing the same requests (bench/node-floor.cjs). */
@@ -188,14 +210,32 @@ async function layerFigures(p: Paths, registry: RunningRegistry, runs: number): 
   return { decompressed, parallel: { connections: PARALLEL_LAYERS, oneMibPerS: one, manyMibPerS: many } };
 }
 
+/** `--network-only`: the blob on a capped, a plain and a TLS registry, on its own (a few minutes). */
+async function networkOnly(p: Paths, opts: BenchOptions): Promise<void> {
+  const loadBefore = loadavg()[0]!;
+  const figures = await networkFigures(p, opts.networkSize, opts.runs, log);
+  process.stdout.write(`load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs\n\n`);
+  process.stdout.write(formatNetwork(figures, checkNetworkTargets(figures)));
+  writeResults({ when: new Date().toISOString(), loadBefore, loadAfter: loadavg()[0]!, network: figures, targets: checkNetworkTargets(figures) }, 'network.json');
+}
+
+function writeResults(results: unknown, name: string): void {
+  const out = join(REPO_ROOT, '.bench', name);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to ${out}`);
+}
+
 async function main(): Promise<void> {
   const opts = options();
   const p = paths();
   requireTools();
+  if (opts.networkOnly) return networkOnly(p, opts);
   const all = forms(p);
   const loadBefore = loadavg()[0]!;
   const registry = await startRegistry({ kind: 'anonymous' });
   let results: Results;
+  let network: NetworkFigures | undefined;
   try {
     const images = blobImages(registry);
     const sizes: SizeResult[] = [];
@@ -210,6 +250,8 @@ async function main(): Promise<void> {
     const contenders = [...all.map((form) => proxyContender(form.name, form.paths.cli, args)), floor, skopeoContender(p, small.reference)];
     const { figures } = await measureStartup(contenders, opts.startupRuns);
     const tokens = await tokenCount(p, opts.tokenBlobs);
+    log(`network: a ${opts.networkSize / 1024 ** 2} MiB blob on a capped, the plain and a TLS registry`);
+    network = await networkFigures(p, opts.networkSize, opts.runs, log, registry);
     results = {
       when: new Date().toISOString(),
       machine: { cpus: availableParallelism(), node: process.versions.node, loadBefore, loadAfter: loadavg()[0]! },
@@ -228,10 +270,9 @@ async function main(): Promise<void> {
   }
   const checks = checkTargets(results);
   process.stdout.write(formatResults(results, checks));
-  const out = join(REPO_ROOT, '.bench', 'results.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ ...results, targets: checks }, null, 2)}\n`);
-  log(`results written to ${out}`);
+  const networkChecks = network === undefined ? [] : checkNetworkTargets(network);
+  if (network !== undefined) process.stdout.write(`\n${formatNetwork(network, networkChecks)}`);
+  writeResults({ ...results, targets: checks, network, networkTargets: networkChecks }, 'results.json');
 }
 
 const watchdog = setTimeout(() => {

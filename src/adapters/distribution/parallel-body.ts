@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../../domain/errors.js';
 import { RangeIgnored, checkRangeAnswer } from './byte-ranges.js';
@@ -20,7 +21,15 @@ export interface ParallelBodyOptions {
   /** The client's: aborting it drops every request of the blob. */
   readonly signal?: AbortSignal | undefined;
   readonly now?: () => number;
+  /** How busy this process has been since `since` (0–1): its event loop's utilization by default. */
+  readonly busy?: (since: EventLoopUtilization) => number;
 }
+
+/**
+ * Past this share of its time busy, the proxy itself is what limits a stream (hashing and
+ * copying a fast one, or serving others): another connection cannot help, so none is tried.
+ */
+export const BUSY_LIMIT = 0.5;
 
 /** A part of the blob and the answer it is being read from. */
 class Span {
@@ -52,8 +61,8 @@ class Span {
 
 /**
  * A registry blob as one Readable, fetched on as many connections as pay. The first answer (a
- * plain GET) is delivered as it comes, like a single stream. Once it has been measured alone, a
- * probe asks for one chunk further on with `Range: bytes=A-B`; if the two together bring clearly
+ * plain GET) is delivered as it comes, like a single stream. Once it has been measured alone, and
+ * if the proxy spent most of that time waiting for it (BUSY_LIMIT), a probe asks for one chunk further on with `Range: bytes=A-B`; if the two together bring clearly
  * more than one did (a registry or CDN that caps each connection), the first answer is cut where
  * the probe begins and the rest is fetched in chunks on more connections, as StreamCount decides.
  * Otherwise (one connection already gets all there is, the probe was outrun, the registry
@@ -81,6 +90,7 @@ class ParallelBody extends Readable {
   // Requests started from socket events are made (and logged) for the client request this serves.
   private readonly context = new AsyncResource('ParallelBody');
   private readonly now: () => number;
+  private readonly started = performance.eventLoopUtilization();
 
   constructor(
     first: HttpResponse,
@@ -221,9 +231,15 @@ class ParallelBody extends Readable {
 
   /**
    * A chunk on a second connection, far enough ahead that the first answer, going at the rate
-   * just measured, does not reach it before the probe has been measured.
+   * just measured, does not reach it before the probe has been measured; none when the proxy
+   * was too busy to be waiting on the registry.
    */
   private startProbe(): void {
+    const busy = this.options.busy?.(this.started) ?? performance.eventLoopUtilization(this.started).utilization;
+    if (busy > BUSY_LIMIT) {
+      this.count.single();
+      return;
+    }
     const chunk = this.options.chunkSize;
     const head = this.spans[0]!;
     const ahead = Math.max(chunk, this.count.lastRate * 3 * MEASURE_MS);

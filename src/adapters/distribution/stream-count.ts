@@ -24,7 +24,9 @@ export class StreamCount {
     now: number,
   ) {
     this.growing = max > 1;
-    this.stepStart = now;
+    // The first MEASURE_MS of a transfer is its warm-up (compiling, caches, the registry's first
+    // reads): measured, it would make any second stream look like a gain.
+    this.stepStart = now + MEASURE_MS;
   }
 
   get streams(): number {
@@ -60,7 +62,7 @@ export class StreamCount {
 
   /** Counts bytes that arrived from the registry; answers the streams wanted from now on. */
   record(bytes: number, now: number): number {
-    if (!this.growing) return this.current;
+    if (!this.growing || now <= this.stepStart) return this.current;
     this.stepBytes += bytes;
     return now - this.stepStart < MEASURE_MS ? this.current : this.decide(now);
   }
