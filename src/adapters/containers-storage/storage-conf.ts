@@ -73,8 +73,7 @@ function origin(path: string, values: ConfValues | undefined): string {
 
 function finish(locations: StorageConfLocations, values: ConfValues, defaults: { graphRoot: string; runRoot: string }, from: string): DefaultStore {
   const expand = (path: string) => expandPath(path, locations);
-  const storageDriver = locations.env['STORAGE_DRIVER'] || values.driver;
-  const driver = storageDriver === 'overlay2' ? 'overlay' : storageDriver;
+  const driver = canonicalDriver(locations.env['STORAGE_DRIVER'] || values.driver);
   const options = locations.env['STORAGE_OPTS']?.split(',').filter((option) => option !== '') ?? [];
   return {
     driver,
@@ -84,6 +83,11 @@ function finish(locations: StorageConfLocations, values: ConfValues, defaults: {
     additionalImageStores: values.additionalImageStores.map(expand),
     origin: from,
   };
+}
+
+/** containers/storage takes `overlay2` for the `overlay` driver it is. */
+function canonicalDriver(driver: string | undefined): string | undefined {
+  return driver === 'overlay2' ? 'overlay' : driver;
 }
 
 /** expandEnvPath: `$UID`, then `$VAR` and `${VAR}` from the environment, then cleaned. */
@@ -123,7 +127,7 @@ async function readConf(path: string, required: boolean): Promise<ConfValues | u
   const storage = table(document['storage'], path, '[storage]');
   const options = table(storage['options'], path, '[storage.options]');
   return {
-    driver: stringSetting(storage['driver'], path, 'storage.driver'),
+    driver: canonicalDriver(stringSetting(storage['driver'], path, 'storage.driver')),
     graphRoot: stringSetting(storage['graphroot'], path, 'storage.graphroot'),
     runRoot: stringSetting(storage['runroot'], path, 'storage.runroot'),
     rootlessStoragePath: stringSetting(storage['rootless_storage_path'], path, 'storage.rootless_storage_path'),

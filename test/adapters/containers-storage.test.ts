@@ -1,0 +1,104 @@
+/**
+ * StorageTransport against stores skopeo writes: the transport contract (images whose layers
+ * were stored uncompressed, so the stored manifest's blobs are exactly what the store rebuilds),
+ * and storage.conf found and read as containers/storage reads it.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadDefaultStore } from '../../src/adapters/containers-storage/storage-conf.js';
+import { StorageTransport } from '../../src/adapters/containers-storage/storage-transport.js';
+import { isProxyError } from '../../src/domain/errors.js';
+import { parseImageName } from '../../src/domain/reference.js';
+import { describeTransportContract, type TransportContractFixture } from '../contract/transport-contract.js';
+import { makeImage, makeLayer, PLATFORMS, standardFixtures } from '../support/image-fixtures.js';
+import { writeOciLayout } from '../support/image-writers.js';
+import { makeStore, removeStore } from '../support/local-stores.js';
+import { skopeoOnce } from '../support/registry/skopeo.js';
+
+async function storageContractFixture(): Promise<TransportContractFixture> {
+  const plain = (name: string) =>
+    makeLayer([{ path: `${name}/` }, { path: `${name}/file.txt`, content: `the ${name} layer, stored uncompressed\n`.repeat(20) }, { path: `${name}/empty` }], { format: 'oci', compression: 'none' });
+  const single = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [plain('base'), plain('app')] });
+  const large = standardFixtures().ociLarge;
+  const work = await mkdtemp(join(tmpdir(), 'storage-contract-'));
+  const store = await makeStore(work, 'overlay', 'overlay');
+  const layout = join(work, 'layout');
+  await writeOciLayout(layout, [
+    { artifact: single, name: 'single' },
+    { artifact: large, name: 'large' },
+  ]);
+  for (const name of ['single', 'large']) await skopeoOnce(['copy', '--quiet', `oci:${layout}:${name}`, `containers-storage:${store.spec}localhost/contract/${name}:1`]);
+  const ref = (name: string) => parseImageName(`containers-storage:${store.spec}localhost/contract/${name}:1`);
+  return {
+    transport: new StorageTransport({ defaultStore: () => Promise.reject(new Error('the contract names its store')) }),
+    single: { reference: ref('single'), expected: single },
+    large: { reference: ref('large'), expected: large },
+    missing: ref('absent'),
+    async cleanup() {
+      await removeStore(store);
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+describeTransportContract('containers-storage: an overlay store written by skopeo', storageContractFixture, { lists: false });
+
+describe('storage.conf, found and read as containers/storage does', function () {
+  let dir: string;
+  const env = (extra: Record<string, string> = {}) => ({ HOME: join(dir, 'home'), ...extra });
+  const system = () => [join(dir, 'etc.conf'), join(dir, 'usr.conf')] as const;
+
+  before(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'storage-conf-'));
+    await mkdir(join(dir, 'home', '.config', 'containers'), { recursive: true });
+  });
+  after(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('uses the rootful defaults when no file exists', async function () {
+    const store = await loadDefaultStore({ env: env(), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() });
+    expect(store).to.include({ graphRoot: '/var/lib/containers/storage', runRoot: '/run/containers/storage', driver: undefined });
+  });
+
+  it('prefers /etc over /usr/share, and reads driver, roots and additional image stores, $UID and variables expanded', async function () {
+    await writeFile(system()[1], '[storage]\ndriver = "vfs"\n');
+    await writeFile(system()[0], '[storage]\ndriver = "overlay2"\ngraphroot = "/srv/$UID/${STORE}"\nrunroot = "/run/x"\n[storage.options]\nadditionalimagestores = ["/ro/one", "/ro/two"]\n');
+    const store = await loadDefaultStore({ env: env({ STORE: 'images' }), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() });
+    expect(store).to.deep.include({ driver: 'overlay', graphRoot: '/srv/0/images', runRoot: '/run/x', additionalImageStores: ['/ro/one', '/ro/two'], origin: system()[0] });
+  });
+
+  it('lets $CONTAINERS_STORAGE_CONF name the file, which must exist', async function () {
+    const explicit = join(dir, 'explicit.conf');
+    await writeFile(explicit, '[storage]\ndriver = "vfs"\ngraphroot = "/g"\nrunroot = "/r"\n');
+    const store = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: explicit }), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() });
+    expect(store).to.include({ driver: 'vfs', graphRoot: '/g', runRoot: '/r' });
+    const missing = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: join(dir, 'nowhere.conf') }), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() }).catch((err: unknown) => err);
+    expect(isProxyError(missing, 'config-invalid')).to.equal(true);
+    expect((missing as Error).message).to.contain('nowhere.conf');
+  });
+
+  it('gives a rootless user the per-user file, else the rootless defaults with the system file\'s driver', async function () {
+    const rootless = await loadDefaultStore({ env: env({ XDG_DATA_HOME: '/data', XDG_RUNTIME_DIR: '/run/user/1000' }), homeDir: join(dir, 'home'), uid: 1000, systemPaths: system() });
+    expect(rootless).to.deep.include({ driver: 'overlay', graphRoot: '/data/containers/storage', runRoot: '/run/user/1000/containers', additionalImageStores: [] });
+    await writeFile(join(dir, 'home', '.config', 'containers', 'storage.conf'), '[storage]\ndriver = "vfs"\n');
+    const own = await loadDefaultStore({ env: env({ XDG_DATA_HOME: '/data', XDG_RUNTIME_DIR: '/run/user/1000' }), homeDir: join(dir, 'home'), uid: 1000, systemPaths: system() });
+    expect(own).to.deep.include({ driver: 'vfs', graphRoot: '/data/containers/storage', runRoot: '/run/user/1000/containers' });
+  });
+
+  it('reports a malformed file and wrongly typed settings as config-invalid, naming the file', async function () {
+    for (const [text, fragment] of [
+      ['[storage\n', 'not valid TOML'],
+      ['[storage]\ngraphroot = 3\n', 'storage.graphroot must be a string'],
+      ['[storage.options]\nadditionalimagestores = "/x"\n', 'additionalimagestores must be an array'],
+    ] as const) {
+      const path = join(dir, 'bad.conf');
+      await writeFile(path, text);
+      const err = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: path }), homeDir: join(dir, 'home'), uid: 0 }).catch((reason: unknown) => reason);
+      expect(isProxyError(err, 'config-invalid'), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain(path).and.to.contain(fragment);
+    }
+  });
+});
