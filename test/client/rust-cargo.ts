@@ -58,12 +58,22 @@ export function cargoTest(): Promise<Exited> {
   return execute('/usr/bin/cargo', ['--config', 'cargo-config-debian.toml', 'test'], { env, cwd: CRATE_DIR, timeoutMs: 15 * 60_000 });
 }
 
+export type ExampleName = 'fetch' | 'extract' | 'blob';
+
+/** Where `cargoTest()` leaves an example's binary. */
+export function examplePath(name: ExampleName): string {
+  return join(TARGET_DIR, 'debug/examples', name);
+}
+
 /**
- * Runs an example binary against the repository's CLI: found through `CONTAINER_IMAGE_PROXY`,
- * with this Node first on PATH for the CLI's `#!/usr/bin/env node`.
+ * An example's environment: the repository's CLI found through `CONTAINER_IMAGE_PROXY`, with
+ * this Node first on PATH for the CLI's `#!/usr/bin/env node`.
  */
-export function runExample(name: 'fetch' | 'extract', args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Exited> {
-  const path = [dirname(process.execPath), env.PATH ?? ''].join(':');
-  const fullEnv = { CONTAINER_IMAGE_PROXY: CLI_PATH, ...env, PATH: path };
-  return execute(join(TARGET_DIR, 'debug/examples', name), args, { env: fullEnv, cwd: REPO_ROOT, timeoutMs: 60_000 });
+export function exampleEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { CONTAINER_IMAGE_PROXY: CLI_PATH, ...env, PATH: [dirname(process.execPath), env.PATH ?? ''].join(':') };
+}
+
+/** Runs an example binary to its end against the repository's CLI. */
+export function runExample(name: ExampleName, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Exited> {
+  return execute(examplePath(name), args, { env: exampleEnv(env), cwd: REPO_ROOT, timeoutMs: 60_000 });
 }

@@ -5,13 +5,13 @@
 //!
 //! The proxy decompresses (`?decompress=true`) and verifies each layer against its digest and
 //! diff ID; a layer that fails verification ends the stream with an error, so a corrupt layer
-//! is never taken for a complete one.
+//! is never taken for a complete one. Progress goes to stderr, at most ten lines a second per layer.
 
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
-use container_image_proxy::{Blob, Error, ImageProxy, ProxyOptions};
+use container_image_proxy::{Blob, Error, ImageProxy, Progress, ProxyOptions};
 use tokio::io::AsyncReadExt;
 use tokio::runtime::Handle;
 
@@ -44,7 +44,7 @@ async fn extract(options: ProxyOptions, dir: PathBuf) -> Result<(), Error> {
     println!("manifest {} (instance {})", manifest.digest, manifest.instance_digest);
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io { what: format!("creating {}", dir.display()), source })?;
     for layer in proxy.layers().await? {
-        let mut tar = proxy.decompressed_blob(&layer.digest).await?;
+        let mut tar = proxy.decompressed_blob(&layer.digest).await?.on_progress(show_progress);
         let unpacked = tokio::task::block_in_place(|| unpack(&mut tar, &dir));
         // The tar parser wraps read errors: the blob still knows the typed one.
         let entries = unpacked.map_err(|err| tar.failure().unwrap_or_else(|| Error::from_io_error(&format!("unpacking {}", layer.digest), err)))?;
@@ -56,6 +56,13 @@ async fn extract(options: ProxyOptions, dir: PathBuf) -> Result<(), Error> {
     let exit = proxy.quit().await?;
     println!("extracted into {}; {exit}", dir.display());
     Ok(())
+}
+
+/// On stderr, at most ten a second and once at the layer's end: tar bytes so far, and the tar's
+/// length when the layer is stored uncompressed (the proxy knows it only then).
+fn show_progress(progress: Progress<'_>) {
+    let total = progress.total.map_or_else(String::new, |total| format!(" of {total}"));
+    eprintln!("{}: {}{total} bytes", progress.digest, progress.bytes);
 }
 
 /// Unpacks one layer tar into `dir` from a blocking thread, applying whiteouts.

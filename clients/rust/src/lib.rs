@@ -10,7 +10,8 @@
 //! let answer = proxy.manifest().await?;                       // .manifest (serde_json), .digest, .instance_digest, .bytes
 //! let config = proxy.config().await?;
 //! for layer in proxy.layers().await? {                         // digest, size, media_type, compression, diff_id
-//!     let tar = proxy.decompressed_blob(&layer.digest).await?; // AsyncRead, verified; .blob(digest) as stored
+//!     let tar = proxy.decompressed_blob(&layer.digest).await? // AsyncRead, verified; .blob(digest) as stored
+//!         .on_progress(|p| eprintln!("{}: {} of {:?} bytes", p.digest, p.bytes, p.total));
 //!     tar.copy_to(&mut tokio::io::sink()).await?;
 //! }
 //! match proxy.image("oci:/srv/layouts/app:1.0").manifest().await { // any other image, same process
@@ -34,7 +35,7 @@ mod process;
 mod proxy;
 
 pub use answers::{Layer, ManifestAnswer, ProxyVersion};
-pub use blob::Blob;
+pub use blob::{Blob, Progress};
 pub use error::{Error, ErrorCode, ProxyExit};
 pub use image::Image;
 pub use process::ProxyOptions;

@@ -142,7 +142,7 @@ impl ImageProxy {
             let framing = if decompress { "Content-Length or chunked encoding" } else { "Content-Length" };
             return Err(Error::BadResponse { what, detail: format!("no {framing} on the body") });
         }
-        Ok(Blob::new(response.into_body(), length, what, self.process.exit.clone()))
+        Ok(Blob::new(response.into_body(), length, digest, what, self.process.exit.clone()))
     }
 
     pub(crate) async fn json(&mut self, method: Method, path: &str, target: Target<'_>) -> Result<Value, Error> {
