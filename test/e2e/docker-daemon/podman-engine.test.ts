@@ -5,7 +5,7 @@
  * reads --daemon-host), through a TLS front that wants a client certificate, by image ID, and
  * the temporary export's life. skopeo's inspect and copy of the same image are the oracle.
  */
-import { readdirSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -14,7 +14,7 @@ import { buildTwoLayerImage, type BuiltImage, exportsIn, makeEngineStore, type R
 import { makeTestPki } from '../../support/registry/certs.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
 import { freePort, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
-import { makeSkopeoEnvironment, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
+import { makeSkopeoEnvironment, type SkopeoEnvironment, skopeo } from '../../support/registry/skopeo.js';
 import { type ProxyProcess, spawnProxy } from '../../support/spawn-proxy.js';
 import { errorOf, isolatedEnv } from '../registry/proxy-session.js';
 import { expectSkopeosImage, type SkopeoView, skopeoView } from './oracle.js';
@@ -120,6 +120,35 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     expect([unknown.status, errorOf(unknown).code]).to.deep.equal([404, 'image-not-found']);
     const known = await proxy.request('GET', `/manifest?image=${encodeURIComponent(`docker-daemon:${image.name}`)}`);
     expect([known.status, known.headers['manifest-digest']]).to.deep.equal([200, oracle.digest]);
+  });
+
+  it('policy.json: NAME:TAG is judged by the name\'s docker-daemon scopes, an image ID by the "" scope alone, as skopeo judges them', async () => {
+    const policy = join(work, 'daemon-policy.json');
+    writeFileSync(policy, JSON.stringify({
+      default: [{ type: 'reject' }],
+      transports: { 'docker-daemon': { 'localhost/daemon-test': [{ type: 'reject' }], '': [{ type: 'insecureAcceptAnything' }] } },
+    }));
+    const judged = async (reference: string) => {
+      const proxy = spawnProxy(['--policy', policy, '--daemon-host', engine.host, reference], { env: isolatedEnv(work, { TMPDIR: tmp }) });
+      started.push(proxy);
+      return proxy.request('GET', '/signatures');
+    };
+    const byName = await judged(`docker-daemon:${image.name}`);
+    expect([byName.status, errorOf(byName).code]).to.deep.equal([403, 'policy-rejected']);
+    const byId = await judged(`docker-daemon:${image.id}`);
+    expect(byId.status, byId.body.toString()).to.equal(200);
+    expect(JSON.parse(byId.body.toString())).to.deep.include({ allowed: true, scope: 'docker-daemon:""' });
+
+    const env = makeSkopeoEnvironment();
+    try {
+      writeFileSync(env.policyPath, readFileSync(policy));
+      const copy = (reference: string) => skopeo(env, ['copy', '--quiet', '--src-daemon-host', engine.host, reference, `dir:${join(env.dir, reference.slice(-6))}`]);
+      await copy(`docker-daemon:${image.id}`);
+      const refused = await copy(`docker-daemon:${image.name}`).then(() => 'copied', (err: Error) => err.message);
+      expect(refused, 'skopeo rejects the name too').to.include('rejected');
+    } finally {
+      env.cleanup();
+    }
   });
 
   it('through the TypeScript client: layers decompress to their diff IDs, an unknown image is optional, quit removes the export', async () => {
