@@ -17,6 +17,8 @@ import { buildContainer, type KeyUnwrapper, Tokens } from '../../src/app/embed.j
 import { type ImageApi } from '../../src/ports/image-api.js';
 import { ImageProxy } from '../../src/client/index.js';
 import { type Digest, digestHex } from '../../src/domain/digest.js';
+import { cargoTest, runExample, rustToolchainMissing } from '../client/rust-cargo.js';
+import { requireTool } from './e2e-images.js';
 import { EXE, ensureExecutables } from '../support/executables.js';
 import { ociBlobPath } from '../support/image-fixtures.js';
 import { run } from '../support/registry/processes.js';
@@ -188,6 +190,25 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const { stdout } = await run('python3', ['-c', script, process.execPath, CLI_PATH, `oci:${path('jwe')}:enc`, '--insecure-policy', '--decryption-key', path('rsa.pem')], { env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'clients/python') } });
     const oracle = await manifestOf(path('jwe-oracle'));
     expect(JSON.parse(stdout)).to.deep.equal(oracle.layers.map((layer) => [true, true, layer.digest]));
+  });
+
+  it('the Rust client: the fetch example saves each encrypted layer decrypted (decrypted_blob) and uncompressed', async function () {
+    this.timeout(20 * 60_000); // a first build compiles hyper and tokio; the Rust suite before this one has built them
+    const missing = rustToolchainMissing();
+    requireTool(this, missing === undefined, missing ?? '');
+    const built = await cargoTest();
+    expect(built.code, built.stderr.slice(-2000)).to.equal(0);
+    const out = path('rust-fetch');
+    const fetched = await runExample('fetch', [`oci:${path('jwe')}:enc`, out, '--insecure-policy', '--decryption-key', path('rsa.pem')]);
+    expect(fetched.code, fetched.stdout + fetched.stderr).to.equal(0);
+    const summary = (JSON.parse(fetched.stdout) as { fetched: { layers: LayerAnswer[]; decrypted: unknown[]; uncompressed: { diffID: string }[] } }).fetched;
+    const encrypted = await manifestOf(path('jwe'));
+    const oracle = await manifestOf(path('jwe-oracle'));
+    expect(summary.decrypted).to.have.length(encrypted.layers.length);
+    for (const [i, layer] of encrypted.layers.entries()) {
+      expect(sha256(await readFile(join(out, 'decrypted', 'sha256', digestHex(layer.digest)))), `layer ${i} decrypted`).to.equal(oracle.layers[i]!.digest);
+    }
+    expect(summary.uncompressed.map((entry) => entry.diffID)).to.deep.equal(summary.layers.map((layer) => layer.diffID));
   });
 
   it('embedding: a KeyUnwrapper of the embedding program replaces the --decryption-key ones', async function () {

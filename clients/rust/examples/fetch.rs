@@ -3,8 +3,9 @@
 //!     cargo run --example fetch -- IMAGE DIR [PROXY-OPTION...]
 //!
 //! DIR gets `manifest.json` (as served), `blobs/sha256/HEX` (the config and each layer as
-//! stored) and `layers/HEX.tar` (each layer uncompressed, named by its diff ID), so every file
-//! can be checked against its digest. The proxy starts without an image and IMAGE is asked for
+//! stored), `layers/HEX.tar` (each layer uncompressed, named by its diff ID) and, for an
+//! encrypted layer a `--decryption-key` opens, `decrypted/sha256/HEX` (its plaintext, named by
+//! the stored layer's digest), so every file can be checked against its digest. The proxy starts without an image and IMAGE is asked for
 //! with `?image=` (and closed at the end). A failure prints `{"error": {...}}` with the typed error, then the proxy is
 //! asked to quit, and how that went is printed too.
 
@@ -53,12 +54,19 @@ async fn fetch(proxy: &mut ImageProxy, reference: &str, dir: &Path) -> Result<Va
         let size = save(blob, &dir.join("blobs").join(digest.replacen(':', "/", 1))).await?;
         blobs.push(json!({ "digest": digest, "size": size }));
     }
+    let mut decrypted = Vec::new();
+    for layer in layers.iter().filter(|layer| layer.decryptable == Some(true)) {
+        let plain = image.decrypted_blob(&layer.digest).await?;
+        let size = save(plain, &dir.join("decrypted").join(layer.digest.replacen(':', "/", 1))).await?;
+        decrypted.push(json!({ "digest": layer.digest, "size": size }));
+    }
     let mut uncompressed = Vec::new();
     for layer in &layers {
-        // A layer without a usable diff ID cannot be verified uncompressed: the proxy refuses it.
+        // A layer without a usable diff ID cannot be verified uncompressed: the proxy refuses it;
+        // nor can an encrypted layer that none of the proxy's keys opens.
         let diff_id = match &layer.diff_id {
-            Some(diff_id) => diff_id,
-            None => continue,
+            Some(diff_id) if !layer.encrypted || layer.decryptable == Some(true) => diff_id,
+            _ => continue,
         };
         let tar = image.decompressed_blob(&layer.digest).await?;
         let name = format!("{}.tar", diff_id.split(':').last().unwrap_or_default());
@@ -88,6 +96,7 @@ async fn fetch(proxy: &mut ImageProxy, reference: &str, dir: &Path) -> Result<Va
         "layers": layers,
         "blobs": blobs,
         "uncompressed": uncompressed,
+        "decrypted": decrypted,
     }))
 }
 

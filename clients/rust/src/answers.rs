@@ -30,6 +30,10 @@ pub struct Layer {
     pub diff_id: Option<String>,
     /// Why the config gives this layer no usable diff ID; such a layer cannot be read decompressed.
     pub diff_id_error: Option<String>,
+    /// An encrypted layer (`…+encrypted`); `compression` is then its plaintext's.
+    pub encrypted: bool,
+    /// For an encrypted layer: whether one of the proxy's `--decryption-key`s opens it.
+    pub decryptable: Option<bool>,
 }
 
 /// `GET /version`.
@@ -51,6 +55,14 @@ fn optional_string_field(what: &str, value: &Value, name: &str) -> Result<Option
     match value.get(name) {
         None => Ok(None),
         Some(_) => string_field(what, value, name).map(Some),
+    }
+}
+
+fn optional_bool_field(what: &str, value: &Value, name: &str) -> Result<Option<bool>, Error> {
+    match value.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(flag)) => Ok(Some(*flag)),
+        Some(_) => Err(Error::BadResponse { what: what.to_owned(), detail: format!("\"{name}\" is not a boolean") }),
     }
 }
 
@@ -76,6 +88,8 @@ pub(crate) fn parse_layers(what: &str, value: &Value) -> Result<Vec<Layer>, Erro
                 compression: string_field(what, entry, "compression")?,
                 diff_id: optional_string_field(what, entry, "diffID")?,
                 diff_id_error: optional_string_field(what, entry, "diffIDError")?,
+                encrypted: optional_bool_field(what, entry, "encrypted")?.unwrap_or(false),
+                decryptable: optional_bool_field(what, entry, "decryptable")?,
             })
         })
         .collect()
@@ -99,7 +113,14 @@ mod tests {
     fn layers_parse_with_every_field() {
         let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"zstd","diffID":"sha256:bb"}]"#).unwrap();
         let layers = parse_layers("GET /layers", &value).unwrap();
-        assert_eq!(layers, vec![Layer { digest: "sha256:aa".into(), size: 12, media_type: "m".into(), compression: "zstd".into(), diff_id: Some("sha256:bb".into()), diff_id_error: None }]);
+        assert_eq!(layers, vec![Layer { digest: "sha256:aa".into(), size: 12, media_type: "m".into(), compression: "zstd".into(), diff_id: Some("sha256:bb".into()), diff_id_error: None, encrypted: false, decryptable: None }]);
+    }
+
+    #[test]
+    fn an_encrypted_layer_says_whether_a_key_opens_it() {
+        let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m+encrypted","compression":"gzip","diffID":"sha256:bb","encrypted":true,"decryptable":false}]"#).unwrap();
+        let layers = parse_layers("GET /layers", &value).unwrap();
+        assert_eq!((layers[0].encrypted, layers[0].decryptable), (true, Some(false)));
     }
 
     #[test]

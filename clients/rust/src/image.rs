@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::answers::{Layer, ManifestAnswer};
 use crate::blob::Blob;
 use crate::error::Error;
-use crate::proxy::{ImageProxy, Target};
+use crate::proxy::{BlobForm, ImageProxy, Target};
 
 /// Another image than the command line's, from [`ImageProxy::image`]: the same calls.
 pub struct Image<'p> {
@@ -40,12 +40,17 @@ impl<'p> Image<'p> {
 
     pub async fn blob(&mut self, digest: &str) -> Result<Blob<'_>, Error> {
         let target = self.target();
-        self.proxy.blob_of(target, digest, false).await
+        self.proxy.blob_of(target, digest, BlobForm::Stored).await
+    }
+
+    pub async fn decrypted_blob(&mut self, digest: &str) -> Result<Blob<'_>, Error> {
+        let target = self.target();
+        self.proxy.blob_of(target, digest, BlobForm::Decrypted).await
     }
 
     pub async fn decompressed_blob(&mut self, digest: &str) -> Result<Blob<'_>, Error> {
         let target = self.target();
-        self.proxy.blob_of(target, digest, true).await
+        self.proxy.blob_of(target, digest, BlobForm::Decompressed).await
     }
 
     /// Makes the proxy forget the image (`POST /close`): the next request resolves it again.

@@ -89,12 +89,18 @@ impl ImageProxy {
 
     /// A blob exactly as stored, verified by the proxy while it streams.
     pub async fn blob(&mut self, digest: &str) -> Result<Blob<'_>, Error> {
-        self.blob_of(Target(None), digest, false).await
+        self.blob_of(Target(None), digest, BlobForm::Stored).await
     }
 
-    /// A layer as its uncompressed tar, verified against its digest and diff ID.
+    /// An encrypted layer as its plaintext (still compressed), opened with the proxy's
+    /// `--decryption-key`s and checked against its HMAC; a layer that is not encrypted as stored.
+    pub async fn decrypted_blob(&mut self, digest: &str) -> Result<Blob<'_>, Error> {
+        self.blob_of(Target(None), digest, BlobForm::Decrypted).await
+    }
+
+    /// A layer as its uncompressed tar (decrypted first if encrypted), verified against its digest and diff ID.
     pub async fn decompressed_blob(&mut self, digest: &str) -> Result<Blob<'_>, Error> {
-        self.blob_of(Target(None), digest, true).await
+        self.blob_of(Target(None), digest, BlobForm::Decompressed).await
     }
 
     /// Asks the proxy to exit and waits for it; a non-zero exit is [`Error::ProxyFailed`].
@@ -115,7 +121,7 @@ impl ImageProxy {
 
     pub(crate) async fn manifest_of(&mut self, target: Target<'_>) -> Result<ManifestAnswer, Error> {
         let what = describe(&Method::GET, "/manifest", target);
-        let response = self.send(Method::GET, "/manifest", target, false).await?;
+        let response = self.send(Method::GET, "/manifest", target, None).await?;
         let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let (digest, instance_digest) = match (header("Manifest-Digest"), header("Instance-Digest")) {
             (Some(digest), Some(instance)) => (digest, instance),
@@ -130,16 +136,17 @@ impl ImageProxy {
         parse_layers(&describe(&Method::GET, "/layers", target), &value)
     }
 
-    pub(crate) async fn blob_of(&mut self, target: Target<'_>, digest: &str, decompress: bool) -> Result<Blob<'_>, Error> {
+    pub(crate) async fn blob_of(&mut self, target: Target<'_>, digest: &str, form: BlobForm) -> Result<Blob<'_>, Error> {
         let path = format!("/blobs/{}", encode(digest, b":"));
-        let what = format!("{} {digest}", if decompress { "decompressed layer" } else { "blob" });
-        let response = self.send(Method::GET, &path, target, decompress).await?;
+        let what = format!("{} {digest}", form.describe());
+        let response = self.send(Method::GET, &path, target, form.query()).await?;
         let headers = response.headers();
         let length = headers.get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
         let chunked = headers.get(TRANSFER_ENCODING).and_then(|value| value.to_str().ok()).map_or(false, |value| value.contains("chunked"));
+        let decompressed = form == BlobForm::Decompressed;
         // A body delimited by the connection's end could never tell complete from cut short.
-        if length.is_none() && (!decompress || !chunked) {
-            let framing = if decompress { "Content-Length or chunked encoding" } else { "Content-Length" };
+        if length.is_none() && (!decompressed || !chunked) {
+            let framing = if decompressed { "Content-Length or chunked encoding" } else { "Content-Length" };
             return Err(Error::BadResponse { what, detail: format!("no {framing} on the body") });
         }
         Ok(Blob::new(response.into_body(), length, digest, what, self.process.exit.clone()))
@@ -152,7 +159,7 @@ impl ImageProxy {
 
     pub(crate) async fn read_all(&mut self, method: Method, path: &str, target: Target<'_>) -> Result<Bytes, Error> {
         let what = describe(&method, path, target);
-        let response = self.send(method, path, target, false).await?;
+        let response = self.send(method, path, target, None).await?;
         self.body_of(&what, response).await
     }
 
@@ -163,9 +170,9 @@ impl ImageProxy {
         }
     }
 
-    async fn send(&mut self, method: Method, path: &str, target: Target<'_>, decompress: bool) -> Result<Response<Body>, Error> {
+    async fn send(&mut self, method: Method, path: &str, target: Target<'_>, query: Option<&str>) -> Result<Response<Body>, Error> {
         let what = describe(&method, path, target);
-        let uri = request_target(path, target, decompress);
+        let uri = request_target(path, target, query);
         let request = Request::builder().method(method).uri(uri).header(HOST, "localhost").body(Body::empty()).expect("an encoded request target is a valid URI");
         if let Err(source) = (Ready { sender: &mut self.sender }).await {
             return Err(self.closed(&what, source).await);
@@ -227,10 +234,36 @@ fn describe(method: &Method, path: &str, target: Target<'_>) -> String {
     }
 }
 
-fn request_target(path: &str, target: Target<'_>, decompress: bool) -> String {
+/// Which form of a blob to ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlobForm {
+    Stored,
+    Decrypted,
+    Decompressed,
+}
+
+impl BlobForm {
+    fn query(self) -> Option<&'static str> {
+        match self {
+            BlobForm::Stored => None,
+            BlobForm::Decrypted => Some("decrypt=true"),
+            BlobForm::Decompressed => Some("decompress=true"),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            BlobForm::Stored => "blob",
+            BlobForm::Decrypted => "decrypted layer",
+            BlobForm::Decompressed => "decompressed layer",
+        }
+    }
+}
+
+fn request_target(path: &str, target: Target<'_>, form_query: Option<&str>) -> String {
     let mut query = Vec::new();
-    if decompress {
-        query.push("decompress=true".to_owned());
+    if let Some(form_query) = form_query {
+        query.push(form_query.to_owned());
     }
     if let Some(image) = target.0 {
         query.push(format!("image={}", encode(image, b"")));
@@ -261,9 +294,10 @@ mod tests {
 
     #[test]
     fn image_references_are_encoded_into_the_query() {
-        let target = request_target("/blobs/sha256:ab", Target(Some("oci:/srv/my layout:1.0")), true);
+        let target = request_target("/blobs/sha256:ab", Target(Some("oci:/srv/my layout:1.0")), BlobForm::Decompressed.query());
         assert_eq!(target, "/blobs/sha256:ab?decompress=true&image=oci%3A%2Fsrv%2Fmy%20layout%3A1.0");
-        assert_eq!(request_target("/manifest", Target(None), false), "/manifest");
+        assert_eq!(request_target("/blobs/sha256:ab", Target(None), BlobForm::Decrypted.query()), "/blobs/sha256:ab?decrypt=true");
+        assert_eq!(request_target("/manifest", Target(None), None), "/manifest");
     }
 
     #[test]
