@@ -15,10 +15,10 @@ export interface Endpoint {
   readonly supportsSignatures: boolean;
 }
 
-async function pingOnce(send: Send, base: URL, insecure: boolean, signal?: AbortSignal): Promise<Endpoint> {
-  const response = await send({ url: new URL('/v2/', base), method: 'GET', insecure, what: 'ping /v2/', signal });
+async function pingOnce(send: Send, base: URL, insecure: boolean, what: string, signal?: AbortSignal): Promise<Endpoint> {
+  const response = await send({ url: new URL('/v2/', base), method: 'GET', insecure, what, signal });
   if (response.statusCode !== 200 && response.statusCode !== 401) {
-    throw await registryError(response, base.host, 'ping /v2/', 'ping');
+    throw await registryError(response, base.host, what, 'ping');
   }
   await discard(response.body);
   const supportsSignatures = response.headers['x-registry-supports-signatures'] === '1';
@@ -34,16 +34,18 @@ async function pingOnce(send: Send, base: URL, insecure: boolean, signal?: Abort
 export async function ping(send: Send, apiHost: string, insecure: boolean, signal?: AbortSignal): Promise<Endpoint> {
   const what = `registry ${apiHost}`;
   const https = urlForHost('https', apiHost, 'invalid-reference', what);
+  if (!insecure) return pingOnce(send, https, insecure, 'ping /v2/', signal);
   try {
-    return await pingOnce(send, https, insecure, signal);
+    return await pingOnce(send, https, insecure, 'ping /v2/ over https', signal);
   } catch (httpsError) {
-    if (!insecure || signal?.aborted) throw httpsError;
+    if (signal?.aborted) throw httpsError;
     try {
-      return await pingOnce(send, urlForHost('http', apiHost, 'invalid-reference', what), insecure, signal);
+      return await pingOnce(send, urlForHost('http', apiHost, 'invalid-reference', what), insecure, 'ping /v2/ over http', signal);
     } catch (httpError) {
+      // Each attempt's error already names the scheme and the host: joined, nothing is said twice.
       const code = isProxyError(httpError) ? httpError.code : 'network';
       const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-      throw new ProxyError(code, `pinging registry ${apiHost} failed over https (${describe(httpsError)}) and http (${describe(httpError)})`, {
+      throw new ProxyError(code, `${describe(httpsError)}; ${describe(httpError)}`, {
         cause: httpError,
         upstreamCode: isProxyError(httpError) ? httpError.upstreamCode : undefined,
       });

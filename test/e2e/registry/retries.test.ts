@@ -110,6 +110,19 @@ describe('retries end to end: transient registry failures', function () {
     expect(warnings).to.deep.equal([1, 2].map((n) => `container-image-proxy: ${message}; retry ${n} of 2 in ${10 * 2 ** (n - 1)} ms`));
   });
 
+  it('a registry that is down, tried over https and then http: each attempt says its scheme once, the error joins them', async () => {
+    const down = await FakeRegistry.start();
+    const host = down.host;
+    await down.close();
+    const running = pool.start('--tls-verify=false', '--retry-times', '1', '--retry-delay', '10ms', dockerReference(host, REPOSITORY, 'v1'));
+    const answer = await running.request('GET', '/manifest');
+    const stderr = await quitAndReadStderr(running);
+    const refused = (scheme: string) => `ping /v2/ over ${scheme}: connection to ${host} failed: connect ECONNREFUSED ${host}`;
+    expect(errorOf(answer)).to.deep.equal({ code: 'network', message: `${refused('https')}; ${refused('http')}` });
+    const warnings = stderr.split('\n').filter((line) => line.includes('; retry '));
+    expect(warnings).to.deep.equal(['https', 'http'].map((scheme) => `container-image-proxy: ${refused(scheme)}; retry 1 of 1 in 10 ms`));
+  });
+
   for (const status of [401, 403, 404]) {
     it(`a ${status} is never retried`, async () => {
       registry.inject(isManifestGet, faults.status(status), 100);
