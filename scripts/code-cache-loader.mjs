@@ -53,10 +53,11 @@ const CACHE_NAME = 'container-image-proxy';
 
 // The rule of src/adapters/file-system/private-files.ts, which the bundle holds but which must
 // run before it: why \`path\` is not a directory only this user can change (\`own\`), or, for a
-// parent, one where nobody else can swap what lies below it; undefined when it passes.
+// parent, one where nobody else can swap what lies below it; undefined when it passes. The path
+// is followed as the kernel follows it, one name at a time, each link hop by hop.
 function directoryProblem(path, own) {
-  const { lstatSync, realpathSync, statSync } = require('node:fs');
-  const { dirname, resolve } = require('node:path');
+  const { lstatSync, readlinkSync } = require('node:fs');
+  const { dirname, join, resolve } = require('node:path');
   const uid = process.getuid();
   const mode = (stat) => (stat.mode & 0o7777).toString(8).padStart(4, '0');
   const judge = (dir, stat, self) => {
@@ -66,19 +67,35 @@ function directoryProblem(path, own) {
     if (stat.uid !== uid && stat.uid !== 0) return dir + ' is owned by uid ' + stat.uid + ', neither this user (uid ' + uid + ') nor root';
     if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) return dir + ' is writable by group or others without the sticky bit (mode ' + mode(stat) + ')';
   };
-  const chain = (dir) => {
-    let problem = judge(dir, statSync(dir), own);
-    for (let entry = dir, parent; problem === undefined && (parent = dirname(entry)) !== entry; entry = parent) {
-      const link = lstatSync(entry);
-      if (link.isSymbolicLink() && link.uid !== uid && link.uid !== 0) return entry + ' is a symbolic link owned by uid ' + link.uid;
-      problem = judge(parent, statSync(parent), false);
-    }
-    return problem;
-  };
+  const namesOf = (p) => p.split('/').filter((name) => name !== '' && name !== '.').reverse();
   const absolute = resolve(path);
   try {
-    const real = realpathSync.native(absolute);
-    return chain(absolute) ?? (real === absolute ? undefined : chain(real));
+    const rest = namesOf(absolute);
+    let at = '/';
+    let links = 0;
+    let problem = judge('/', lstatSync('/'), own && rest.length === 0);
+    while (problem === undefined && rest.length > 0) {
+      const name = rest.pop();
+      if (name === '..') {
+        at = dirname(at);
+        if (rest.length === 0) problem = judge(at, lstatSync(at), own);
+        continue;
+      }
+      const entry = join(at, name);
+      const stat = lstatSync(entry);
+      if (stat.isSymbolicLink()) {
+        if (stat.uid !== uid && stat.uid !== 0) return entry + ' is a symbolic link owned by uid ' + stat.uid;
+        if (++links > 40) return absolute + ' cannot be checked: more than 40 symbolic links on the way';
+        const target = readlinkSync(entry);
+        if (target.startsWith('/')) at = '/';
+        rest.push(...namesOf(target));
+        if (rest.length === 0) problem = judge(at, lstatSync(at), own);
+        continue;
+      }
+      problem = judge(entry, stat, own && rest.length === 0);
+      at = entry;
+    }
+    return problem;
   } catch (err) {
     return absolute + ' cannot be checked: ' + err.message;
   }

@@ -187,6 +187,18 @@ for (const form of FORMS) {
         },
         says: /cache is writable by group or others without the sticky bit \(mode 0777\)/,
       },
+      {
+        name: 'a private cache directory whose $XDG_CACHE_HOME leads through a link nobody owns in a sticky directory',
+        make: () => {
+          const cache = directory(cacheDir, 0o700);
+          const hop = join(directory(join(dir, 'sticky'), 0o1777), 'hop');
+          symlinkSync(dirname(cacheDir), hop);
+          lchownSync(hop, NOBODY, NOBODY);
+          symlinkSync(hop, join(dir, 'xdg'));
+          return { variable: { XDG_CACHE_HOME: join(dir, 'xdg') }, cache, watched: dirname(cacheDir) };
+        },
+        says: /sticky\/hop is a symbolic link owned by uid 65534/,
+      },
     ];
 
     for (const { name, make, says } of UNSAFE) {

@@ -7,9 +7,9 @@
  *   is every directory above it up to `/`, except that those may be owned by root, and a
  *   directory with the sticky bit (like /tmp) may be writable by all: there, others cannot
  *   rename or remove what they do not own;
- * - that holds for the path as written and for the path its symbolic links lead to, and a link
- *   on the way is owned by this user or root (a link someone else placed in /tmp is theirs to
- *   re-point);
+ * - that holds for every directory the path leads through as the kernel follows it, links to
+ *   links included, and every link on the way is owned by this user or root (a link someone else
+ *   placed in /tmp is theirs to re-point);
  * - files are created with O_EXCL and O_NOFOLLOW, mode 0600, and checked on the opened handle.
  *
  * scripts/code-cache-loader.mjs holds a small copy of this rule for the code cache, which is read
@@ -17,7 +17,7 @@
  * in agreement.
  */
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, mkdtemp, open, realpath, rm, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdtemp, open, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ProxyError } from '../../domain/errors.js';
@@ -59,31 +59,52 @@ function parentProblem(path: string, stats: Stats, uid: number): string | undefi
   return undefined;
 }
 
-/**
- * The rule along one spelling of an absolute path: `self` judges the directory itself, every
- * directory above it must pass parentProblem, and a link on the way must be this user's or root's.
- */
-async function chainProblem(path: string, uid: number, self: typeof ownProblem): Promise<string | undefined> {
-  const selfProblem = self(path, await stat(path), uid);
-  if (selfProblem !== undefined) return selfProblem;
-  for (let entry = path; ; ) {
-    const link = await lstat(entry);
-    if (link.isSymbolicLink() && link.uid !== uid && link.uid !== 0) return `${entry} is a symbolic link owned by uid ${link.uid}`;
-    const parent = dirname(entry);
-    if (parent === entry) return undefined;
-    // stat, not lstat: a parent spelled through a link is judged as the directory holding `entry`.
-    const problem = parentProblem(parent, await stat(parent), uid);
-    if (problem !== undefined) return problem;
-    entry = parent;
-  }
-}
+/** Linux refuses a path that leads through more links than this (ELOOP). */
+const MAX_LINKS = 40;
 
+/** The names of a path, in reverse order (the next one last), without empty and `.` ones. */
+const namesOf = (path: string): string[] => path.split('/').filter((name) => name !== '' && name !== '.').reverse();
+
+/**
+ * The rule along `path` as the kernel resolves it, one name at a time from `/`: every directory
+ * passed through must pass parentProblem, every link followed must be this user's or root's (the
+ * directory holding it passed already), and the directory the path ends at must pass `self`. A
+ * link's target is followed from where the link is, so a link to a link is judged hop by hop:
+ * judging only the path as written and where it ends would miss a link in between, which
+ * whoever can write its directory, or owns it, can re-point after the check.
+ */
 async function pathProblem(path: string, self: typeof ownProblem): Promise<string | undefined> {
   const uid = currentUid();
   const absolute = resolve(path);
   try {
-    const real = await realpath(absolute);
-    return (await chainProblem(absolute, uid, self)) ?? (real === absolute ? undefined : await chainProblem(real, uid, self));
+    const rest = namesOf(absolute);
+    let at = '/';
+    let links = 0;
+    let problem = (rest.length === 0 ? self : parentProblem)('/', await lstat('/'), uid);
+    while (problem === undefined && rest.length > 0) {
+      const name = rest.pop()!;
+      if (name === '..') {
+        // Back to a directory judged on the way down; judged as the end if it is one.
+        at = dirname(at);
+        if (rest.length === 0) problem = self(at, await lstat(at), uid);
+        continue;
+      }
+      const entry = join(at, name);
+      const stats = await lstat(entry);
+      if (stats.isSymbolicLink()) {
+        if (stats.uid !== uid && stats.uid !== 0) return `${entry} is a symbolic link owned by uid ${stats.uid}`;
+        if (++links > MAX_LINKS) return `${absolute} cannot be checked: more than ${MAX_LINKS} symbolic links on the way`;
+        const target = await readlink(entry);
+        if (target.startsWith('/')) at = '/';
+        rest.push(...namesOf(target));
+        // A link to `/` or to `.` ends where its target is.
+        if (rest.length === 0) problem = self(at, await lstat(at), uid);
+        continue;
+      }
+      problem = (rest.length === 0 ? self : parentProblem)(entry, stats, uid);
+      at = entry;
+    }
+    return problem;
   } catch (err) {
     return `${absolute} cannot be checked: ${(err as Error).message}`;
   }

@@ -92,8 +92,46 @@ const DIRECTORY_CASES: readonly DirectoryCase[] = [
   {
     name: 'a link of this user to a directory owned by nobody',
     make: (base) => link(join(base, 'cache'), directory(join(base, 'real'), 0o700, NOBODY)),
-    reason: /cache is owned by uid 65534, not by this user/,
+    reason: /real is owned by uid 65534, not by this user/,
   },
+  {
+    name: 'a link of this user to a link nobody owns in a sticky directory, to a private directory',
+    make: (base) => {
+      directory(join(base, 'tmp'), 0o1777);
+      link(join(base, 'tmp', 'hop'), directory(join(base, 'real'), 0o700), NOBODY);
+      return link(join(base, 'cache'), join(base, 'tmp', 'hop'));
+    },
+    reason: /tmp\/hop is a symbolic link owned by uid 65534/,
+  },
+  {
+    name: 'a link of this user to a link of root\'s in a parent anyone can write, to a private directory',
+    make: (base) => {
+      directory(join(base, 'shared'), 0o777);
+      link(join(base, 'shared', 'hop'), directory(join(base, 'real'), 0o700));
+      return link(join(base, 'cache'), join(base, 'shared', 'hop'));
+    },
+    reason: /shared is writable by group or others without the sticky bit/,
+  },
+  {
+    name: 'a private directory reached through a relative link that climbs out with ..',
+    make: (base) => {
+      directory(join(base, 'real', 'cache'), 0o700);
+      link(join(base, 'sub', 'up'), '../real');
+      return join(base, 'sub', 'up', 'cache');
+    },
+    reason: undefined,
+  },
+  {
+    name: 'a private directory behind a relative link that climbs out of a parent anyone can write',
+    make: (base) => {
+      directory(join(base, 'real', 'cache'), 0o700);
+      directory(join(base, 'shared'), 0o777);
+      link(join(base, 'shared', 'up'), '../real');
+      return join(base, 'shared', 'up', 'cache');
+    },
+    reason: /shared is writable by group or others without the sticky bit/,
+  },
+  { name: 'a link that leads to itself', make: (base) => link(join(base, 'loop'), join(base, 'loop')), reason: /loop cannot be checked: more than 40 symbolic links on the way/ },
   {
     name: 'a link of this user to a private directory in a parent anyone can write',
     make: (base) => {
@@ -198,6 +236,19 @@ describe('private directories and temporary files', () => {
         expect(readdirSync(tmp)).to.deep.equal([]);
       });
     }
+
+    it('refuses a TMPDIR reached through a link nobody owns, even one pointing to a private directory', async () => {
+      const real = directory(join(base, 'real'), 0o700);
+      const hop = link(join(directory(join(base, 'sticky'), 0o1777), 'hop'), real, NOBODY);
+      process.env['TMPDIR'] = link(join(base, 'tmp'), hop);
+      const err = await createPrivateTempFile('export').then(
+        () => expect.fail('expected a refusal'),
+        (reason: unknown) => reason,
+      );
+      expect(isProxyError(err, 'io'), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain(`${hop} is a symbolic link owned by uid 65534`);
+      expect(readdirSync(real)).to.deep.equal([]);
+    });
 
     it('refuses a prefix that is not a plain file name', async () => {
       for (const prefix of ['', '..', 'a/b', '../x']) {
