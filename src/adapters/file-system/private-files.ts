@@ -130,20 +130,27 @@ export function checkSharedParent(path: string): Promise<string | undefined> {
  * A new, empty file, mode 0600, alone in a fresh 0700 directory under os.tmpdir() ($TMPDIR, else
  * /tmp). The temporary directory itself may be shared if it is sticky and owned by root or this
  * user (mkdtemp's name cannot be foreseen, and nobody else can rename what it makes); one owned by
- * another user or writable by others without the sticky bit is refused with an `io` ProxyError.
+ * another user or writable by others without the sticky bit is refused with an `io` ProxyError, and
+ * so is one where nothing can be made (read-only, full, not a real directory like /proc): that is
+ * the host's temporary directory failing, not the proxy.
  */
 export async function createPrivateTempFile(prefix: string): Promise<PrivateTempFile> {
   if (!/^[\w.-]+$/.test(prefix) || /^\.+$/.test(prefix)) throw new TypeError(`a temporary file's prefix must be a plain file name, not ${JSON.stringify(prefix)}`);
   const parent = tmpdir();
   const refused = await checkSharedParent(parent);
   if (refused !== undefined) throw new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${refused}`);
-  const dir = await mkdtemp(join(parent, `${prefix}-`));
+  const cannotMake = (err: unknown) => new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${(err as Error).message}`, { cause: err });
+  const dir = await mkdtemp(join(parent, `${prefix}-`)).catch((err: unknown) => {
+    throw cannotMake(err);
+  });
   const path = join(dir, prefix);
   let handle: FileHandle | undefined;
   try {
     const problem = await checkPrivateDirectory(dir);
     if (problem !== undefined) throw new ProxyError('io', `cannot make a private temporary file: ${problem}`);
-    handle = await open(path, CREATE_FLAGS, 0o600);
+    handle = await open(path, CREATE_FLAGS, 0o600).catch((err: unknown) => {
+      throw cannotMake(err);
+    });
     const stats = await handle.stat();
     if (!stats.isFile() || stats.uid !== currentUid() || stats.nlink !== 1 || (stats.mode & 0o077) !== 0) {
       throw new ProxyError('io', `cannot make a private temporary file: ${path} is not the new private file it should be`);

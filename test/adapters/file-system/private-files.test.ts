@@ -237,6 +237,16 @@ describe('private directories and temporary files', () => {
       });
     }
 
+    it('refuses a TMPDIR where nothing can be made (under /proc) as an io error naming it, not a bug', async () => {
+      process.env['TMPDIR'] = '/proc';
+      const err = await createPrivateTempFile('export').then(
+        () => expect.fail('expected a refusal'),
+        (reason: unknown) => reason,
+      );
+      expect(isProxyError(err, 'io'), String(err)).to.equal(true);
+      expect((err as Error).message).to.match(/^cannot make a private temporary file in \/proc \(TMPDIR\): ENOENT/);
+    });
+
     it('refuses a TMPDIR reached through a link nobody owns, even one pointing to a private directory', async () => {
       const real = directory(join(base, 'real'), 0o700);
       const hop = link(join(directory(join(base, 'sticky'), 0o1777), 'hop'), real, NOBODY);
