@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --size 1g | --sizes 256m,1g] [--reader-sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N] [--network-size 1g] [--network-only]`
+ * `npm run bench [-- --size 1g | --sizes 256m,1g] [--reader-sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N] [--network-size 1g] [--network-only] [--local-store-size 1g]`
  *
  * One run, loopback only: starts docker-registry (anonymous, and token-auth for the token
  * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
@@ -19,6 +19,7 @@ import { ensureRegistryTools } from '../test/support/registry/install.js';
 import { startRegistry, type RunningRegistry } from '../test/support/registry/registry-server.js';
 import { pushRandomImage } from './image.js';
 import { parallelBlobs, pipelineDecompressed, proxyDecompressed, pushGzipImage } from './layers.js';
+import { formatLocalStore, localStoreFigures, type LocalStoreFigures } from './local-store.js';
 import { curlBlob, fetchEveryBlob, type Paths, proxyBlob, skopeoBlob } from './measure.js';
 import { checkNetworkTargets, formatNetwork, networkFigures, type NetworkFigures } from './network.js';
 import { pythonReaderComparison, unixCurlBlob } from './reader-comparison.js';
@@ -57,6 +58,8 @@ interface BenchOptions {
   /** `--network-only`: only the capped, plain and TLS registry figures (bench/network.ts). */
   readonly networkOnly: boolean;
   readonly networkSize: number;
+  /** `--local-store-size`: the layer read from an overlay store, beside skopeo's dir: copy of it. */
+  readonly localStoreSize: number;
 }
 
 function options(): BenchOptions {
@@ -70,6 +73,7 @@ function options(): BenchOptions {
       runs: { type: 'string', default: '3' },
       'startup-runs': { type: 'string', default: '10' },
       'token-blobs': { type: 'string', default: '8' },
+      'local-store-size': { type: 'string', default: '1g' },
     },
   });
   // --size 1g also runs 256m: the RSS target compares the two.
@@ -87,6 +91,7 @@ function options(): BenchOptions {
     tokenBlobs: count('token-blobs', values['token-blobs']),
     networkOnly: values['network-only'],
     networkSize: parseSize(values['network-size']),
+    localStoreSize: parseSize(values['local-store-size']),
   };
 }
 
@@ -236,6 +241,7 @@ async function main(): Promise<void> {
   const registry = await startRegistry({ kind: 'anonymous' });
   let results: Results;
   let network: NetworkFigures | undefined;
+  let localStore: LocalStoreFigures | undefined;
   try {
     const images = blobImages(registry);
     const sizes: SizeResult[] = [];
@@ -250,6 +256,7 @@ async function main(): Promise<void> {
     const contenders = [...all.map((form) => proxyContender(form.name, form.paths.cli, args)), floor, skopeoContender(p, small.reference)];
     const { figures } = await measureStartup(contenders, opts.startupRuns);
     const tokens = await tokenCount(p, opts.tokenBlobs);
+    localStore = await localStoreFigures(p, opts.localStoreSize, opts.runs, log);
     log(`network: a ${opts.networkSize / 1024 ** 2} MiB blob on a capped, the plain and a TLS registry`);
     network = await networkFigures(p, opts.networkSize, opts.runs, log, registry);
     results = {
@@ -272,7 +279,8 @@ async function main(): Promise<void> {
   process.stdout.write(formatResults(results, checks));
   const networkChecks = network === undefined ? [] : checkNetworkTargets(network);
   if (network !== undefined) process.stdout.write(`\n${formatNetwork(network, networkChecks)}`);
-  writeResults({ ...results, targets: checks, network, networkTargets: networkChecks }, 'results.json');
+  if (localStore !== undefined) process.stdout.write(`\n${formatLocalStore(localStore)}`);
+  writeResults({ ...results, targets: checks, network, networkTargets: networkChecks, localStore }, 'results.json');
 }
 
 const watchdog = setTimeout(() => {

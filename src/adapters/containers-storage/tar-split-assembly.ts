@@ -23,8 +23,8 @@ export interface LayerFiles {
 
 const SEGMENT = 2;
 const FILE = 1;
-/** Large reads keep a big file's bytes moving in few steps; a small file is read in one. */
-const READ_CHUNK = 1024 * 1024;
+/** 256 KiB reads: as fast as 1 MiB ones here, with ~35 MiB less peak RSS (bench/local-store.ts); a small file is read in one. */
+const READ_CHUNK = 256 * 1024;
 const NO_FOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 interface TarSplitEntry {
