@@ -243,6 +243,16 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     }
   });
 
+  it('a password read from an inherited file descriptor (KEY:fd=N), never from argv', async function () {
+    // The parent opens the password file as fd 5 of the proxy, as a program keeping it off argv would.
+    const launch = ['bash', '-c', `exec "$0" "$1" "\${@:2}" 5<"${path('password')}"`, process.execPath, CLI_PATH];
+    const served = proxyRunning(launch, '--insecure-policy', '--decryption-key', `${path('protected.pem')}:fd=5`, `oci:${path('protected')}:enc`);
+    const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    expect([layer!.encrypted, layer!.decryptable], served.stderr()).to.deep.equal([true, true]);
+    const plain = await served.request('GET', `/blobs/${layer!.digest}?decrypt=true`);
+    expect([plain.complete, sha256(plain.body)]).to.deep.equal([true, (await manifestOf(path('protected-oracle'))).layers[0]!.digest]);
+  });
+
   it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
     const served = proxy('--insecure-policy', '--decryption-key', path('other.pem'), '--decryption-key', path('pkcs7.pem'), `oci:${path('jwe')}:enc`);
     const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
@@ -342,6 +352,8 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       ['a malformed PEM key', () => path('malformed.pem'), 'malformed.pem: a malformed private key'],
       ['a password-protected key without its password', () => path('protected.pem'), 'protected.pem: the private key is protected by a password'],
       ['a password-protected key with a wrong password', () => `${path('protected.pem')}:Tr0ub4dor&3`, 'protected.pem: wrong password for the private key'],
+      ['a password file descriptor that is not open', () => `${path('protected.pem')}:fd=9`, 'protected.pem: cannot read the password from file descriptor 9 (EBADF)'],
+      ['a password file that does not exist', () => `${path('protected.pem')}:file=${path('no-such-password')}`, 'protected.pem: password file'],
     ] as const) {
       it(name, async function () {
         await writeFile(path('malformed.pem'), '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n');
