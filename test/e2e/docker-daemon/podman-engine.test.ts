@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ImageProxy } from '../../../src/client/index.js';
+import { pythonAvailable, runScenario } from '../../client/python-driver.js';
+import { requireTool } from '../e2e-images.js';
 import { buildTwoLayerImage, type BuiltImage, exportsIn, makeEngineStore, type RunningEngine, startPodmanService, startTlsFront } from '../../support/docker-engine.js';
 import { makeTestPki } from '../../support/registry/certs.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
@@ -175,6 +177,23 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
       await proxy.quit();
     }
     expect(exportsIn(clientTmp), 'the proxy removes its export when it quits').to.deep.equal([]);
+  });
+
+  it('through the Python client: the layers extract to the files buildah copied in; quit removes the export', function () {
+    requireTool(this, pythonAvailable, 'python3');
+    const pythonTmp = join(work, 'tmp-python');
+    mkdirSync(pythonTmp);
+    const out = runScenario<{ files: Record<string, string>; exit: number }>(
+      'extract-layers',
+      { image: `docker-daemon:${image.name}`, args: ['--insecure-policy', '-q', '--daemon-host', engine.host] },
+      { ...process.env, TMPDIR: pythonTmp },
+    );
+    expect(out.files).to.deep.equal({
+      'etc/greeting': createHash('sha256').update('hello from a Docker engine\n').digest('hex'),
+      'srv/data.bin': createHash('sha256').update(Buffer.alloc(300_000, 7)).digest('hex'),
+    });
+    expect(out.exit).to.equal(0);
+    expect(exportsIn(pythonTmp)).to.deep.equal([]);
   });
 
   it('the export is one private file in $TMPDIR while the image is open; POST /close and SIGTERM remove it', async () => {
