@@ -169,6 +169,18 @@ describe('end to end: containers-storage', function () {
     }
   });
 
+  it('normalizes short names as containers/image does: shorty is docker.io/library/shorty:latest, built:1 is not localhost/built:1', async function () {
+    const expected = await oracle(`${images.overlay.spec}${images.names.built}`);
+    for (const reference of ['shorty', 'shorty:latest', 'docker.io/library/shorty']) {
+      const { digest } = await manifestOf(proxyFor(`containers-storage:${images.overlay.spec}${reference}`));
+      expect(digest, reference).to.equal(expected.digest);
+    }
+    const answer = await proxyFor(`containers-storage:${images.overlay.spec}built:1`).request('GET', '/manifest');
+    const error = JSON.parse(answer.body.toString()) as { code: string; message: string };
+    expect([answer.status, error.code]).to.deep.equal([404, 'image-not-found']);
+    expect(error.message).to.contain('docker.io/library/built:1');
+  });
+
   it('chooses the platform from a stored index named by its digest, and says which instances the store lacks', async function () {
     const expected = await oracle(`${images.overlay.spec}${images.names.index}`);
     const list = standardFixtures().ociIndex.manifest.digest;

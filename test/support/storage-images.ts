@@ -33,6 +33,7 @@ export interface StorageImages {
     /** Built with buildah from scratch. */
     readonly built: string;
   };
+  /** The ID of `built`, also tagged `docker.io/library/shorty:latest`. */
   readonly builtId: string;
   cleanup(): Promise<void>;
 }
@@ -69,6 +70,8 @@ export async function makeStorageImages(): Promise<StorageImages> {
       'data/numbers.bin': Buffer.alloc(300_000, 7),
       'data/empty': '',
     });
+    // containers/image reads a short name as docker.io/library/NAME:latest, never localhost/NAME.
+    await podman(overlay, ['tag', built, 'docker.io/library/shorty:latest']);
     return {
       work,
       registry,
