@@ -169,6 +169,32 @@ describe('zstd frames: ZstdFramesDecompress', () => {
     }
   });
 
+  it('decompresses a frame of every header layout: each content-size field size (the 2-byte one counting from 256), with and without single segment, each dictionary-ID field size', async () => {
+    const contents: Buffer[] = [];
+    const layouts: Buffer[] = [];
+    for (const contentSizeFlag of [0, 1, 2, 3]) {
+      for (const singleSegment of [false, true]) {
+        for (const dictionaryIdFlag of [0, 1, 2, 3]) {
+          // Within the window: 1 KiB (descriptor 0x00), or the content size for a single segment.
+          const size = contentSizeFlag === 1 ? 300 : contentSizeFlag === 0 && singleSegment ? 200 : 700;
+          const content = Buffer.alloc(size, 0x61 + contents.length);
+          const sizeBytes = [singleSegment ? 1 : 0, 2, 4, 8][contentSizeFlag]!;
+          const sizeField = Buffer.alloc(8);
+          sizeField.writeBigUInt64LE(BigInt(sizeBytes === 2 ? size - 256 : size));
+          const header = [...(singleSegment ? [] : [0x00]), ...new Array<number>([0, 1, 2, 4][dictionaryIdFlag]!).fill(0), ...sizeField.subarray(0, sizeBytes)];
+          layouts.push(handFrame((contentSizeFlag << 6) | (singleSegment ? 0x20 : 0) | dictionaryIdFlag, header, [{ type: 0, size, content: [...content] }]));
+          contents.push(content);
+        }
+      }
+    }
+    const stream = Buffer.concat(layouts);
+    for (const size of [2, 7, 64, stream.length]) {
+      const { body, error } = await decompress(chunked(stream, size));
+      expect(error, `in ${size}-byte chunks`).to.equal(undefined);
+      expect(body.equals(Buffer.concat(contents)), `in ${size}-byte chunks`).to.equal(true);
+    }
+  });
+
   it('gives nothing for skippable frames alone, as zstd -dc does', async () => {
     expect(await decompress([skippableFrame(Buffer.from('x'))])).to.deep.equal({ body: Buffer.alloc(0), error: undefined });
   });
