@@ -15,6 +15,8 @@ import { type TestPki } from './registry/certs.js';
 import { lastLines, run, spawnDaemon, type DaemonHandle } from './registry/processes.js';
 
 const START_TIMEOUT_MS = 30_000;
+/** Where Debian's docker.io puts it (install.ts checks the same path). */
+const DOCKERD = '/usr/sbin/dockerd';
 
 /** A podman/buildah store of its own: `args` go before every podman or buildah subcommand. */
 export interface EngineStore {
@@ -77,7 +79,7 @@ export async function startDockerd(dir: string): Promise<RunningEngine> {
   writeFileSync(config, '{}\n');
   const host = `unix://${join(dir, 'docker.sock')}`;
   const daemon = spawnDaemon(
-    'dockerd',
+    DOCKERD,
     ['--config-file', config, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'), '-H', host, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs', '--log-level=warn'],
     { logPath: join(dir, 'dockerd.log') },
   );

@@ -23,8 +23,9 @@ export const REGISTRY_TOOLS = [
   // Write the local image stores (containers-storage:) and serve a Docker Engine API (docker-daemon:).
   { program: 'podman', aptPackage: 'podman' },
   { program: 'buildah', aptPackage: 'buildah' },
-  // Debian's Docker Engine, the other engine docker-daemon: is tested against.
-  { program: 'dockerd', aptPackage: 'docker.io' },
+  // Debian's Docker Engine, the other engine docker-daemon: is tested against; by path, as
+  // /usr/sbin is not on every PATH.
+  { program: '/usr/sbin/dockerd', aptPackage: 'docker.io' },
 ] as const;
 
 /** What the Rust client (clients/rust) builds from, offline: Debian's toolchain and crates. */
