@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadDefaultStore } from '../../src/adapters/containers-storage/storage-conf.js';
+import { bigDataFileName } from '../../src/adapters/containers-storage/store-layout.js';
 import { StorageTransport } from '../../src/adapters/containers-storage/storage-transport.js';
 import { isProxyError } from '../../src/domain/errors.js';
 import { parseImageName } from '../../src/domain/reference.js';
@@ -101,4 +102,21 @@ describe('storage.conf, found and read as containers/storage does', function () 
       expect((err as Error).message).to.contain(path).and.to.contain(fragment);
     }
   });
+});
+
+describe('big data file names (makeBigDataBaseName)', function () {
+  const cases: readonly (readonly [string, string])[] = [
+    ['manifest', 'manifest'],
+    ['signatures', 'signatures'],
+    [`sha256:${'ab'.repeat(32)}`, `=${Buffer.from(`sha256:${'ab'.repeat(32)}`).toString('base64')}`],
+    ['manifest-sha256:12', `=${Buffer.from('manifest-sha256:12').toString('base64')}`],
+    ['abc:', 'abc:'],
+    ['', ''],
+    ['Manifest', `=${Buffer.from('Manifest').toString('base64')}`],
+  ];
+  for (const [key, name] of cases) {
+    it(`${JSON.stringify(key)} → ${JSON.stringify(name)}`, function () {
+      expect(bigDataFileName(key)).to.equal(name);
+    });
+  }
 });

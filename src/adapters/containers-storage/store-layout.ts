@@ -74,10 +74,19 @@ export function layerDirectory(store: StoreLayout, layerId: string): string {
 
 /**
  * containers/storage's makeBigDataBaseName: a key of only lower-case letters, digits and dots
- * is the file name itself, anything else is "=" and the key in standard base64.
+ * is the file name itself, anything else is "=" and the key in standard base64. Its scan stops
+ * after the first other character, so a key whose only other character is its last one (or
+ * the empty key) is kept as it is too.
  */
 export function bigDataFileName(key: string): string {
-  return /^[a-z0-9.]*$/.test(key) && key !== '' ? key : `=${Buffer.from(key, 'utf8').toString('base64')}`;
+  const length = Buffer.byteLength(key, 'utf8');
+  let consumed = 0;
+  for (const char of key) {
+    const size = Buffer.byteLength(char, 'utf8');
+    consumed += size;
+    if (size !== 1 || !/[.0-9a-z]/.test(char)) break;
+  }
+  return consumed < length ? `=${Buffer.from(key, 'utf8').toString('base64')}` : key;
 }
 
 function safeId(id: string, what: string): string {
