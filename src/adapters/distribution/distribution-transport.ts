@@ -40,7 +40,7 @@ export interface DistributionTransportOptions {
   readonly parallel?: Partial<ParallelFetch> | undefined;
 }
 
-/** The defaults the bench chose (README Figures): up to 8 connections, 8 MiB per ranged request. */
+/** The defaults the bench chose (docs/performance.md): up to 8 connections, 8 MiB per ranged request. */
 export const DEFAULT_PARALLEL_FETCH: ParallelFetch = { maxStreams: 8, chunkSize: 8 * 1024 * 1024 };
 
 /** `docker.io` is served from its API host; every other registry from its own name. */
