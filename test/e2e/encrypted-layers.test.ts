@@ -22,6 +22,7 @@ import { requireTool } from './e2e-images.js';
 import { EXE, ensureExecutables } from '../support/executables.js';
 import { ociBlobPath } from '../support/image-fixtures.js';
 import { run } from '../support/registry/processes.js';
+import { useRegistry } from '../support/registry/fixture.js';
 import { makeSkopeoEnvironment, skopeo, type SkopeoEnvironment } from '../support/registry/skopeo.js';
 import { CLI_PATH, type HttpAnswer, REPO_ROOT, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
 import { assertSkopeo } from '../adapters/archive/archive-fixtures.js';
@@ -341,6 +342,27 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const { layers } = await manifestOf(path('jwe'));
     const refused = await served.request('GET', `/blobs/${layers[0]!.digest}?decrypt=true`);
     expect([refused.status, jsonOf<{ code: string }>(refused).code]).to.deep.equal([403, 'policy-rejected']);
+  });
+
+  describe('through a real registry (docker://)', function () {
+    const registry = useRegistry({ kind: 'anonymous' }, { tempDir: 'e2e-encrypted-layers' });
+    before(async function () {
+      await skopeo(env, ['copy', '--quiet', '--dest-tls-verify=false', `oci:${path('jwe')}:enc`, `docker://${registry.host}/encrypted/jwe:v1`]);
+    });
+
+    it('an image skopeo pushed encrypted: /layers, ?decrypt=true and ?decompress=true as from the layout', async function () {
+      const served = proxy('--insecure-policy', '--tls-verify=false', '--decryption-key', path('ec.der'), `docker://${registry.host}/encrypted/jwe:v1`);
+      const encrypted = await manifestOf(path('jwe'));
+      const oracle = await manifestOf(path('jwe-oracle'));
+      const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+      expect(layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable])).to.deep.equal(encrypted.layers.map((layer) => [layer.digest, true, true]));
+      for (const [i, layer] of layers.entries()) {
+        const plain = await served.request('GET', `/blobs/${layer.digest}?decrypt=true`);
+        expect([plain.complete, sha256(plain.body)], served.stderr()).to.deep.equal([true, oracle.layers[i]!.digest]);
+        const tar = await served.request('GET', `/blobs/${layer.digest}?decompress=true`);
+        expect([tar.complete, sha256(tar.body)], served.stderr()).to.deep.equal([true, layer.diffID]);
+      }
+    });
   });
 
   describe('key files that cannot be used stop the start with a usage error naming the file', function () {
