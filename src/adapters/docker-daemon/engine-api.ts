@@ -37,7 +37,7 @@ export class DockerEngineApi {
     const path = `/images/${name.split('/').map(encodeURIComponent).join('/')}/get`;
     const response = await this.get(path, signal);
     if (response.statusCode !== 200) throw await this.refusal(name, response);
-    return this.copyBody(name, response, file);
+    return this.copyBody(name, response, file, signal);
   }
 
   private get where(): string {
@@ -113,7 +113,7 @@ export class DockerEngineApi {
     return new ProxyError('engine-error', `${this.where} refused to export ${name} (HTTP ${response.statusCode})${says}`);
   }
 
-  private async copyBody(name: string, response: IncomingMessage, file: FileHandle): Promise<number> {
+  private async copyBody(name: string, response: IncomingMessage, file: FileHandle, signal?: AbortSignal): Promise<number> {
     let written = 0;
     try {
       for await (const chunk of response as AsyncIterable<Buffer>) {
@@ -125,7 +125,7 @@ export class DockerEngineApi {
         await file.write(chunk, 0, chunk.length, null);
       }
     } catch (err) {
-      if (err instanceof ProxyError || (err instanceof Error && err.name === 'AbortError')) throw err;
+      if (signal?.aborted || err instanceof ProxyError || (err instanceof Error && err.name === 'AbortError')) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new ProxyError('io', `no room for the export of ${name} in the temporary directory ($TMPDIR) after ${written} bytes`, { cause: err });
       }
