@@ -101,14 +101,16 @@ function directoryProblem(path, own) {
   }
 }
 
-// Makes \`dir\` (0700, and its parent too if missing) only inside a directory that passes the rule,
-// then checks it; the reason it cannot be used, or undefined. Not mkdir's { recursive: true }:
-// Node's recursive mkdir spins forever on a path under /proc.
-function makePrivateDirectory(dir) {
+// Makes \`dir\` (0700) only inside a directory that passes the rule, then checks it; the reason it
+// cannot be used, or undefined. Missing parents are made too (0700) only for a directory of the
+// user's own (\`parents\`: $XDG_CACHE_HOME, ~/.cache); a missing /var/cache is the system's to
+// make, with the mode others need, not the proxy's. Not mkdir's { recursive: true }: Node's
+// recursive mkdir spins forever on a path under /proc.
+function makePrivateDirectory(dir, parents) {
   const { existsSync, mkdirSync } = require('node:fs');
   if (!existsSync(dir)) {
     const parent = require('node:path').dirname(dir);
-    const problem = existsSync(parent) ? directoryProblem(parent, false) : makePrivateDirectory(parent);
+    const problem = existsSync(parent) ? directoryProblem(parent, false) : parents ? makePrivateDirectory(parent, true) : parent + ' does not exist';
     if (problem !== undefined) return problem;
     try {
       mkdirSync(dir, { mode: 0o700 });
@@ -136,13 +138,13 @@ function cacheDirectory() {
     const problems = [];
     try {
       // homedir() throws for a user with neither $HOME nor a passwd entry.
-      const home = () => join(require('node:os').homedir(), '.cache', CACHE_NAME);
-      const candidates = env.NODE_COMPILE_CACHE ? [() => env.NODE_COMPILE_CACHE]
-        : env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? [() => join(env.XDG_CACHE_HOME, CACHE_NAME)]
-        : process.getuid() === 0 ? [() => '/var/cache/' + CACHE_NAME, home] : [home];
-      for (const candidate of candidates) {
+      const home = [() => join(require('node:os').homedir(), '.cache', CACHE_NAME), true];
+      const candidates = env.NODE_COMPILE_CACHE ? [[() => env.NODE_COMPILE_CACHE, true]]
+        : env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? [[() => join(env.XDG_CACHE_HOME, CACHE_NAME), true]]
+        : process.getuid() === 0 ? [[() => '/var/cache/' + CACHE_NAME, false], home] : [home];
+      for (const [candidate, parents] of candidates) {
         const dir = candidate();
-        const problem = makePrivateDirectory(dir);
+        const problem = makePrivateDirectory(dir, parents);
         if (problem === undefined) {
           chosenCacheDirectory = dir;
           break;

@@ -240,6 +240,17 @@ for (const form of FORMS) {
       expect([made.uid, made.mode & 0o777]).to.deep.equal([0, 0o700]);
     });
 
+    it('as root on a host without /var/cache, makes no /var/cache (0700 would lock other users out of it) and keeps it in ~/.cache/container-image-proxy', () => {
+      // A mount namespace of its own, with an empty /var: the host's /var is left alone.
+      const { XDG_CACHE_HOME: _xdg, ...withoutXdg } = env;
+      const script = 'mount -t tmpfs -o mode=0755 none /var && "$@" && if [ -e /var/cache ]; then echo /var/cache made; fi';
+      const run = spawnSync('unshare', ['--mount', 'sh', '-c', script, 'sh', ...form.command, '--version'], { env: withoutXdg, encoding: 'utf8' });
+      expect([run.status, run.stderr]).to.deep.equal([0, '']);
+      expect(run.stdout).to.match(VERSION_LINE);
+      const cache = join(dir, 'home', '.cache', 'container-image-proxy');
+      expect(cacheFiles(cache)).to.have.length(1);
+    });
+
     it('as another user, keeps it in ~/.cache/container-image-proxy, both made 0700 and that user\'s', () => {
       chmodSync(dir, 0o755);
       const home = directory(join(dir, 'home'), 0o755, NOBODY);
