@@ -1,6 +1,9 @@
 /**
  * The hexagon's dependency rule, checked on every test run: domain ← ports ← adapters ← app,
- * nothing pointing the other way.
+ * nothing pointing the other way. Inside src/app, three rooms: the application core (the image
+ * service and its use cases) sees only domain and ports; composition builds the graph of
+ * adapters around the core; the driving side (command line, process control) starts it and
+ * names no adapter, only what composition hands it.
  */
 module.exports = {
   forbidden: [
@@ -24,6 +27,34 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/adapters' },
       to: { path: '^src/app' },
+    },
+    {
+      name: 'app-core-sees-domain-and-ports',
+      comment: 'The image service and use cases work on ports; which adapter implements one, and who drives them, is not their business.',
+      severity: 'error',
+      from: { path: '^src/app/core' },
+      to: { path: ['^src/adapters', '^src/app/(driving|composition|embed)', 'node_modules/(inversify|express|undici|reflect-metadata|smol-toml)'] },
+    },
+    {
+      name: 'composition-is-not-driven-code',
+      comment: 'Composition builds the graph from plain options; the command line and process control call it, never the reverse.',
+      severity: 'error',
+      from: { path: '^src/app/composition' },
+      to: { path: ['^src/app/driving', '^src/app/embed'] },
+    },
+    {
+      name: 'driving-names-no-adapter',
+      comment: 'The command line and process control get adapters (and their vocabulary) through composition.',
+      severity: 'error',
+      from: { path: '^src/app/driving' },
+      to: { path: ['^src/adapters', 'node_modules/(inversify|express|undici|reflect-metadata|smol-toml)'] },
+    },
+    {
+      name: 'app-has-three-rooms',
+      comment: 'Every app file lives in core, composition or driving; embed.ts is the package entry that gathers them.',
+      severity: 'error',
+      from: { path: '^src/app/[^/]+$', pathNot: '^src/app/embed[.]ts$' },
+      to: {},
     },
     {
       name: 'client-stands-alone',

@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'src/app/cli.ts', 'examples/**', '.mocharc.cjs', 'test/support/reporter.cjs'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'src/app/driving/cli.ts', 'examples/**', '.mocharc.cjs', 'test/support/reporter.cjs'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -1,5 +1,5 @@
 /**
- * Bundles the compiled CLI (dist/src/app/cli.js) and its dependencies into one CommonJS file,
+ * Bundles the compiled CLI (dist/src/app/driving/cli.js) and its dependencies into one CommonJS file,
  * plus a small launcher that package.json's `bin` points at. Why:
  * - one file instead of ~400 modules: no module resolution or package.json lookups at start;
  * - CommonJS: an ESM `import` of node:http materializes every export, which loads Node's
@@ -51,7 +51,7 @@ async function bundle(options) {
 
 const sideKeys = {};
 for (const name of SIDE_PACKAGES) sideKeys[name] = await bundle({ stdin: { contents: `export * from ${JSON.stringify(name)};`, resolveDir: '.' }, outfile: `${OUT_DIR}/container-image-proxy-${name}.cjs` });
-const mainKey = await bundle({ entryPoints: ['dist/src/app/cli.js'], outfile: `${OUT_DIR}/${BUNDLE}`, plugins: [lazyUndiciH2, mimeDbWithCharsets, unusedExpressParts, sidePackages] });
+const mainKey = await bundle({ entryPoints: ['dist/src/app/driving/cli.js'], outfile: `${OUT_DIR}/${BUNDLE}`, plugins: [lazyUndiciH2, mimeDbWithCharsets, unusedExpressParts, sidePackages] });
 // For scripts/build-exe.mjs, outside dist/src so the package does not ship it.
 writeFileSync('dist/bundle-keys.json', JSON.stringify({ bundle: mainKey, sides: sideKeys }));
 

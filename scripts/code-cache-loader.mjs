@@ -122,7 +122,7 @@ function makePrivateDirectory(dir, parents) {
 }
 
 // The code cache's directory, or undefined when there is none to use; what was decided is left
-// for the CLI to log at debug level (src/app/code-cache-note.ts). $NODE_COMPILE_CACHE is the
+// for the CLI to log at debug level (src/app/driving/code-cache-note.ts). $NODE_COMPILE_CACHE is the
 // caller's choice; else a directory of this user's: $XDG_CACHE_HOME/container-image-proxy,
 // for root /var/cache/container-image-proxy if it can be made, else ~/.cache/container-image-proxy.
 let chosenCacheDirectory;

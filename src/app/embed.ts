@@ -4,9 +4,9 @@
  * alternative transport, a different registries configuration or signature policy, a key
  * unwrapper for encrypted layers whose keys are held elsewhere.
  */
-export { runProxy } from './run-proxy.js';
-export { buildContainer, type PortOverrides } from './container.js';
-export { Tokens } from './tokens.js';
+export { runProxy } from './driving/run-proxy.js';
+export { buildContainer, type PortOverrides } from './composition/container.js';
+export { Tokens } from './composition/tokens.js';
 export { ProxyError, type ErrorCode } from '../domain/errors.js';
 export type { DockerReference, ImageReference } from '../domain/reference.js';
 export type { Credentials, CredentialStore, CredentialTarget } from '../ports/credential-store.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ProxyError } from '../../src/domain/errors.js';
 import { type ImageReference } from '../../src/domain/reference.js';
-import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/cli-args.js';
+import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/driving/cli-args.js';
 
 /** A stand-in grammar, so these tests exercise argv handling and not the reference parser. */
 function fakeParseImage(value: string): ImageReference {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/cli-args.js';
+import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/driving/cli-args.js';
 
 const context: CliContext = { env: {}, cwd: '/work/here', homeDir: '/home/u' };
 const image = 'docker-daemon:busybox:1';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/cli-args.js';
-import { parseDuration } from '../../src/app/cli-registry-args.js';
-import { VERSION } from '../../src/app/version.js';
+import { type CliCommand, type CliContext, parseCommandLine } from '../../src/app/driving/cli-args.js';
+import { parseDuration } from '../../src/app/driving/cli-registry-args.js';
+import { VERSION } from '../../src/app/core/version.js';
 
 const context: CliContext = { env: { HOME: '/home/u' }, cwd: '/work/here', homeDir: '/home/u' };
 const image = 'docker://quay.io/ns/app:1';
@@ -97,7 +97,7 @@ describe('command line: registry options', () => {
 });
 
 describe('version', () => {
-  it('src/app/version.ts matches package.json', () => {
+  it('src/app/core/version.ts matches package.json', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(VERSION).to.equal(pkg.version);
   });

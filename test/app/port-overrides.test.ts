@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildContainer, type PortOverrides, Tokens } from '../../src/app/embed.js';
-import { type ProxyOptions } from '../../src/app/options.js';
+import { type ProxyOptions } from '../../src/app/composition/options.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { isProxyError } from '../../src/domain/errors.js';
 import { type ImageApi } from '../../src/ports/image-api.js';

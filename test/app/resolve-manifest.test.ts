@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { openFirstSource } from '../../src/app/use-cases/open-source.js';
-import { ResolveManifest, type ResolvedImage } from '../../src/app/use-cases/resolve-manifest.js';
+import { openFirstSource } from '../../src/app/core/use-cases/open-source.js';
+import { ResolveManifest, type ResolvedImage } from '../../src/app/core/use-cases/resolve-manifest.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { isProxyError, ProxyError, type ErrorCode } from '../../src/domain/errors.js';
 import { MediaType } from '../../src/domain/media-types.js';

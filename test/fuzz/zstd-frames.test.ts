@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { zstdCompressSync, constants as zlib } from 'node:zlib';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decompressedLayer } from '../../src/app/use-cases/decompressed-layer.js';
+import { decompressedLayer } from '../../src/app/core/use-cases/decompressed-layer.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { MediaType } from '../../src/domain/media-types.js';
 import { ZstdFormatError, ZstdFrameSplitter } from '../../src/domain/zstd-frames.js';

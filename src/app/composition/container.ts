@@ -1,30 +1,30 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import { type Platform, wantedPlatforms } from '../domain/platform.js';
-import { DockerArchiveTransport } from '../adapters/archive/docker-archive-transport.js';
-import { OciArchiveTransport } from '../adapters/archive/oci-archive-transport.js';
-import { DirTransport } from '../adapters/dir/dir-transport.js';
-import { OciLayoutTransport } from '../adapters/oci-layout/oci-layout-transport.js';
-import { type CredentialStore } from '../ports/credential-store.js';
-import { type ImageApi } from '../ports/image-api.js';
-import { type KeyUnwrapper } from '../ports/key-unwrapper.js';
-import { type Log, SILENT_LOG } from '../ports/log.js';
-import { type RegistriesConfig } from '../ports/registries-config.js';
-import { type SignaturePolicy } from '../ports/signature-policy.js';
-import { type Transport } from '../ports/transport.js';
+import { type Platform, wantedPlatforms } from '../../domain/platform.js';
+import { DockerArchiveTransport } from '../../adapters/archive/docker-archive-transport.js';
+import { OciArchiveTransport } from '../../adapters/archive/oci-archive-transport.js';
+import { DirTransport } from '../../adapters/dir/dir-transport.js';
+import { OciLayoutTransport } from '../../adapters/oci-layout/oci-layout-transport.js';
+import { type CredentialStore } from '../../ports/credential-store.js';
+import { type ImageApi } from '../../ports/image-api.js';
+import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
+import { type Log, SILENT_LOG } from '../../ports/log.js';
+import { type RegistriesConfig } from '../../ports/registries-config.js';
+import { type SignaturePolicy } from '../../ports/signature-policy.js';
+import { type Transport } from '../../ports/transport.js';
 import { keyUnwrappersFor } from './decryption-wiring.js';
 import { detectHostPlatform } from './host-platform.js';
-import { ImageService } from './image-service.js';
-import { parseImageAt } from './image-names.js';
+import { ImageService } from '../core/image-service.js';
+import { parseImageAt } from '../core/image-names.js';
 import { signaturePolicyFor } from './policy-wiring.js';
 import { storageTransportFor } from './storage-wiring.js';
 import { credentialStoreFor, distributionTransportFor, registriesConfigFor } from './registry-wiring.js';
 import { dockerDaemonTransportFor } from './daemon-wiring.js';
 import { type ProxyOptions } from './options.js';
 import { Tokens } from './tokens.js';
-import { FetchBlob } from './use-cases/fetch-blob.js';
-import { LayerKeys } from './use-cases/layer-keys.js';
-import { ResolveManifest } from './use-cases/resolve-manifest.js';
+import { FetchBlob } from '../core/use-cases/fetch-blob.js';
+import { LayerKeys } from '../core/use-cases/layer-keys.js';
+import { ResolveManifest } from '../core/use-cases/resolve-manifest.js';
 
 /**
  * Replacements for any port: a test suite serving an alternative registry passes `transports`

@@ -1,6 +1,6 @@
-import { ProxyError } from '../domain/errors.js';
-import { MAX_ENGINE_EXPORT_BYTES } from '../domain/size-limits.js';
-import { type Transport } from '../ports/transport.js';
+import { ProxyError } from '../../domain/errors.js';
+import { MAX_ENGINE_EXPORT_BYTES } from '../../domain/size-limits.js';
+import { type Transport } from '../../ports/transport.js';
 import { DEFAULT_DAEMON_OPTIONS, DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
 
 /**
@@ -22,8 +22,8 @@ export function dockerDaemonTransportFor(options: ProxyOptions): Transport {
 
 async function loadDockerDaemonTransport(options: ProxyOptions): Promise<Transport> {
   const [{ DockerDaemonTransport }, { DockerEngineApi }] = await Promise.all([
-    import('../adapters/docker-daemon/docker-daemon-transport.js'),
-    import('../adapters/docker-daemon/engine-api.js'),
+    import('../../adapters/docker-daemon/docker-daemon-transport.js'),
+    import('../../adapters/docker-daemon/engine-api.js'),
   ]);
   const { endpoint } = options.daemon ?? DEFAULT_DAEMON_OPTIONS;
   if (endpoint.kind === 'invalid') {

@@ -1,8 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { ProxyError } from '../domain/errors.js';
-import { readRegularFile } from '../adapters/file-system/regular-file.js';
-import { type DecryptionKey, KeyFileProblem, parseDecryptionKey } from '../adapters/ocicrypt/decryption-keys.js';
-import { type DecryptionKeySpec, type PasswordSource } from './decryption-key-args.js';
+import { ProxyError } from '../../domain/errors.js';
+import { readRegularFile } from '../../adapters/file-system/regular-file.js';
+import { type DecryptionKey, KeyFileProblem, parseDecryptionKey } from '../../adapters/ocicrypt/decryption-keys.js';
+
+export { KeyFileProblem };
+
+/** Where a key's password comes from: ocicrypt's `pass=P`, `file=F`, `fd=N`, or the text itself. */
+export type PasswordSource =
+  | { readonly kind: 'value'; readonly value: string }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'fd'; readonly fd: number };
+
+/** One `--decryption-key FILE[:PASSWORD]`, as read from argv (nothing is read from disk yet). */
+export interface DecryptionKeySpec {
+  /** Absolute. */
+  readonly path: string;
+  readonly password?: PasswordSource | undefined;
+}
 
 /** Key files and password files are small; anything larger is not one. */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;

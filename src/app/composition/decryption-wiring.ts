@@ -1,8 +1,8 @@
-import { type DecryptionKey } from '../adapters/ocicrypt/decryption-keys.js';
-import { JweKeyUnwrapper } from '../adapters/ocicrypt/jwe-key-unwrapper.js';
-import { OpenPgpKeyUnwrapper } from '../adapters/ocicrypt/openpgp-key-unwrapper.js';
-import { Pkcs7KeyUnwrapper } from '../adapters/ocicrypt/pkcs7-key-unwrapper.js';
-import { type KeyUnwrapper } from '../ports/key-unwrapper.js';
+import { type DecryptionKey } from '../../adapters/ocicrypt/decryption-keys.js';
+import { JweKeyUnwrapper } from '../../adapters/ocicrypt/jwe-key-unwrapper.js';
+import { OpenPgpKeyUnwrapper } from '../../adapters/ocicrypt/openpgp-key-unwrapper.js';
+import { Pkcs7KeyUnwrapper } from '../../adapters/ocicrypt/pkcs7-key-unwrapper.js';
+import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
 
 /**
  * One unwrapper per scheme the keys can open: every private key for JWE, the RSA ones for

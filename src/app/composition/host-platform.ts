@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { goPlatform, type Platform, variantFromCpuinfo } from '../domain/platform.js';
+import { goPlatform, type Platform, variantFromCpuinfo } from '../../domain/platform.js';
 
 /**
  * The platform this process runs on, in Go's vocabulary. Images are Linux images whatever the

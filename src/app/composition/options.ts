@@ -1,8 +1,8 @@
-import { type DecryptionKey } from '../adapters/ocicrypt/decryption-keys.js';
-import { type Platform } from '../domain/platform.js';
-import { type ImageReference } from '../domain/reference.js';
-import { type Credentials } from '../ports/credential-store.js';
-import { type EngineEndpoint } from '../adapters/docker-daemon/engine-endpoint.js';
+import { type DecryptionKey } from '../../adapters/ocicrypt/decryption-keys.js';
+import { type Platform } from '../../domain/platform.js';
+import { type ImageReference } from '../../domain/reference.js';
+import { type Credentials } from '../../ports/credential-store.js';
+import { type EngineEndpoint } from '../../adapters/docker-daemon/engine-endpoint.js';
 
 /**
  * Everything the composition root needs, as plain data. Only the CLI entry reads argv and the

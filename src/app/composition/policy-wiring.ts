@@ -1,4 +1,4 @@
-import { type SignaturePolicy } from '../ports/signature-policy.js';
+import { type SignaturePolicy } from '../../ports/signature-policy.js';
 import { DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
 
 /**
@@ -8,14 +8,14 @@ import { DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
  * top: `--insecure-policy` needs none of the policy, signature and lookaside code.
  */
 export async function signaturePolicyFor(options: ProxyOptions): Promise<SignaturePolicy> {
-  const { InsecureAcceptAnythingPolicy, PolicyJsonSignaturePolicy } = await import('../adapters/policy-json/policy-json-signature-policy.js');
+  const { InsecureAcceptAnythingPolicy, PolicyJsonSignaturePolicy } = await import('../../adapters/policy-json/policy-json-signature-policy.js');
   if (options.insecurePolicy) return new InsecureAcceptAnythingPolicy();
   const [{ loadPolicy }, { RegistriesDirectory }, { LookasideReader }, { SignatureFinder }, { createRegistryAgent }] = await Promise.all([
-    import('../adapters/policy-json/load-policy.js'),
-    import('../adapters/registries-d/registries-d.js'),
-    import('../adapters/lookaside/lookaside-reader.js'),
-    import('../adapters/policy-json/signature-finder.js'),
-    import('../adapters/distribution/dispatchers.js'),
+    import('../../adapters/policy-json/load-policy.js'),
+    import('../../adapters/registries-d/registries-d.js'),
+    import('../../adapters/lookaside/lookaside-reader.js'),
+    import('../../adapters/policy-json/signature-finder.js'),
+    import('../../adapters/distribution/dispatchers.js'),
   ]);
   const policy = await loadPolicy(options.policyPath, options.homeDir);
   const registriesD = await RegistriesDirectory.load({ explicitDir: options.registriesDir, homeDir: options.homeDir, isRoot: (options.uid ?? 0) === 0 });

@@ -1,19 +1,19 @@
-import { authFileChain } from '../adapters/credentials/auth-file-chain.js';
-import { AuthFileCredentials } from '../adapters/credentials/auth-file-credentials.js';
-import { authFilePaths } from '../adapters/credentials/auth-file-paths.js';
-import { ChainCredentialStore } from '../adapters/credentials/chain-credential-store.js';
-import { CredentialHelper } from '../adapters/credentials/credential-helper.js';
-import { NoCredentials } from '../adapters/credentials/no-credentials.js';
-import { RegistriesConfCredentials } from '../adapters/credentials/registries-conf-credentials.js';
-import { RequestedRegistryOnly } from '../adapters/credentials/requested-registry-only.js';
-import { StaticCredentials } from '../adapters/credentials/static-credentials.js';
-import { TomlRegistriesConfig } from '../adapters/registries-conf/toml-registries-config.js';
-import { type CredentialStore } from '../ports/credential-store.js';
-import { type Log } from '../ports/log.js';
-import { type RegistriesConfig } from '../ports/registries-config.js';
-import { type Transport } from '../ports/transport.js';
+import { authFileChain } from '../../adapters/credentials/auth-file-chain.js';
+import { AuthFileCredentials } from '../../adapters/credentials/auth-file-credentials.js';
+import { authFilePaths } from '../../adapters/credentials/auth-file-paths.js';
+import { ChainCredentialStore } from '../../adapters/credentials/chain-credential-store.js';
+import { CredentialHelper } from '../../adapters/credentials/credential-helper.js';
+import { NoCredentials } from '../../adapters/credentials/no-credentials.js';
+import { RegistriesConfCredentials } from '../../adapters/credentials/registries-conf-credentials.js';
+import { RequestedRegistryOnly } from '../../adapters/credentials/requested-registry-only.js';
+import { StaticCredentials } from '../../adapters/credentials/static-credentials.js';
+import { TomlRegistriesConfig } from '../../adapters/registries-conf/toml-registries-config.js';
+import { type CredentialStore } from '../../ports/credential-store.js';
+import { type Log } from '../../ports/log.js';
+import { type RegistriesConfig } from '../../ports/registries-config.js';
+import { type Transport } from '../../ports/transport.js';
 import { DEFAULT_REGISTRY_OPTIONS, type ProxyOptions } from './options.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../core/version.js';
 
 /** registries.conf with its drop-ins: the explicit file when given, else the containers search. */
 export function registriesConfigFor(options: ProxyOptions): RegistriesConfig {
@@ -58,9 +58,9 @@ export function distributionTransportFor(options: ProxyOptions, credentials: Cre
 
 async function loadDistributionTransport(options: ProxyOptions, credentials: CredentialStore, log: Log): Promise<Transport> {
   const [{ createRegistryAgent }, { DistributionTransport }, { CertsDirectories, defaultCertsDirectories }] = await Promise.all([
-    import('../adapters/distribution/dispatchers.js'),
-    import('../adapters/distribution/distribution-transport.js'),
-    import('../adapters/tls/certs-d.js'),
+    import('../../adapters/distribution/dispatchers.js'),
+    import('../../adapters/distribution/distribution-transport.js'),
+    import('../../adapters/tls/certs-d.js'),
   ]);
   const registry = options.registry ?? DEFAULT_REGISTRY_OPTIONS;
   const certs = new CertsDirectories(registry.certDir !== undefined ? { certDir: registry.certDir } : { dirs: defaultCertsDirectories(options.homeDir) });

@@ -1,6 +1,6 @@
-import { type DefaultStore, loadDefaultStore } from '../adapters/containers-storage/storage-conf.js';
-import { StorageTransport } from '../adapters/containers-storage/storage-transport.js';
-import { type Transport } from '../ports/transport.js';
+import { type DefaultStore, loadDefaultStore } from '../../adapters/containers-storage/storage-conf.js';
+import { StorageTransport } from '../../adapters/containers-storage/storage-transport.js';
+import { type Transport } from '../../ports/transport.js';
 import { type ProxyOptions } from './options.js';
 
 /**

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { parseImageName, type ImageReference } from '../domain/reference.js';
+import { parseImageName, type ImageReference } from '../../domain/reference.js';
 
 /**
  * Parses `transport:reference` as given by a user (command line or `?image=`): local transports

@@ -1,15 +1,16 @@
 import { resolve } from 'node:path';
-import { isProxyError } from '../domain/errors.js';
-import { type ImageReference } from '../domain/reference.js';
-import { LOG_LEVELS, type LogLevel } from '../ports/log.js';
+import { isProxyError } from '../../domain/errors.js';
+import { type ImageReference } from '../../domain/reference.js';
+import { LOG_LEVELS, type LogLevel } from '../../ports/log.js';
 import { daemonOptions } from './cli-daemon-args.js';
 import { registryOptions } from './cli-registry-args.js';
-import { decryptionKeySpecs, type DecryptionKeySpec } from './decryption-key-args.js';
+import { type DecryptionKeySpec } from '../composition/decryption-key-files.js';
+import { decryptionKeySpecs } from './decryption-key-args.js';
 import { type OptionKind, scan, type ScannedArgs, UsageProblem } from './cli-scan.js';
 import { headersTimeoutMs, SERVE_OPTIONS, type ServeTarget, serveTarget, TOKEN_ENV } from './cli-serve-args.js';
-import { parseImageAt } from './image-names.js';
+import { parseImageAt } from '../core/image-names.js';
 import { type NamedPath } from './named-paths.js';
-import { type ProxyOptions } from './options.js';
+import { type ProxyOptions } from '../composition/options.js';
 
 /**
  * Process exit codes: 0 after `POST /quit` (from any connection) or when every peer has closed

@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { type ScannedArgs, UsageProblem } from './cli-scan.js';
-import { type EngineEndpoint } from '../adapters/docker-daemon/engine-endpoint.js';
-import { DEFAULT_DAEMON_OPTIONS, DEFAULT_DAEMON_SOCKET, type DaemonOptions } from './options.js';
+import { type EngineEndpoint } from '../composition/option-vocabulary.js';
+import { DEFAULT_DAEMON_OPTIONS, DEFAULT_DAEMON_SOCKET, type DaemonOptions } from '../composition/options.js';
 
 /**
  * Where the Docker engine of docker-daemon: images is: `--daemon-host` (skopeo's option, read

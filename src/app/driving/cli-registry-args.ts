@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { parseCredsOption } from '../adapters/credentials/static-credentials.js';
+import { parseCredsOption } from '../composition/option-vocabulary.js';
 import { type ScannedArgs, UsageProblem } from './cli-scan.js';
-import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from './options.js';
+import { type CredentialChoice, DEFAULT_REGISTRY_OPTIONS, type RegistryOptions } from '../composition/options.js';
 
 /** The registry options of the command line: credentials, TLS, timeouts, configuration files. */
 

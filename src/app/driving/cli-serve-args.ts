@@ -1,4 +1,4 @@
-import { isLoopbackHost, type ListenAddress } from '../adapters/http/listen-address.js';
+import { isLoopbackHost, type ListenAddress } from '../composition/option-vocabulary.js';
 import { parseDuration } from './cli-registry-args.js';
 import { type OptionKind, type ScannedArgs, UsageProblem } from './cli-scan.js';
 

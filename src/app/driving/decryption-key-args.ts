@@ -1,18 +1,6 @@
 import { resolve } from 'node:path';
+import { type DecryptionKeySpec, type PasswordSource } from '../composition/decryption-key-files.js';
 import { UsageProblem } from './cli-scan.js';
-
-/** Where a key's password comes from: ocicrypt's `pass=P`, `file=F`, `fd=N`, or the text itself. */
-export type PasswordSource =
-  | { readonly kind: 'value'; readonly value: string }
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'fd'; readonly fd: number };
-
-/** One `--decryption-key FILE[:PASSWORD]`, as read from argv (nothing is read from disk yet). */
-export interface DecryptionKeySpec {
-  /** Absolute. */
-  readonly path: string;
-  readonly password?: PasswordSource | undefined;
-}
 
 /**
  * `--decryption-key FILE[:PASSWORD]`, repeatable, as skopeo takes it: FILE ends at the first

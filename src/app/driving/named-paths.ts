@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { ProxyError } from '../domain/errors.js';
+import { ProxyError } from '../../domain/errors.js';
 
 /** A file or directory named by a command-line option. */
 export interface NamedPath {

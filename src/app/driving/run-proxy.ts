@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { type RequestListener } from 'node:http';
 import { homedir } from 'node:os';
-import { ProxyError } from '../domain/errors.js';
-import { type ImageApi } from '../ports/image-api.js';
+import { ProxyError } from '../../domain/errors.js';
+import { type ImageApi } from '../../ports/image-api.js';
 import { type CliCommand, ExitCode, parseCommandLine, USAGE } from './cli-args.js';
 import { type ClientTokenSource, oneToken, TOKEN_ENV } from './cli-serve-args.js';
 import { codeCacheNote } from './code-cache-note.js';
-import { type PortOverrides } from './container.js';
-import { VERSION } from './version.js';
+import { type PortOverrides } from '../composition/container.js';
+import { loadImageServer, loadSocketServing } from '../composition/serving.js';
+import { VERSION } from '../core/version.js';
 
 const PROGRAM = 'container-image-proxy';
 
@@ -60,27 +61,22 @@ async function readClientToken(source: ClientTokenSource | undefined): Promise<s
 async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides: PortOverrides): Promise<number> {
   const target = command.serve;
   // Modules load only now, the heavy ones last: help, version and usage errors stay fast.
-  const [{ isSocketFd, serveInheritedSockets }, { messageLogLine, withRequestLog }] = await Promise.all([
-    import('../adapters/http/serve.js'),
-    import('../adapters/http/request-log.js'),
-  ]);
+  const { isSocketFd, serveInheritedSockets, messageLogLine, withRequestLog } = await loadSocketServing();
   if (target.kind === 'stdin' && !isSocketFd(0)) {
     say('standard input is not a socket: pass --sockfd N (a connected socket) or --listen ADDR');
     return ExitCode.usage;
   }
-  const [{ buildContainer }, { Tokens }, http, { checkNamedPaths }, { StreamLog }, { readDecryptionKeys }, { KeyFileProblem }] = await Promise.all([
-    import('./container.js'),
-    import('./tokens.js'),
-    import('../adapters/http/index.js'),
+  const [{ buildContainer }, { Tokens }, http, { checkNamedPaths }, { KeyFileProblem, readDecryptionKeys }] = await Promise.all([
+    import('../composition/container.js'),
+    import('../composition/tokens.js'),
+    loadImageServer(),
     import('./named-paths.js'),
-    import('../adapters/log/stream-log.js'),
-    import('./decryption-key-files.js'),
-    import('../adapters/ocicrypt/decryption-keys.js'),
+    import('../composition/decryption-key-files.js'),
   ]);
   // With debug logging stderr is all JSON lines, so a reader parses one format.
   const debug = command.logLevel === 'debug';
   const report = debug ? (line: string) => process.stderr.write(`${messageLogLine('error', line)}\n`) : say;
-  const log = new StreamLog({ level: command.logLevel, format: debug ? 'json' : 'text', program: PROGRAM, write: (line) => process.stderr.write(`${line}\n`) });
+  const log = new http.StreamLog({ level: command.logLevel, format: debug ? 'json' : 'text', program: PROGRAM, write: (line) => process.stderr.write(`${line}\n`) });
   const cacheNote = codeCacheNote();
   if (cacheNote !== undefined) log.record('debug', 'code-cache', cacheNote);
   let api: ImageApi;

@@ -1,10 +1,10 @@
 import { type Readable, type Transform } from 'node:stream';
-import { type Digest } from '../../domain/digest.js';
-import { ProxyError } from '../../domain/errors.js';
-import { detectCompression, type LayerInfo, MAGIC_LENGTH } from '../../domain/layers.js';
-import { VerifyingStream } from '../../domain/verifying-stream.js';
-import { ZstdFramesDecompress } from '../../domain/zstd-decompress.js';
-import { type BlobAnswer } from '../../ports/image-api.js';
+import { type Digest } from '../../../domain/digest.js';
+import { ProxyError } from '../../../domain/errors.js';
+import { detectCompression, type LayerInfo, MAGIC_LENGTH } from '../../../domain/layers.js';
+import { VerifyingStream } from '../../../domain/verifying-stream.js';
+import { ZstdFramesDecompress } from '../../../domain/zstd-decompress.js';
+import { type BlobAnswer } from '../../../ports/image-api.js';
 import { chain } from './stream-chain.js';
 
 /**

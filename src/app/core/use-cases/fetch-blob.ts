@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
-import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
-import { ProxyError } from '../../domain/errors.js';
-import { DecryptingStream } from '../../domain/decrypting-stream.js';
-import { isEncryptedMediaType } from '../../domain/layer-encryption.js';
-import { type LayerInfo } from '../../domain/layers.js';
-import { VerifyingStream } from '../../domain/verifying-stream.js';
-import { type BlobAnswer } from '../../ports/image-api.js';
+import { type Digest, digestAlgorithm, digestOf } from '../../../domain/digest.js';
+import { ProxyError } from '../../../domain/errors.js';
+import { DecryptingStream } from '../../../domain/decrypting-stream.js';
+import { isEncryptedMediaType } from '../../../domain/layer-encryption.js';
+import { type LayerInfo } from '../../../domain/layers.js';
+import { VerifyingStream } from '../../../domain/verifying-stream.js';
+import { type BlobAnswer } from '../../../ports/image-api.js';
 import { decompressedLayer } from './decompressed-layer.js';
 import { LayerKeys } from './layer-keys.js';
 import { type ResolvedImage } from './resolve-manifest.js';

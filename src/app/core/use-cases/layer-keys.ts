@@ -1,7 +1,7 @@
-import { ProxyError } from '../../domain/errors.js';
-import { layerCipher, type LayerCipher, wrappedKeys } from '../../domain/layer-encryption.js';
-import { type Descriptor } from '../../domain/manifest.js';
-import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
+import { ProxyError } from '../../../domain/errors.js';
+import { layerCipher, type LayerCipher, wrappedKeys } from '../../../domain/layer-encryption.js';
+import { type Descriptor } from '../../../domain/manifest.js';
+import { type KeyUnwrapper } from '../../../ports/key-unwrapper.js';
 
 /**
  * Finds the cipher of an encrypted layer with the decryption keys given at start: each wrapped

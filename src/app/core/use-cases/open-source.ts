@@ -1,9 +1,9 @@
-import { type Digest, digestAlgorithm, digestOf } from '../../domain/digest.js';
-import { ProxyError, toProxyError } from '../../domain/errors.js';
-import { formatImageName, type ImageReference } from '../../domain/reference.js';
-import { type Log } from '../../ports/log.js';
-import { type RegistriesConfig } from '../../ports/registries-config.js';
-import { type ImageSource, type OpenOptions, type RawManifest, type Transport } from '../../ports/transport.js';
+import { type Digest, digestAlgorithm, digestOf } from '../../../domain/digest.js';
+import { ProxyError, toProxyError } from '../../../domain/errors.js';
+import { formatImageName, type ImageReference } from '../../../domain/reference.js';
+import { type Log } from '../../../ports/log.js';
+import { type RegistriesConfig } from '../../../ports/registries-config.js';
+import { type ImageSource, type OpenOptions, type RawManifest, type Transport } from '../../../ports/transport.js';
 
 export interface OpenedImage {
   readonly source: ImageSource;

@@ -1,6 +1,6 @@
 import { type Readable } from 'node:stream';
-import { type Digest } from '../../domain/digest.js';
-import { VerifyingStream } from '../../domain/verifying-stream.js';
+import { type Digest } from '../../../domain/digest.js';
+import { VerifyingStream } from '../../../domain/verifying-stream.js';
 import { chain } from './stream-chain.js';
 
 /** Reads a small blob (a config) completely, verified against its descriptor. */

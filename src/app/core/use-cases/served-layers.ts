@@ -1,9 +1,9 @@
-import { type Digest } from '../../domain/digest.js';
-import { describeLayers, type LayerInfo } from '../../domain/layers.js';
-import { type Descriptor } from '../../domain/manifest.js';
-import { MediaType } from '../../domain/media-types.js';
-import { withUncompressedLayers } from '../../domain/uncompressed-layers.js';
-import { type ImageSource } from '../../ports/transport.js';
+import { type Digest } from '../../../domain/digest.js';
+import { describeLayers, type LayerInfo } from '../../../domain/layers.js';
+import { type Descriptor } from '../../../domain/manifest.js';
+import { MediaType } from '../../../domain/media-types.js';
+import { withUncompressedLayers } from '../../../domain/uncompressed-layers.js';
+import { type ImageSource } from '../../../ports/transport.js';
 
 /** The parts of a resolved image that say which blobs it has. */
 export interface OciImage {
