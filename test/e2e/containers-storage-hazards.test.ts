@@ -91,7 +91,7 @@ describe('end to end: containers-storage hazards', function () {
     expect(proxy.stderr()).to.contain('symbolic link');
   });
 
-  it('serves a rootless store to its owner, and says to use podman unshare for a file only its user namespace can read', async function () {
+  it('serves a rootless store to its owner (named, and as the default store), and says to use podman unshare for a file only its user namespace can read', async function () {
     await buildLocalImage(store, work, 'localhost/mine:1', { 'hello.txt': 'readable by the owner\n' });
     const guarded = await buildLocalImage(store, work, 'localhost/guarded:1', { 'etc/shadow': 'root:*:19000::::::\n' });
     await run('chown', ['-R', `${OWNER}:${OWNER}`, join(store.graphRoot, '..')]);
@@ -106,6 +106,17 @@ describe('end to end: containers-storage hazards', function () {
       const blob = await mine.request('GET', `/blobs/${layer.digest}`);
       expect([blob.status, blob.complete, digestOf(blob.body)], mine.stderr()).to.deep.equal([200, true, layer.digest]);
     }
+    // The same store as the owner's default one: the per-user storage.conf and the rootless data home.
+    const config = join(work, 'config');
+    await mkdir(join(config, 'containers'), { recursive: true });
+    await writeFile(join(config, 'containers', 'storage.conf'), '[storage]\ndriver = "vfs"\n');
+    await mkdir(join(work, 'data', 'containers'), { recursive: true });
+    await symlink(store.graphRoot, join(work, 'data', 'containers', 'storage'));
+    const rootlessEnv = { ...process.env, HOME: work, XDG_CONFIG_HOME: config, XDG_DATA_HOME: join(work, 'data'), XDG_RUNTIME_DIR: join(work, 'runtime') };
+    const byDefault = spawnProxy(['--insecure-policy', 'containers-storage:localhost/mine:1'], { uid: OWNER, gid: OWNER, env: rootlessEnv });
+    proxies.push(byDefault);
+    expect((await manifestOf(byDefault)).layers).to.deep.equal(manifest.layers);
+
     const other = proxyFor('localhost/guarded:1', { uid: OWNER, gid: OWNER });
     const layer = (await manifestOf(other)).layers[0]!;
     const answer = await other.request('GET', `/blobs/${layer.digest}`);
