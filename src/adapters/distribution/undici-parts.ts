@@ -2,7 +2,7 @@
  * The parts of undici the proxy uses, loaded from their own modules rather than undici's
  * index, which also loads fetch, WebSocket, EventSource, the mock and snapshot agents, cache
  * stores and every interceptor — none used here, and together most of undici's start-up cost
- * (bench/README.md "Start-up and idle memory").
+ * (bench/README.md, "Start-up").
  *
  * The index is also where undici gives every Dispatcher its `request`/`stream`/`pipeline`
  * methods (`Object.assign(Dispatcher.prototype, api)`); that one line is repeated here, so any
