@@ -107,20 +107,20 @@ describe('end to end: the packed package installed into an empty project', funct
     if (root !== undefined) await rm(root, { recursive: true, force: true });
   });
 
-  it('ships the CLI, the client with its types, the Python client and the README, and no tests', () => {
-    for (const path of ['package.json', 'README.md', 'dist/src/bin/container-image-proxy.cjs', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'clients/python/container_image_proxy.py']) {
+  it('ships the CLI, the client with its types, the Python client, the README and the docs it links to, and no tests', () => {
+    for (const path of ['package.json', 'README.md', 'docs/http-api.md', 'dist/src/bin/container-image-proxy.cjs', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'clients/python/container_image_proxy.py']) {
       expect(shippedFiles, path).to.include(path);
     }
     expect(shippedFiles.filter((path) => path.startsWith('dist/test/') || path.includes('__pycache__'))).to.deep.equal([]);
   });
 
-  it('ships the Apache-2.0 LICENSE package.json names, no source maps (their src/*.ts is not shipped), nothing beyond code, declarations and clients', async () => {
+  it('ships the Apache-2.0 LICENSE package.json names, no source maps (their src/*.ts is not shipped), nothing beyond code, declarations, clients and docs', async () => {
     const installed = join(project, 'node_modules/container-image-proxy');
     const { license } = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as { license: string };
     expect(license).to.equal('Apache-2.0');
     expect(await readFile(join(installed, 'LICENSE'), 'utf8')).to.match(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
     expect(shippedFiles.filter((path) => path.endsWith('.map') || path.startsWith('src/'))).to.deep.equal([]);
-    const needed = [/^(package\.json|README\.md|LICENSE)$/, /^dist\/src\/.+\.(js|cjs|d\.ts)$/, /^clients\/(?!.*(__pycache__|\/target\/)).+$/];
+    const needed = [/^(package\.json|README\.md|LICENSE)$/, /^docs\/[^/]+\.md$/, /^dist\/src\/.+\.(js|cjs|d\.ts)$/, /^clients\/(?!.*(__pycache__|\/target\/)).+$/];
     expect(shippedFiles.filter((path) => !needed.some((pattern) => pattern.test(path)))).to.deep.equal([]);
   });
 
