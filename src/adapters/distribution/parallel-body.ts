@@ -288,6 +288,7 @@ class ParallelBody extends Readable {
   private async ask(span: Span): Promise<void> {
     let response: HttpResponse | undefined;
     const { offset: start, end } = span;
+    const asked = this.now();
     try {
       response = await this.request(start, end, this.signal);
       if (this.destroyed || (span !== this.probe && span !== this.parked && !this.spans.includes(span))) {
@@ -305,7 +306,12 @@ class ParallelBody extends Readable {
       this.destroy(err instanceof RangeIgnored ? new ProxyError('network', `${this.options.what}: bytes ${start}-${end - 1}: ${err.message}`) : (err as Error));
       return;
     }
-    if (span === this.probe) this.count.restart(this.now());
+    if (span === this.probe) {
+      const now = this.now();
+      const perStream = this.count.lastRate;
+      this.count.pace(now - asked, perStream > 0 ? (end - start) / perStream : 0);
+      this.count.restart(now);
+    }
     span.answerEnd = end;
     this.attach(span, response);
   }

@@ -4,7 +4,8 @@ export const MEASURE_MS = 200;
 /**
  * Decides how many connections a blob is fetched on, from what they deliver together: a number
  * of streams is kept only while raising it pays. Each step doubles the streams (up to `max`);
- * after MEASURE_MS the aggregate rate is compared with the step before, and the next step is
+ * after a step (MEASURE_MS, or as long as one stream takes over a chunk, from when the added
+ * streams can have answered) the aggregate rate is compared with the step before, and the next step is
  * taken only if this one brought at least half of what the added streams would bring were each
  * connection capped on its own (from 2 to 4 streams: at least 1.5× the rate); a step that
  * brought less than a quarter of it is undone. A registry that
@@ -18,6 +19,10 @@ export class StreamCount {
   private stepStart: number;
   private stepBytes = 0;
   private previous: { readonly streams: number; readonly rate: number } | undefined;
+  /** How long a step is measured: at least MEASURE_MS, and a chunk's time when chunks take longer. */
+  private stepMs = MEASURE_MS;
+  /** How long a new stream takes to bring its first byte: not measured as part of its step. */
+  private lagMs = 0;
 
   constructor(
     private readonly max: number,
@@ -60,11 +65,21 @@ export class StreamCount {
     this.stepBytes = 0;
   }
 
+  /**
+   * What the transfer has shown of itself: how long a request takes to answer, and how long one
+   * stream takes over a chunk. Later steps skip the former and last at least the latter, so
+   * streams just added are measured at work, not while their first chunk is still on its way.
+   */
+  pace(lagMs: number, chunkMs: number): void {
+    this.lagMs = Math.max(0, lagMs);
+    this.stepMs = Math.min(Math.max(MEASURE_MS, chunkMs), 4 * MEASURE_MS);
+  }
+
   /** Counts bytes that arrived from the registry; answers the streams wanted from now on. */
   record(bytes: number, now: number): number {
     if (!this.growing || now <= this.stepStart) return this.current;
     this.stepBytes += bytes;
-    return now - this.stepStart < MEASURE_MS ? this.current : this.decide(now);
+    return now - this.stepStart < this.stepMs ? this.current : this.decide(now);
   }
 
   /** Ends the current step's measurement early (what it measured is over: the probe is done). */
@@ -90,7 +105,7 @@ export class StreamCount {
     }
     this.previous = { streams: this.current, rate };
     this.current = Math.min(this.max, this.current * 2);
-    this.restart(now);
+    this.restart(now + this.lagMs);
     return this.current;
   }
 }
