@@ -82,7 +82,9 @@ export class Authenticator {
     const service = challenge.params.service;
     const sorted = [...scopes].sort();
     const key = this.tokenKey(scopes)!;
-    const token = await this.options.tokens.get(key, () => {
+    const token = await this.options.tokens.get(
+      key,
+      (fetchSignal) => {
       this.options.log.record('debug', 'token', `registry ${this.options.registry}: asking ${loggableRealm(realm)} for a token (${sorted.join(' ')})`, {
         registry: this.options.registry,
         realm: loggableRealm(realm),
@@ -91,8 +93,10 @@ export class Authenticator {
         grant: tokenGrant(credentials),
         credentials: credentialSource(credentials) ?? 'anonymous',
       });
-      return fetchBearerToken(this.options.send, { realm, service, scopes: sorted, credentials, registry: this.options.registry, insecure: this.options.insecure, signal });
-    });
+      return fetchBearerToken(this.options.send, { realm, service, scopes: sorted, credentials, registry: this.options.registry, insecure: this.options.insecure, signal: fetchSignal });
+      },
+      signal,
+    );
     return `Bearer ${token}`;
   }
 

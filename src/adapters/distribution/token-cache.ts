@@ -1,3 +1,5 @@
+import { SharedWork } from '../../domain/shared-work.js';
+
 /** A bearer token and the moment it stops being usable. */
 export interface BearerToken {
   readonly token: string;
@@ -6,10 +8,12 @@ export interface BearerToken {
 
 /**
  * Bearer tokens by key (realm, service and scopes), shared by every request of the transport:
- * concurrent requests for the same key wait for one fetch instead of starting their own.
+ * concurrent requests for the same key wait for one fetch instead of starting their own. A
+ * request that is aborted stops waiting; the fetch itself stops only when every request
+ * waiting for it has gone.
  */
 export class TokenCache {
-  private readonly entries = new Map<string, Promise<BearerToken>>();
+  private readonly entries = new Map<string, SharedWork<BearerToken>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -19,26 +23,24 @@ export class TokenCache {
    */
   async drop(key: string, token: string): Promise<void> {
     const cached = this.entries.get(key);
-    const kept = await cached?.catch(() => undefined);
+    const kept = await cached?.result.catch(() => undefined);
     if (kept?.token === token && this.entries.get(key) === cached) this.entries.delete(key);
   }
 
-  async get(key: string, fetch: () => Promise<BearerToken>): Promise<string> {
+  async get(key: string, fetch: (signal: AbortSignal) => Promise<BearerToken>, signal?: AbortSignal): Promise<string> {
     const cached = this.entries.get(key);
-    if (cached !== undefined) {
+    if (cached !== undefined && !cached.abandoned) {
       // A failed fetch fails everyone who waited for it; the next request starts afresh.
-      const token = await cached;
+      const token = await cached.join(signal);
       if (token.expiresAt > this.now()) return token.token;
       if (this.entries.get(key) === cached) this.entries.delete(key);
-      return this.get(key, fetch);
+      return this.get(key, fetch, signal);
     }
-    const pending = fetch();
+    const pending = new SharedWork(fetch);
     this.entries.set(key, pending);
-    try {
-      return (await pending).token;
-    } catch (err) {
+    pending.result.catch(() => {
       if (this.entries.get(key) === pending) this.entries.delete(key);
-      throw err;
-    }
+    });
+    return (await pending.join(signal)).token;
   }
 }

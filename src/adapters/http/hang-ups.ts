@@ -3,9 +3,10 @@ import { type Socket } from 'node:net';
 
 /**
  * How soon after its last request a client's end of stream still means "that is all I send"
- * (a half-close: `shutdown(SHUT_WR)` right after the requests) rather than "I am gone".
+ * (a half-close: `shutdown(SHUT_WR)` right after the requests) rather than "I am gone". Generous,
+ * because on a busy machine the end of stream can be read well after the requests it followed.
  */
-export const HALF_CLOSE_WINDOW_MS = 50;
+export const HALF_CLOSE_WINDOW_MS = 500;
 
 interface Exchanges {
   /** Answers begun on this connection and not yet finished. */

@@ -123,6 +123,11 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptio
 
   // Express recognises error middleware by its four parameters, so `_next` must stay.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // The client hung up or cancelled while its answer was being prepared: nobody to answer, nothing to report.
+    if (req.socket.destroyed) {
+      res.destroy();
+      return;
+    }
     const proxyError = asProxyError(err);
     // A missing image is an answer (skopeo's OpenImageOptional), not something to report.
     if (proxyError.code !== 'image-not-found') hooks.onLog?.(`${req.method} ${req.path}: ${proxyError.code}: ${proxyError.message}`);

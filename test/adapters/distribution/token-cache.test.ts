@@ -32,4 +32,28 @@ describe('distribution: token cache', () => {
     expect(await cache.get('k', fetch)).to.equal('ok');
     expect(fetches).to.equal(2);
   });
+
+  it('a waiter that gives up stops only its own wait; the fetch stops when the last one goes', async () => {
+    const cache = new TokenCache();
+    let fetchSignal: AbortSignal | undefined;
+    const fetch = (signal: AbortSignal): Promise<{ token: string; expiresAt: number }> => {
+      fetchSignal = signal;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve({ token: 'late', expiresAt: Date.now() + 60_000 }), 50);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason as Error);
+        });
+      });
+    };
+    const [first, second] = [new AbortController(), new AbortController()];
+    const waits = [cache.get('k', fetch, first.signal), cache.get('k', fetch, second.signal)];
+    first.abort(new Error('first client gone'));
+    expect(await waits[0]!.then(() => 'resolved', (err: Error) => err.message)).to.equal('first client gone');
+    expect(fetchSignal!.aborted, 'another still waits').to.equal(false);
+    second.abort(new Error('second client gone'));
+    expect(await waits[1]!.then(() => 'resolved', (err: Error) => err.message)).to.equal('second client gone');
+    expect(fetchSignal!.aborted, 'nobody waits any more').to.equal(true);
+    expect(await cache.get('k', fetch), 'the next request starts afresh').to.equal('late');
+  });
 });

@@ -29,7 +29,11 @@ describe('docker:// end to end: a client that hangs up ends its upstream work', 
   let currentTest = 0;
   const layer = () => image.layers[0]!;
   const isLayerGet = (req: RecordedRequest): boolean => req.method === 'GET' && req.url.split('?')[0] === `/v2/${REPOSITORY}/blobs/${layer().digest}`;
-  /** When each request for the layer reached the registry. */
+  const isManifestGet = (req: RecordedRequest): boolean => req.method === 'GET' && req.url === `/v2/${REPOSITORY}/manifests/v1`;
+  const isTokenRequest = (req: RecordedRequest): boolean => req.url.split('?')[0] === '/token';
+  /** Which requests the current test watches. */
+  let watched: (req: RecordedRequest) => boolean = () => false;
+  /** When each watched request reached the registry. */
   let arrivals: number[] = [];
 
   before(async () => {
@@ -45,10 +49,11 @@ describe('docker:// end to end: a client that hangs up ends its upstream work', 
   beforeEach(() => {
     currentTest++;
     arrivals = [];
+    watched = isLayerGet;
     const owner = currentTest;
     // Records arrivals without answering: the fault that matches next answers.
     registry.inject((req) => {
-      if (owner === currentTest && isLayerGet(req)) arrivals.push(Date.now());
+      if (owner === currentTest && watched(req)) arrivals.push(Date.now());
       return false;
     }, faults.silence(), Number.MAX_SAFE_INTEGER);
   });
@@ -72,9 +77,9 @@ describe('docker:// end to end: a client that hangs up ends its upstream work', 
     return proxy;
   }
 
-  async function hangUpAfter(running: MultiProxy, path: string, beforeMs: number): Promise<number> {
+  async function hangUpAfter(running: MultiProxy, path: string, beforeMs: number, resolveFirst = true): Promise<number> {
     const [leaving, staying] = running.peers as [MultiProxy['peers'][0], MultiProxy['peers'][0]];
-    expect((await staying.request('GET', '/manifest')).status).to.equal(200);
+    if (resolveFirst) expect((await staying.request('GET', '/manifest')).status).to.equal(200);
     leaving.socket.on('error', () => undefined);
     leaving.socket.resume();
     leaving.socket.write(requestBytes('GET', path));
@@ -117,5 +122,28 @@ describe('docker:// end to end: a client that hangs up ends its upstream work', 
     const hungUp = await hangUpAfter(running, `/blobs/${layer().digest}`, 2000);
     expect(chunks, 'chunks were retried before the hang-up').to.be.at.least(3);
     await expectNothingLater(running, hungUp, 2500);
+  });
+
+  it('a manifest answered 429 again and again: the image stops being resolved once the only client waiting for it hung up', async () => {
+    watched = isManifestGet;
+    inject(isManifestGet, faults.tooManyRequests('1'), 1000);
+    const running = start('--retry-times', '20');
+    const hungUp = await hangUpAfter(running, '/manifest', 1500, false);
+    expect(arrivals.length, 'the manifest was asked for before the hang-up').to.be.at.least(1);
+    await expectNothingLater(running, hungUp, 2500);
+  });
+
+  it('a token endpoint answering 429 again and again: no token request starts after the client hung up', async () => {
+    watched = isTokenRequest;
+    registry.auth = { kind: 'bearer', service: 'hang-up' };
+    try {
+      inject(isTokenRequest, faults.tooManyRequests('1'), 1000);
+      const running = start('--retry-times', '20');
+      const hungUp = await hangUpAfter(running, `/config`, 1500, false);
+      expect(arrivals.length, 'a token was asked for before the hang-up').to.be.at.least(1);
+      await expectNothingLater(running, hungUp, 2500);
+    } finally {
+      registry.auth = { kind: 'none' };
+    }
   });
 });
