@@ -5,8 +5,8 @@
  * unwrapper for encrypted layers whose keys are held elsewhere.
  */
 export { runProxy } from './driving/run-proxy.js';
-export { buildContainer, type PortOverrides } from './composition/container.js';
-export { Tokens } from './composition/tokens.js';
+export { createImageApi, type PortOverrides } from './composition/container.js';
+export type { DaemonOptions, ProxyOptions, RegistryOptions } from './composition/options.js';
 export { ProxyError, type ErrorCode } from '../domain/errors.js';
 export type { DockerReference, ImageReference } from '../domain/reference.js';
 export type { Credentials, CredentialStore, CredentialTarget } from '../ports/credential-store.js';

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildContainer, type PortOverrides, Tokens } from '../../src/app/embed.js';
-import { type ProxyOptions } from '../../src/app/composition/options.js';
+import { createImageApi, type PortOverrides, type ProxyOptions } from '../../src/app/embed.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { isProxyError } from '../../src/domain/errors.js';
 import { type ImageApi } from '../../src/ports/image-api.js';
 import { PLATFORMS, standardFixtures } from '../support/image-fixtures.js';
+import { REPO_ROOT } from '../support/spawn-proxy.js';
 import { MemoryRegistriesConfig, MemorySignaturePolicy, MemoryTransport, RecordingLog } from '../support/memory-ports/index.js';
 
 /**
@@ -21,7 +21,7 @@ describe('the composition root with in-memory ports as overrides', () => {
   const MIRRORED = '[[registry]]\nlocation = "reg.example.com"\n[[registry.mirror]]\nlocation = "mirror.local"\n';
   let home: string;
   const options = (): ProxyOptions => ({ platform: {}, insecurePolicy: false, env: {}, homeDir: home, cwd: home, hostPlatform: PLATFORMS.arm64 });
-  const apiWith = async (overrides: PortOverrides): Promise<ImageApi> => (await buildContainer(options(), overrides)).get<ImageApi>(Tokens.ImageApi);
+  const apiWith = (overrides: PortOverrides): Promise<ImageApi> => createImageApi(options(), overrides);
 
   before(() => {
     home = mkdtempSync(join(tmpdir(), 'port-overrides-'));
@@ -44,6 +44,23 @@ describe('the composition root with in-memory ports as overrides', () => {
     }
     expect(transport.opens.map((open) => open.image)).to.deep.equal([MIRROR]);
     expect(log.of('pull-source').at(-1)?.fields).to.deep.include({ outcome: 'served', role: 'mirror', source: MIRROR });
+  });
+
+  it('an overridden transport replaces only its own name: the built-in oci: adapter still serves a layout beside it', async () => {
+    const transport = new MemoryTransport().store(PRIMARY, standardFixtures().ociSingle);
+    const api = await apiWith({ transports: [transport], registries: new MemoryRegistriesConfig(), policy: new MemorySignaturePolicy() });
+    const local = `oci:${join(REPO_ROOT, 'examples/image')}:latest`;
+    expect((await api.manifest(local)).manifestDigest).to.equal('sha256:102f408042fca14e242f2abed3b9e59459991de6aa02e115abad2d186e01545f');
+    expect((await api.manifest(PRIMARY)).instanceDigest).to.equal(standardFixtures().ociSingle.manifest.digest);
+    expect(transport.opens.map((open) => open.image)).to.deep.equal([PRIMARY]);
+  });
+
+  it('without a policy override the container reads policy.json while building the API: a missing one fails before anything is served', async () => {
+    const err: unknown = await createImageApi({ ...options(), policyPath: join(home, 'absent-policy.json') }, { transports: [new MemoryTransport()] }).then(
+      () => expect.fail('expected the missing policy to fail'),
+      (reason: unknown) => reason,
+    );
+    expect(isProxyError(err, 'policy-invalid') && err.message).to.equal(`cannot read policy ${join(home, 'absent-policy.json')}: ENOENT`);
   });
 
   it('the in-memory policy\'s refusal is what the client gets, and /signatures says the same', async () => {

@@ -13,8 +13,7 @@ import { expect } from 'chai';
 import { type Readable } from 'node:stream';
 import { createPrivateKey } from 'node:crypto';
 import { JweKeyUnwrapper } from '../../src/adapters/ocicrypt/jwe-key-unwrapper.js';
-import { buildContainer, type KeyUnwrapper, Tokens } from '../../src/app/embed.js';
-import { type ImageApi } from '../../src/ports/image-api.js';
+import { createImageApi, type KeyUnwrapper } from '../../src/app/embed.js';
 import { ImageProxy } from '../../src/client/index.js';
 import { type Digest, digestHex } from '../../src/domain/digest.js';
 import { cargoTest, runExample, rustToolchainMissing } from '../client/rust-cargo.js';
@@ -217,7 +216,7 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const offered: string[] = [];
     const own: KeyUnwrapper = { scheme: 'jwe', unwrap: (wrapped) => (offered.push('jwe'), jwe.unwrap(wrapped)) };
     const options = { platform: {}, insecurePolicy: true, env: {}, homeDir: work, cwd: work };
-    const api = (await buildContainer(options, { keyUnwrappers: [own] })).get<ImageApi>(Tokens.ImageApi);
+    const api = await createImageApi(options, { keyUnwrappers: [own] });
     const image = `oci:${path('jwe')}:enc`;
     const oracle = await manifestOf(path('jwe-oracle'));
     const [layer] = await api.layers(image);

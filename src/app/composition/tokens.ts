@@ -1,12 +1,15 @@
-/** Service identifiers of the composition root. Ports get one each; Transport is multi-bound. */
+/** Service identifiers of the composition root; private to it. Ports get one each; Transport is multi-bound. */
 export const Tokens = {
-  Transport: Symbol.for('container-image-proxy.Transport'),
-  CredentialStore: Symbol.for('container-image-proxy.CredentialStore'),
-  RegistriesConfig: Symbol.for('container-image-proxy.RegistriesConfig'),
-  SignaturePolicy: Symbol.for('container-image-proxy.SignaturePolicy'),
-  WantedPlatforms: Symbol.for('container-image-proxy.WantedPlatforms'),
-  ResolveManifest: Symbol.for('container-image-proxy.ResolveManifest'),
-  FetchBlob: Symbol.for('container-image-proxy.FetchBlob'),
-  ImageApi: Symbol.for('container-image-proxy.ImageApi'),
-  Log: Symbol.for('container-image-proxy.Log'),
+  Options: Symbol('ProxyOptions'),
+  Transport: Symbol('Transport'),
+  CredentialStore: Symbol('CredentialStore'),
+  RegistriesConfig: Symbol('RegistriesConfig'),
+  SignaturePolicy: Symbol('SignaturePolicy'),
+  KeyUnwrappers: Symbol('KeyUnwrappers'),
+  WantedPlatforms: Symbol('WantedPlatforms'),
+  LayerKeys: Symbol('LayerKeys'),
+  ResolveManifest: Symbol('ResolveManifest'),
+  FetchBlob: Symbol('FetchBlob'),
+  ImageApi: Symbol('ImageApi'),
+  Log: Symbol('Log'),
 } as const;

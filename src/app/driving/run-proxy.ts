@@ -66,9 +66,8 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
     say('standard input is not a socket: pass --sockfd N (a connected socket) or --listen ADDR');
     return ExitCode.usage;
   }
-  const [{ buildContainer }, { Tokens }, http, { checkNamedPaths }, { KeyFileProblem, readDecryptionKeys }] = await Promise.all([
+  const [{ createImageApi }, http, { checkNamedPaths }, { KeyFileProblem, readDecryptionKeys }] = await Promise.all([
     import('../composition/container.js'),
-    import('../composition/tokens.js'),
     loadImageServer(),
     import('./named-paths.js'),
     import('../composition/decryption-key-files.js'),
@@ -92,7 +91,7 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   }
   try {
     await checkNamedPaths(command.namedPaths);
-    api = (await buildContainer({ ...command.proxy, decryptionKeys }, { log, ...overrides })).get<ImageApi>(Tokens.ImageApi);
+    api = await createImageApi({ ...command.proxy, decryptionKeys }, { log, ...overrides });
     clientToken = target.kind === 'listen' ? await readClientToken(target.token) : undefined;
   } catch (err) {
     report(describe(err));
