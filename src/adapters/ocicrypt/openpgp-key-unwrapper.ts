@@ -3,6 +3,13 @@ import { type KeyUnwrapper } from '../../ports/key-unwrapper.js';
 
 const openpgp = () => import('openpgp');
 
+/**
+ * Private options are a few hundred bytes of JSON. An OpenPGP message may hold a compressed
+ * packet, and anyone with the public key can make one that inflates to gigabytes: decompressing
+ * stops past this size.
+ */
+const MAX_PRIVATE_OPTIONS_BYTES = 64 * 1024;
+
 /** `org.opencontainers.image.enc.keys.pgp` entries: binary OpenPGP messages, opened with openpgp.js. */
 export class OpenPgpKeyUnwrapper implements KeyUnwrapper {
   readonly scheme = 'pgp';
@@ -13,7 +20,8 @@ export class OpenPgpKeyUnwrapper implements KeyUnwrapper {
     const { decrypt, readMessage } = await openpgp();
     try {
       const message = await readMessage({ binaryMessage: wrapped });
-      const { data } = await decrypt({ message, decryptionKeys: [...this.keys], format: 'binary' });
+      const config = { maxDecompressedMessageSize: MAX_PRIVATE_OPTIONS_BYTES };
+      const { data } = await decrypt({ message, decryptionKeys: [...this.keys], format: 'binary', config });
       return data;
     } catch {
       return undefined; // none of the keys is a recipient, or not a message they open
