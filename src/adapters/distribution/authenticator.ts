@@ -1,7 +1,7 @@
 import { type Credentials } from '../../ports/credential-store.js';
 import { type Log } from '../../ports/log.js';
 import { basicAuthorization } from './basic-auth.js';
-import { fetchBearerToken } from './bearer-token.js';
+import { fetchRegistryToken } from './registry-token.js';
 import { credentialSource } from './credential-source.js';
 import { type Send } from './http.js';
 import { type TokenCache } from './token-cache.js';
@@ -25,7 +25,7 @@ export function pullScope(repositoryPath: string): string {
   return `repository:${repositoryPath}:pull`;
 }
 
-/** How a token is asked for, as fetchBearerToken decides it; for the log. */
+/** How a token is asked for, as fetchRegistryToken decides it; for the log. */
 function tokenGrant(credentials: Credentials | undefined): string {
   if (credentials?.identityToken) return 'OAuth2 refresh token';
   return credentials?.username && credentials.password ? 'basic auth' : 'anonymous';
@@ -93,7 +93,7 @@ export class Authenticator {
         grant: tokenGrant(credentials),
         credentials: credentialSource(credentials) ?? 'anonymous',
       });
-      return fetchBearerToken(this.options.send, { realm, service, scopes: sorted, credentials, registry: this.options.registry, insecure: this.options.insecure, signal: fetchSignal });
+      return fetchRegistryToken(this.options.send, { realm, service, scopes: sorted, credentials, registry: this.options.registry, insecure: this.options.insecure, signal: fetchSignal });
       },
       signal,
     );

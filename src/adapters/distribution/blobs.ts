@@ -52,7 +52,7 @@ async function fromForeignUrls(repository: Repository, request: BlobRequest, sig
  * blob of at least four chunks may go on over several connections (parallel-body.ts), when
  * measuring shows that pays.
  */
-export async function fetchBlob(repository: Repository, request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
+export async function getRegistryBlob(repository: Repository, request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
   const foreign = await fromForeignUrls(repository, request, signal);
   if (foreign !== undefined) return foreign;
   const what = `blob ${request.digest} of ${repository.name}`;

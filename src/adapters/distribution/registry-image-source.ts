@@ -1,7 +1,7 @@
 import { type Digest } from '../../domain/digest.js';
 import { type DockerReference, type ImageReference } from '../../domain/reference.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
-import { fetchBlob } from './blobs.js';
+import { getRegistryBlob } from './blobs.js';
 import { type Signature } from '../../domain/signatures/signature.js';
 import { fetchManifest } from './manifests.js';
 import { type Repository } from './repository.js';
@@ -35,7 +35,7 @@ export class RegistryImageSource implements ImageSource {
   }
 
   blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
-    return fetchBlob(this.repository, request, signal);
+    return getRegistryBlob(this.repository, request, signal);
   }
 
   async storedSignatures(digest: Digest, signal?: AbortSignal): Promise<readonly Uint8Array[] | undefined> {

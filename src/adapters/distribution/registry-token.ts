@@ -7,7 +7,7 @@ import { credentialSource } from './credential-source.js';
 import { basicAuthorization } from './basic-auth.js';
 import { type Send } from './http.js';
 import { registryError } from './registry-errors.js';
-import { type BearerToken } from './token-cache.js';
+import { type RegistryToken } from './token-cache.js';
 
 /** distribution's token spec: a token never lives less than 60 s, and 60 s is the default. */
 const MIN_LIFETIME_S = 60;
@@ -36,7 +36,7 @@ function realmUrl(request: TokenRequest): URL {
   return parseUrlAsWritten(request.realm, undefined, 'registry-error', `registry ${request.registry}: bearer challenge realm`);
 }
 
-function parseToken(bytes: Buffer | undefined, registry: string, now: number): BearerToken {
+function parseToken(bytes: Buffer | undefined, registry: string, now: number): RegistryToken {
   let json: unknown;
   try {
     json = bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8'));
@@ -61,7 +61,7 @@ function parseToken(bytes: Buffer | undefined, registry: string, now: number): B
  * Fetches a bearer token from the challenge's realm: an OAuth2 refresh-token POST when there is an
  * identity token, else a GET (anonymous, or with Basic auth when both username and password exist).
  */
-export async function fetchBearerToken(send: Send, request: TokenRequest, now: () => number = Date.now): Promise<BearerToken> {
+export async function fetchRegistryToken(send: Send, request: TokenRequest, now: () => number = Date.now): Promise<RegistryToken> {
   const url = realmUrl(request);
   const creds = request.credentials;
   const service = request.service === undefined ? [] : [['service', request.service] as const];

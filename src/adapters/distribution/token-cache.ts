@@ -1,7 +1,7 @@
 import { SharedWork } from '../../domain/shared-work.js';
 
 /** A bearer token and the moment it stops being usable. */
-export interface BearerToken {
+export interface RegistryToken {
   readonly token: string;
   readonly expiresAt: number;
 }
@@ -13,7 +13,7 @@ export interface BearerToken {
  * waiting for it has gone.
  */
 export class TokenCache {
-  private readonly entries = new Map<string, SharedWork<BearerToken>>();
+  private readonly entries = new Map<string, SharedWork<RegistryToken>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -27,7 +27,7 @@ export class TokenCache {
     if (kept?.token === token && this.entries.get(key) === cached) this.entries.delete(key);
   }
 
-  async get(key: string, fetch: (signal: AbortSignal) => Promise<BearerToken>, signal?: AbortSignal): Promise<string> {
+  async get(key: string, fetch: (signal: AbortSignal) => Promise<RegistryToken>, signal?: AbortSignal): Promise<string> {
     const cached = this.entries.get(key);
     if (cached !== undefined && !cached.abandoned) {
       // A failed fetch fails everyone who waited for it; the next request starts afresh.

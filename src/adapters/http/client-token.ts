@@ -11,7 +11,7 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
  * never appears in an answer. A refusal closes the connection: only connections that have shown
  * the token may stay open idle, so nobody without it can hold connection slots.
  */
-export function requireBearerToken(token: string): RequestHandler {
+export function requireClientToken(token: string): RequestHandler {
   const expected = digest(token);
   return (req, res, next) => {
     const match = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');

@@ -2,7 +2,7 @@ import express, { type Express, type NextFunction, type Request, type RequestHan
 import { ProxyError } from '../../domain/errors.js';
 import { MediaType } from '../../domain/media-types.js';
 import { type ImageApi } from '../../ports/image-api.js';
-import { requireBearerToken } from './bearer-token.js';
+import { requireClientToken } from './client-token.js';
 import { blobHandler } from './blob-handler.js';
 import { refuseBrowserRequests } from './browser-guard.js';
 import { asProxyError, sendError } from './error-response.js';
@@ -54,7 +54,7 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptio
   app.set('etag', false);
   app.set('query parser', false);
   if (info.refuseBrowsers === true) app.use(refuseBrowserRequests());
-  if (info.clientToken !== undefined) app.use(requireBearerToken(info.clientToken));
+  if (info.clientToken !== undefined) app.use(requireClientToken(info.clientToken));
 
   app
     .route('/manifest')

@@ -35,7 +35,7 @@ export function parseFulcioCas(pem: Uint8Array, where: string): X509Certificate[
 export function verifyFulcioCertificate(root: FulcioRoot, at: Date, certificatePem: string, chainPem: string | undefined): FulcioIdentity {
   const leaf = leafCertificate(certificatePem);
   const chain = buildChain(leaf, presentedIntermediates(chainPem), root.cas, at);
-  if (typeof chain === 'string') throw rejected(`the Fulcio certificate ${describe(leaf)} does not chain to the configured CA at ${at.toISOString()}: ${chain}`);
+  if (typeof chain === 'string') throw rejected(`the Fulcio certificate ${describeCertificate(leaf)} does not chain to the configured CA at ${at.toISOString()}: ${chain}`);
 
   const extensions = certificateExtensions(leaf);
   const issuer = oidcIssuer(extensions);
@@ -111,11 +111,11 @@ function issued(subject: X509Certificate, issuer: X509Certificate): boolean {
 
 function problemAt(certificate: X509Certificate, at: Date, role: 'leaf' | 'intermediate' | 'root'): string | undefined {
   if (at < certificate.validFromDate || at > certificate.validToDate) {
-    return `${role} ${describe(certificate)} is valid from ${certificate.validFromDate.toISOString()} to ${certificate.validToDate.toISOString()}`;
+    return `${role} ${describeCertificate(certificate)} is valid from ${certificate.validFromDate.toISOString()} to ${certificate.validToDate.toISOString()}`;
   }
-  if (role === 'intermediate' && !certificate.ca) return `intermediate ${describe(certificate)} is not a CA`;
+  if (role === 'intermediate' && !certificate.ca) return `intermediate ${describeCertificate(certificate)} is not a CA`;
   const unhandled = unhandledCriticalExtensions(certificateExtensions(certificate));
-  if (unhandled.length > 0) return `${role} ${describe(certificate)} has unhandled critical extension(s) ${unhandled.join(', ')}`;
+  if (unhandled.length > 0) return `${role} ${describeCertificate(certificate)} has unhandled critical extension(s) ${unhandled.join(', ')}`;
   return undefined;
 }
 
@@ -124,7 +124,7 @@ function codeSigningProblem(chain: readonly X509Certificate[]): string | undefin
   for (const certificate of chain) {
     const usages = extendedKeyUsages(certificateExtensions(certificate));
     if (usages !== undefined && !usages.includes(OID.codeSigning) && !usages.includes(OID.anyExtKeyUsage)) {
-      return `${describe(certificate)} does not allow code signing`;
+      return `${describeCertificate(certificate)} does not allow code signing`;
     }
   }
   return undefined;
@@ -142,7 +142,7 @@ export function certificates(text: string, error: (detail: string) => ProxyError
     });
 }
 
-export function describe(certificate: X509Certificate): string {
+export function describeCertificate(certificate: X509Certificate): string {
   return JSON.stringify(certificate.subject.replace(/\n/g, ', ') || `serial ${certificate.serialNumber}`);
 }
 

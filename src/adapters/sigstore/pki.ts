@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { type X509Certificate } from 'node:crypto';
 import { ProxyError } from '../../domain/errors.js';
-import { buildChain, certificates, describe, leafCertificate, presentedIntermediates } from './fulcio.js';
+import { buildChain, certificates, describeCertificate, leafCertificate, presentedIntermediates } from './fulcio.js';
 import { type SigstorePublicKey } from './public-keys.js';
 import { sanEmails, certificateExtensions } from './x509-extensions.js';
 
@@ -28,7 +28,7 @@ export function parsePkiCertificates(pem: Uint8Array, where: string): X509Certif
 export function verifyPkiCertificate(root: PkiRoot, certificatePem: string, chainPem: string | undefined, now = new Date()): SigstorePublicKey & { readonly identity: string } {
   const leaf = leafCertificate(certificatePem);
   const chain = buildChain(leaf, [...root.intermediates, ...presentedIntermediates(chainPem)], root.roots, now);
-  if (typeof chain === 'string') throw rejected(`the certificate ${describe(leaf)} does not chain to the configured CA roots: ${chain}`);
+  if (typeof chain === 'string') throw rejected(`the certificate ${describeCertificate(leaf)} does not chain to the configured CA roots: ${chain}`);
   if (root.subjectEmail !== undefined) {
     const emails = sanEmails(certificateExtensions(leaf));
     if (!emails.includes(root.subjectEmail)) throw rejected(`required email ${JSON.stringify(root.subjectEmail)} not found in the certificate (it has ${JSON.stringify(emails)})`);
@@ -39,7 +39,7 @@ export function verifyPkiCertificate(root: PkiRoot, certificatePem: string, chai
     if (matched === undefined) throw rejected(`the certificate is not for host ${JSON.stringify(host)}`);
   }
   const identity = [root.subjectEmail, host].filter((value) => value !== undefined).join(', ');
-  return { key: leaf.publicKey, description: `certificate ${describe(leaf)} for ${identity}`, identity };
+  return { key: leaf.publicKey, description: `certificate ${describeCertificate(leaf)} for ${identity}`, identity };
 }
 
 function rejected(detail: string): ProxyError {

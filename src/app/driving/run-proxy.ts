@@ -16,7 +16,7 @@ export function say(line: string): void {
   process.stderr.write(`${PROGRAM}: ${line}\n`);
 }
 
-export function describe(err: unknown): string {
+export function describeError(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && 'message' in err) return `${String(err.code)}: ${String(err.message)}`;
   return err instanceof Error ? err.message : String(err);
 }
@@ -94,7 +94,7 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
     api = await createImageApi({ ...command.proxy, decryptionKeys }, { log, ...overrides });
     clientToken = target.kind === 'listen' ? await readClientToken(target.token) : undefined;
   } catch (err) {
-    report(describe(err));
+    report(describeError(err));
     return ExitCode.failure;
   }
   const onLog = command.quiet ? undefined : report;
@@ -107,7 +107,7 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
     const listening = await http.listenOn(
       logged(http.createImageApp(api, {
         onQuit: () => void listening.close(),
-        onFatal: (err: ProxyError) => report(`connection closed: ${describe(err)}`),
+        onFatal: (err: ProxyError) => report(`connection closed: ${describeError(err)}`),
         onLog,
       }, { version: VERSION, clientToken, refuseBrowsers: address.kind === 'tcp' })),
       address,
@@ -136,7 +136,7 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   const app = http.createImageApp(api, {
     onQuit: () => process.exit(ExitCode.ok),
     onFatal: (err: ProxyError) => {
-      report(describe(err));
+      report(describeError(err));
       process.exit(ExitCode.failure);
     },
     onLog,

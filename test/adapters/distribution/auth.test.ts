@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Agent } from 'undici';
-import { fetchBearerToken } from '../../../src/adapters/distribution/bearer-token.js';
+import { fetchRegistryToken } from '../../../src/adapters/distribution/registry-token.js';
 import { baseSend } from '../../../src/adapters/distribution/http.js';
 import { type Credentials } from '../../../src/ports/credential-store.js';
 import { SILENT_LOG } from '../../../src/ports/log.js';
@@ -134,7 +134,7 @@ describe('distribution: authentication', function () {
       cleanups.push(() => agent.close());
       const send = baseSend({ dispatcherFor: async () => agent, userAgent: 'test', limits: { connectMs: 1000, idleMs: 1000 }, log: SILENT_LOG });
       const now = Date.parse('2026-01-01T00:00:00Z');
-      const token = await fetchBearerToken(
+      const token = await fetchRegistryToken(
         send,
         { realm: `${registry.url}/token`, service: 'svc', scopes: ['repository:x:pull'], credentials: undefined, registry: registry.host, insecure: true },
         () => now,
