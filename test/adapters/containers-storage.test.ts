@@ -5,10 +5,12 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadDefaultStore } from '../../src/adapters/containers-storage/storage-conf.js';
 import { bigDataFileName } from '../../src/adapters/containers-storage/store-layout.js';
+import { assembleLayerTar } from '../../src/adapters/containers-storage/tar-split-assembly.js';
 import { StorageTransport } from '../../src/adapters/containers-storage/storage-transport.js';
 import { isProxyError } from '../../src/domain/errors.js';
 import { parseImageName } from '../../src/domain/reference.js';
@@ -120,3 +122,66 @@ describe('big data file names (makeBigDataBaseName)', function () {
     });
   }
 });
+
+describe('tar-split assembly (asm.WriteOutputTarStream)', function () {
+  let dir: string;
+
+  before(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'tar-split-'));
+  });
+  after(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A layer directory and its tar-split record: raw segments and file entries, in order. */
+  async function layer(name: string, entries: readonly object[]): Promise<{ layerId: string; tarSplit: string; directory: string }> {
+    const directory = join(dir, name);
+    await mkdir(directory, { recursive: true });
+    const tarSplit = join(dir, `${name}.tar-split.gz`);
+    await writeFile(tarSplit, gzipSync(entries.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
+    return { layerId: name, tarSplit, directory };
+  }
+
+  const segment = (text: string) => ({ type: 2, payload: Buffer.from(text).toString('base64'), position: 0 });
+
+  it('interleaves raw segments with file contents, names in raw bytes included, and skips empty files', async function () {
+    const rawName = Buffer.from([0x64, 0xe9, 0x6a, 0xe0]); // latin1 "déjà", not UTF-8
+    const files = await layer('raw-names', [
+      segment('<header 1>'),
+      { type: 1, name: 'etc/motd', size: 6, payload: null, position: 1 },
+      segment('<header 2>'),
+      { type: 1, name_raw: rawName.toString('base64'), size: 4, payload: null, position: 3 },
+      { type: 1, name: 'empty', payload: null, position: 4 },
+      segment('<end>'),
+    ]);
+    await mkdir(join(files.directory, 'etc'));
+    await writeFile(join(files.directory, 'etc', 'motd'), 'hello\n');
+    await writeFile(Buffer.concat([Buffer.from(`${files.directory}/`), rawName]), 'raw!');
+    const bytes = await collectStream(assembleLayerTar(files));
+    expect(bytes.toString('latin1')).to.equal('<header 1>hello\n<header 2>raw!<end>');
+  });
+
+  for (const [what, entry, fragment] of [
+    ['a name that leaves the layer', { type: 1, name: '../outside', size: 3 }, 'leaves the layer directory'],
+    ['a file the directory lacks', { type: 1, name: 'gone.txt', size: 3 }, 'is missing'],
+    ['a file of another size', { type: 1, name: 'short.txt', size: 30 }, 'the layer\'s record says 30'],
+    ['an entry of an unknown type', { type: 7 }, 'unknown type'],
+  ] as const) {
+    it(`fails the stream, never ends it early, for ${what}`, async function () {
+      const files = await layer(what.replace(/\W+/g, '-'), [segment('<header>'), entry]);
+      await writeFile(join(files.directory, 'short.txt'), 'abc');
+      const err = await collectStream(assembleLayerTar(files)).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(isProxyError(err), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain(fragment);
+    });
+  }
+});
+
+async function collectStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

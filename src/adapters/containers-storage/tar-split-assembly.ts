@@ -137,8 +137,11 @@ class LayerDirectory {
 
   private relativeName(entry: TarSplitEntry): string {
     const raw = entry.name_raw !== undefined ? Buffer.from(entry.name_raw, 'base64') : Buffer.from(entry.name ?? '', 'utf8');
-    const cleaned = posix.normalize(`/${raw.toString('latin1')}`).slice(1);
-    if (cleaned === '' || cleaned.split('/').includes('..')) throw corrupt(this.layer, `a file name that leaves the layer directory`);
+    const name = raw.toString('latin1');
+    // containers/storage refuses such a name when it extracts a layer; one here was not written by it.
+    if (name.split('/').includes('..')) throw corrupt(this.layer, `a file name that leaves the layer directory`);
+    const cleaned = posix.normalize(`/${name}`).slice(1);
+    if (cleaned === '') throw corrupt(this.layer, 'a file entry without a name');
     return cleaned.replace(/\/$/, '');
   }
 
