@@ -93,6 +93,9 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     await openssl('rsa', '-in', path('protected.pem'), '-passin', `pass:${PASSWORD}`, '-pubout', '-out', path('protected.pub'));
     await openssl('rsa', '-in', path('protected.pem'), '-passin', `pass:${PASSWORD}`, '-out', path('protected-open.pem'));
     await writeFile(path('password'), PASSWORD);
+    // The same protected key as PKCS#8 (what OpenSSL 3 writes by default), and the RSA key as a JWK.
+    await openssl('pkcs8', '-topk8', '-v2', 'aes256', '-in', path('protected-open.pem'), '-passout', `pass:${PASSWORD}`, '-out', path('protected-pkcs8.pem'));
+    await writeFile(path('rsa.jwk'), JSON.stringify(createPrivateKey(await readFile(path('rsa.pem'))).export({ format: 'jwk' })));
     await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('pkcs7.pem'), '-out', path('pkcs7.crt'), '-subj', '/CN=layer recipient', '-days', '2');
     // An OpenPGP key with an encryption subkey, in a private keyring skopeo finds through GNUPGHOME.
     const gnupg = path('gnupg');
@@ -132,7 +135,9 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     ['JWE, RSA key (PEM)', 'jwe', () => [path('rsa.pem')]],
     ['JWE, EC key (SEC 1 PEM)', 'jwe', () => [path('ec.pem')]],
     ['JWE, EC key (DER)', 'jwe', () => [path('ec.der')]],
+    ['JWE, RSA key (JWK)', 'jwe', () => [path('rsa.jwk')]],
     ['JWE, a wrong key before the right one', 'jwe', () => [path('other.pem'), path('rsa.pem')]],
+    ['JWE, password-protected PKCS#8 key (ENCRYPTED PRIVATE KEY)', 'protected', () => [`${path('protected-pkcs8.pem')}:pass=${PASSWORD}`]],
     ['JWE, password-protected key as KEY:PASSWORD', 'protected', () => [`${path('protected.pem')}:${PASSWORD}`]],
     ['JWE, password-protected key as KEY:file=PASSWORD_FILE', 'protected', () => [`${path('protected.pem')}:file=${path('password')}`]],
     ['PKCS#7, RSA key and certificate', 'pkcs7', () => [path('pkcs7.pem'), path('pkcs7.crt')]],
