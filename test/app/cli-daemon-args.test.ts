@@ -35,13 +35,15 @@ describe('command line: the Docker engine of docker-daemon:', () => {
   }
 
   const refused: [string, string][] = [
-    ['ssh://me@engine', 'expected unix://PATH, tcp://HOST[:PORT], http://HOST[:PORT] or https://HOST[:PORT]'],
+    ['ssh://me@engine', 'ssh:// is not supported: the docker CLI reaches an engine over ssh by running ssh, which the proxy does not; forward its socket'],
+    ['npipe:////./pipe/docker_engine', 'npipe:// is a Windows named pipe, which does not exist on Linux; expected unix://PATH'],
+    ['fd://', 'fd:// is where dockerd itself listens (socket activation), not an address a client can reach; expected unix://PATH'],
+    ['ftp://engine', 'expected unix://PATH, tcp://HOST[:PORT], http://HOST[:PORT] or https://HOST[:PORT]'],
     ['engine:2375', 'expected unix://PATH'],
     ['tcp://engine:0', 'is not HOST[:PORT]'],
     ['tcp://engine:02375', 'is not HOST[:PORT]'],
     ['tcp://engine:65536', 'port 65536 is out of range'],
     ['tcp://engine:2375/v1.41', 'is not HOST[:PORT]'],
-    ['tcp://user:pw@engine:2375', 'is not HOST[:PORT]'],
     ['tcp://', 'is not HOST[:PORT]'],
   ];
   for (const [host, reason] of refused) {
@@ -54,6 +56,24 @@ describe('command line: the Docker engine of docker-daemon:', () => {
       const endpoint = endpointOf([], { DOCKER_HOST: host });
       expect(endpoint.kind).to.equal('invalid');
       expect((endpoint as { problem: string }).problem).to.include(`$DOCKER_HOST ${JSON.stringify(host)}`).and.include(reason);
+    });
+  }
+
+  // A password has no place in an engine address, but one written there must not reach an error.
+  const withPasswords: [string, string][] = [
+    ['tcp://user:hunter2@engine:2375', '"tcp://user:xxxxx@engine:2375": "user:xxxxx@engine:2375" is not HOST[:PORT]'],
+    ['https://u:p@ss:w@rd@engine', '"https://u:xxxxx@engine": "u:xxxxx@engine" is not HOST[:PORT]'],
+    ['ssh://me:hunter2@engine', '"ssh://me:xxxxx@engine": ssh:// is not supported'],
+    ['ftp://me:hunter2@engine/x', '"ftp://me:xxxxx@engine/x": expected unix://PATH'],
+  ];
+  for (const [host, shown] of withPasswords) {
+    it(`${host} is refused without its password, from --daemon-host and from $DOCKER_HOST`, () => {
+      const command = parseCommandLine(['--daemon-host', host, image], context);
+      if (command.kind !== 'usage-error') expect.fail(`expected a usage error, got ${command.kind}`);
+      const problem = (endpointOf([], { DOCKER_HOST: host }) as { problem: string }).problem;
+      for (const message of [command.message, problem]) {
+        expect(message).to.include(shown).and.not.match(/hunter2|w@rd|ss:w/);
+      }
     });
   }
 });

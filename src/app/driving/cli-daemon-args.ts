@@ -22,6 +22,21 @@ interface Surroundings {
   readonly homeDir: string;
 }
 
+/** Schemes Docker knows that the proxy cannot speak, and what to do instead. */
+const UNREACHABLE_SCHEMES: Readonly<Record<string, string>> = {
+  ssh: 'the docker CLI reaches an engine over ssh by running ssh, which the proxy does not; forward its socket (ssh -nNT -L /tmp/engine.sock:/var/run/docker.sock USER@HOST) and name unix:///tmp/engine.sock',
+  npipe: 'a Windows named pipe, which does not exist on Linux',
+  fd: 'where dockerd itself listens (socket activation), not an address a client can reach',
+};
+
+/**
+ * The host as written, for messages: a password in it (`tcp://user:PASSWORD@host`, which no
+ * engine address has but a careless one may) shows as `xxxxx`, as Go's URL.Redacted does.
+ */
+function quoted(spelled: string): string {
+  return JSON.stringify(spelled.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@:]*):[^/]*@/, '$1:xxxxx@'));
+}
+
 /** Parses an engine host; `tcpIsTls` is what a `tcp://` host means where it was written. */
 export function parseEngineHost(spelled: string, where: string, tcpIsTls: boolean, certDir: string, cwd: string): EngineEndpoint | string {
   const description = `${spelled} (${where})`;
@@ -32,14 +47,19 @@ export function parseEngineHost(spelled: string, where: string, tcpIsTls: boolea
     const path = rest === '' ? DEFAULT_DAEMON_SOCKET : rest;
     return { kind: 'unix', path: isAbsolute(path) ? path : resolve(cwd, path), description };
   }
+  const unreachable = UNREACHABLE_SCHEMES[scheme];
+  if (unreachable !== undefined) return `${where} ${quoted(spelled)}: ${scheme}:// is ${scheme === 'ssh' ? 'not supported: ' : ''}${unreachable}; expected ${SCHEMES}`;
   if (scheme !== 'tcp' && scheme !== 'http' && scheme !== 'https') {
-    return `${where} ${JSON.stringify(spelled)}: expected ${SCHEMES}`;
+    return `${where} ${quoted(spelled)}: expected ${SCHEMES}`;
   }
   const match = HOST_PATTERN.exec(rest);
-  if (match === null) return `${where} ${JSON.stringify(spelled)}: ${JSON.stringify(rest)} is not HOST[:PORT] (a name, an IPv4 address or a bracketed IPv6 address, then a port from 1 to 65535)`;
+  if (match === null) {
+    const hostPart = quoted(spelled).slice(separator + 4, -1);
+    return `${where} ${quoted(spelled)}: "${hostPart}" is not HOST[:PORT] (a name, an IPv4 address or a bracketed IPv6 address, then a port from 1 to 65535, and no path)`;
+  }
   const [, ipv6, name, portText] = match;
   const port = portText === undefined ? undefined : Number(portText);
-  if (port !== undefined && port > 65535) return `${where} ${JSON.stringify(spelled)}: port ${port} is out of range`;
+  if (port !== undefined && port > 65535) return `${where} ${quoted(spelled)}: port ${port} is out of range`;
   const tls = scheme === 'https' || (scheme === 'tcp' && tcpIsTls);
   return { kind: 'tcp', host: ipv6 ?? name!, port: port ?? (tls ? TLS_PORT : PLAIN_PORT), tls: tls ? { certDir } : undefined, description };
 }

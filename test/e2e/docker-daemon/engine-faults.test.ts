@@ -157,7 +157,7 @@ describe('docker-daemon: engine failures through the CLI', function () {
     started.push(failing);
     const answer = await failing.request('GET', '/manifest');
     expect([answer.status, errorOf(answer).code]).to.deep.equal([500, 'config-invalid']);
-    expect(errorOf(answer).message).to.include('$DOCKER_HOST "ssh://engine.example": expected unix://PATH, tcp://HOST[:PORT]');
+    expect(errorOf(answer).message).to.include('$DOCKER_HOST "ssh://engine.example": ssh:// is not supported').and.include('expected unix://PATH, tcp://HOST[:PORT]');
     const other = await failing.request('GET', `/manifest?image=${encodeURIComponent('oci:examples/image')}`);
     expect(other.status, other.body.toString()).to.equal(200);
   });
