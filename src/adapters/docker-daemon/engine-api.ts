@@ -7,6 +7,7 @@ import { type FileHandle, readFile } from 'node:fs/promises';
 import { type ClientRequest, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { ProxyError } from '../../domain/errors.js';
 import { type EngineEndpoint, type EngineTls } from './engine-endpoint.js';
 
@@ -143,7 +144,16 @@ async function tlsFiles(tls: EngineTls): Promise<{ ca?: Buffer; cert?: Buffer; k
   if ((cert === undefined) !== (key === undefined)) {
     throw new ProxyError('config-invalid', `${tls.certDir} holds ${cert === undefined ? 'key.pem but no cert.pem' : 'cert.pem but no key.pem'}: a client certificate needs both`);
   }
-  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) };
+  const files = { ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) };
+  // Tried here, where the files are known: a bad one would otherwise fail the request with
+  // OpenSSL's bare reason. Its message names no key material, only what went wrong.
+  try {
+    createSecureContext(files);
+  } catch (err) {
+    const used = Object.keys(files).map((name) => `${name}.pem`).join(', ');
+    throw new ProxyError('config-invalid', `the engine's TLS files in ${tls.certDir} (${used}) cannot be used: ${(err as Error).message}`, { cause: err });
+  }
+  return files;
 }
 
 async function optionalFile(path: string): Promise<Buffer | undefined> {

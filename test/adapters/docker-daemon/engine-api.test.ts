@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,27 @@ describe('DockerEngineApi', () => {
     }
     expect(Date.now() - started, 'the idle timeout does not cut the wait for the answer short').to.be.at.least(280);
   });
+
+  const unusable: [string, Record<string, string>, string][] = [
+    ['a key that is not PEM', { 'key.pem': '-----BEGIN PRIVATE KEY-----\nSECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n', 'cert.pem': 'CERT' }, 'cert.pem, key.pem'],
+    ['a certificate that is not one beside a good key', { 'cert.pem': 'SECRET-KEY-MATERIAL', 'key.pem': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }, 'cert.pem, key.pem'],
+  ];
+  for (const [what, files, used] of unusable) {
+    it(`refuses ${what} with config-invalid naming the directory, never the files' contents`, async () => {
+      const certs = mkdtempSync(join(dir, 'certs-'));
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(certs, name), text);
+      const file = await open(join(dir, 'tls.tar'), 'w');
+      try {
+        const err = await api({ endpoint: { kind: 'tcp', host: '127.0.0.1', port: 1, tls: { certDir: certs }, description: 'tcp://127.0.0.1:1 (test)' } })
+          .exportImage('app:v1', file)
+          .then(() => expect.fail('exported with unusable TLS files'), (failure: unknown) => failure as Error);
+        expect(isProxyError(err, 'config-invalid'), String(err)).to.equal(true);
+        expect(err.message).to.include(`the engine's TLS files in ${certs} (${used}) cannot be used: `).and.not.include('SECRET');
+      } finally {
+        await file.close();
+      }
+    });
+  }
 
   it('refuses a client certificate without its key, naming the directory', async () => {
     const certs = join(dir, 'certs');
