@@ -3,7 +3,8 @@ export const MEASURE_MS = 200;
 
 /**
  * Decides how many connections a blob is fetched on, from what they deliver together: a number
- * of streams is kept only while raising it pays. Each step doubles the streams (up to `max`);
+ * of streams is kept only while raising it pays. Each step doubles the streams (up to `max`),
+ * or quadruples them after a step whose streams each brought at least three quarters of theirs;
  * after a step (MEASURE_MS, or as long as one stream takes over a chunk, from when the added
  * streams can have answered) the aggregate rate is compared with the step before, and the next step is
  * taken only if this one brought at least half of what the added streams would bring were each
@@ -89,9 +90,12 @@ export class StreamCount {
 
   private decide(now: number): number {
     const rate = this.stepBytes / Math.max(1, now - this.stepStart);
+    let factor = 2;
     if (this.previous !== undefined) {
       const added = this.current / this.previous.streams - 1;
       const gain = rate / this.previous.rate - 1;
+      // Streams that each brought nearly all they could: the cap is per connection, go faster.
+      if (gain >= (3 * added) / 4) factor = 4;
       if (gain < added / 2) {
         // A step that brought next to nothing is undone; one that brought some is kept.
         if (gain < added / 4) this.current = this.previous.streams;
@@ -104,7 +108,7 @@ export class StreamCount {
       return this.current;
     }
     this.previous = { streams: this.current, rate };
-    this.current = Math.min(this.max, this.current * 2);
+    this.current = Math.min(this.max, this.current * factor);
     this.restart(now + this.lagMs);
     return this.current;
   }

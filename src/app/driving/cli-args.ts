@@ -84,9 +84,9 @@ Registry options (docker://):
                                a registry's Retry-After is honoured instead)
       --max-parallel-per-blob N
                                fetch a large blob over up to N connections at once, as many
-                               as measurably pay (default 8; 1: one stream)
+                               as measurably pay (default 16; 1: one stream)
       --blob-chunk-size SIZE   bytes per ranged request of a blob fetched in parallel
-                               (default 8MiB; from 64KiB)
+                               (default 4MiB; from 64KiB)
 
 
   -q, --quiet                  do not report request errors on standard error

@@ -16,8 +16,14 @@ function run(max: number, rates: (streams: number) => number, steps: number): nu
 }
 
 describe('distribution: how many streams a blob gets (StreamCount)', () => {
-  it('a registry that caps each connection: doubles up to the limit', () => {
-    expect(run(8, (streams) => 20 * streams, 10)).to.deep.equal([2, 4, 8, 8]);
+  it('a registry that caps each connection: grows fourfold once two streams brought twice one, up to the limit', () => {
+    expect(run(8, (streams) => 20 * streams, 10)).to.deep.equal([2, 8, 8]);
+    expect(run(64, (streams) => 20 * streams, 10)).to.deep.equal([2, 8, 32, 64, 64]);
+  });
+
+  it('streams that bring less than three quarters of theirs: doubled, not quadrupled', () => {
+    // Each doubling brings +60 %: enough to go on, not enough to go faster.
+    expect(run(16, (streams) => 100 * 1.6 ** Math.log2(streams), 10)).to.deep.equal([2, 4, 8, 16, 16]);
   });
 
   it('one connection already gets everything: back to one stream after the probe', () => {
@@ -25,12 +31,12 @@ describe('distribution: how many streams a blob gets (StreamCount)', () => {
   });
 
   it('a gain that flattens: keeps the step that still paid some, stops growing', () => {
-    // 1 → 2 doubles, 2 → 4 brings +30 % (more than a quarter of the +100 % a cap would give, less than half).
-    expect(run(16, (streams) => (streams === 1 ? 100 : streams === 2 ? 200 : 260), 10)).to.deep.equal([2, 4, 4]);
+    // 1 → 2 brings +50 %, 2 → 4 +30 % (more than a quarter of the +100 % a cap would give, less than half).
+    expect(run(16, (streams) => (streams === 1 ? 100 : streams === 2 ? 150 : 195), 10)).to.deep.equal([2, 4, 4]);
   });
 
   it('a step that brings next to nothing is undone', () => {
-    expect(run(16, (streams) => (streams === 1 ? 100 : streams === 2 ? 200 : 210), 10)).to.deep.equal([2, 4, 2]);
+    expect(run(16, (streams) => (streams === 1 ? 100 : streams === 2 ? 150 : 160), 10)).to.deep.equal([2, 4, 2]);
   });
 
   it('--max-parallel-per-blob 1: never more than one', () => {
@@ -44,6 +50,6 @@ describe('distribution: how many streams a blob gets (StreamCount)', () => {
     expect(count.record(20 * MEASURE_MS, 2 * MEASURE_MS)).to.equal(2);
     count.restart(1000);
     count.record(2 * 20 * 50, 1050);
-    expect(count.conclude(1050)).to.equal(4);
+    expect(count.conclude(1050)).to.equal(8);
   });
 });
