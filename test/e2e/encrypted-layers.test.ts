@@ -127,6 +127,8 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
 
   after(async function () {
     await Promise.all(proxies.map((started) => started.dispose()));
+    // gpg and skopeo's gpg started an agent for the private GNUPGHOME; it would outlive the suite.
+    if (work !== '') await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: path('gnupg') } }).catch(() => undefined);
     env?.cleanup();
     if (work !== '') await rm(work, { recursive: true, force: true });
   });
