@@ -192,6 +192,14 @@ describe('end to end: containers-storage', function () {
     expect(JSON.parse(other.body.toString())).to.include({ code: 'image-not-found' });
   });
 
+  it('picks, of the images stored from one index for different platforms, the one for the wanted platform', async function () {
+    const index = standardFixtures().ociIndex;
+    const byList = `containers-storage:${images.vfs.spec}${images.names.index.replace(/:v1$/, '')}@${index.manifest.digest}`;
+    const amd64 = await manifestOf(proxyFor(byList, ['--insecure-policy', '--override-arch', 'amd64']));
+    const arm64 = await manifestOf(proxyFor(byList, ['--insecure-policy', '--override-arch', 'arm64', '--override-variant', 'v8']));
+    expect([amd64.instance, arm64.instance]).to.deep.equal([index.instances[0]!.manifest.digest, index.instances[1]!.manifest.digest]);
+  });
+
   it('refuses another driver by name', async function () {
     const answer = await proxyFor(`containers-storage:[btrfs@${out}/btrfs-store]localhost/x:1`).request('GET', '/manifest');
     const error = JSON.parse(answer.body.toString()) as { code: string; message: string };

@@ -18,7 +18,7 @@ export interface StorageImages {
   readonly registry: RunningRegistry;
   /** The primary, rootful overlay store. */
   readonly overlay: LocalStore;
-  /** A vfs store holding `mixed`. */
+  /** A vfs store holding `mixed`, and `index` pulled for linux/amd64 and (also tagged `:arm64`) linux/arm64/v8. */
   readonly vfs: LocalStore;
   /** Names in the overlay store, by what they show. */
   readonly names: {
@@ -64,6 +64,10 @@ export async function makeStorageImages(): Promise<StorageImages> {
     stores.push(vfs);
     for (const name of ['mixed', 'docker', 'zstd', 'index']) await podman(overlay, ['pull', '--quiet', '--tls-verify=false', repo(name)]);
     await podman(vfs, ['pull', '--quiet', '--tls-verify=false', repo('mixed')]);
+    // Two images stored from one index, one per platform, both still named in its repository.
+    await podman(vfs, ['pull', '--quiet', '--tls-verify=false', '--arch', 'arm64', '--variant', 'v8', repo('index')]);
+    await podman(vfs, ['tag', repo('index'), `${registry.host}/fixture/index:arm64`]);
+    await podman(vfs, ['pull', '--quiet', '--tls-verify=false', '--arch', 'amd64', repo('index')]);
     const built = 'localhost/built:1';
     const builtId = await buildLocalImage(overlay, work, built, {
       'hello.txt': 'built with buildah from scratch\n',

@@ -32,7 +32,8 @@ export class StoreImages {
     return new StoreImages(perStore.flat());
   }
 
-  find(reference: StorageReference): FoundImage {
+  /** `prefer` picks among several images stored under one manifest list's digest (one per platform pulled). */
+  async find(reference: StorageReference, prefer?: (image: StoredImage, digest: string) => Promise<boolean>): Promise<FoundImage> {
     let ref = reference;
     let id = ref.id;
     if (ref.idPrefix !== undefined) {
@@ -52,7 +53,11 @@ export class StoreImages {
       found = this.images.find((image) => image.record.names?.includes(dockerString(named)));
       // A name with a digest also finds an image stored under that name with another tag or digest.
       if (found === undefined && named.digest !== undefined) {
-        found = this.images.find((image) => digestsOf(image.record).includes(named.digest!) && matchesRepository(image.record, named));
+        const candidates = this.images.filter((image) => digestsOf(image.record).includes(named.digest!) && matchesRepository(image.record, named));
+        found = candidates[0];
+        if (candidates.length > 1 && prefer !== undefined) {
+          for (const candidate of candidates) if (await prefer(candidate, named.digest)) found = candidate;
+        }
       }
     }
     if (found === undefined && id !== undefined) found = this.images.find((image) => image.record.id === id);

@@ -1,11 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { ProxyError } from '../../domain/errors.js';
+import { guessManifestMediaType, parseManifest } from '../../domain/manifest.js';
+import { chooseInstance, type Platform } from '../../domain/platform.js';
 import { type ImageReference, type StorageReference, type TransportName } from '../../domain/reference.js';
 import { formatStorageReference } from '../../domain/storage-reference.js';
 import { MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
 import { type ImageSource, type OpenOptions, type Transport } from '../../ports/transport.js';
 import { guessedMediaType } from '../oci-layout/manifest-media-type.js';
-import { layerChain, StoreImages } from './image-lookup.js';
+import { layerChain, StoreImages, type StoredImage } from './image-lookup.js';
 import { type DefaultStore } from './storage-conf.js';
 import { StorageSource } from './storage-source.js';
 import { READABLE_DRIVERS, type ReadableDriver, readBigData, type StoreLayout } from './store-layout.js';
@@ -13,6 +15,8 @@ import { READABLE_DRIVERS, type ReadableDriver, readBigData, type StoreLayout } 
 export interface StorageTransportOptions {
   /** storage.conf's default store, read on first use (and only when a reference needs it). */
   readonly defaultStore: () => Promise<DefaultStore>;
+  /** The platforms wanted from a manifest list, best first: which of several images stored from one list a digest means. */
+  readonly platforms?: readonly Platform[] | undefined;
 }
 
 /** Driver options naming additional image stores (`overlay.imagestore=PATH`, `additionalimagestore=PATH`). */
@@ -34,7 +38,7 @@ export class StorageTransport implements Transport {
       throw new ProxyError('internal', `the containers-storage transport was asked to open a ${reference.transport} reference`);
     }
     const { primary, stores, options } = await this.storesFor(reference, signal);
-    const found = (await StoreImages.read(stores, signal)).find(reference);
+    const found = await (await StoreImages.read(stores, signal)).find(reference, (image, digest) => this.storedForPlatform(image, digest, signal));
     const layers = await layerChain(found, stores, signal);
     const resolved: StorageReference = {
       ...found.reference,
@@ -49,6 +53,24 @@ export class StorageTransport implements Transport {
       throw new ProxyError('image-not-found', `image ${id} (containers-storage:${formatStorageReference(resolved)}) has no manifest in the store: it was removed, or never committed`);
     }
     return new StorageSource({ reference: resolved, image: found, layers, manifest: { bytes, mediaType: guessedMediaType(bytes, `the manifest of image ${id}`) } });
+  }
+
+  /**
+   * multiArchImageMatchesSystemContext: whether the image keeps the manifest list with this
+   * digest and, of its instances, the one the wanted platform chooses.
+   */
+  private async storedForPlatform(image: StoredImage, digest: string, signal?: AbortSignal): Promise<boolean> {
+    const platforms = this.options.platforms;
+    if (platforms === undefined || platforms.length === 0) return false;
+    const bytes = await readBigData(image.store, image.record.id, `manifest-${digest}`, MAX_MANIFEST_BYTES, signal).catch(() => undefined);
+    if (bytes === undefined) return false;
+    try {
+      const list = parseManifest(bytes, guessManifestMediaType(bytes));
+      if (list.kind !== 'oci-index' && list.kind !== 'docker-list') return false;
+      return image.record['big-data-names']?.includes(`manifest-${chooseInstance(list, platforms).digest}`) ?? false;
+    } catch {
+      return false;
+    }
   }
 
   private async storesFor(reference: StorageReference, signal?: AbortSignal): Promise<{ primary: StoreLayout; stores: StoreLayout[]; options: readonly string[] }> {

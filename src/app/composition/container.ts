@@ -84,7 +84,7 @@ function buildContainer(options: ProxyOptions, overrides: PortOverrides): Contai
   bindTransport('dir', () => new DirTransport(), []);
   bindTransport('oci-archive', () => new OciArchiveTransport(), []);
   bindTransport('docker-archive', () => new DockerArchiveTransport(), []);
-  bindTransport<[ProxyOptions]>('containers-storage', storageTransportFor, [Tokens.Options]);
+  bindTransport<[ProxyOptions, readonly Platform[]]>('containers-storage', storageTransportFor, [Tokens.Options, Tokens.WantedPlatforms]);
   bindTransport<[ProxyOptions, CredentialStore, Log]>('docker', distributionTransportFor, [Tokens.Options, Tokens.CredentialStore, Tokens.Log]);
   bindTransport<[ProxyOptions]>('docker-daemon', dockerDaemonTransportFor, [Tokens.Options]);
   for (const transport of given.values()) container.bind<Transport>(Tokens.Transport).toConstantValue(transport);
