@@ -8,7 +8,6 @@ import { type DockerArchiveSource } from '../archive/docker-archive-source.js';
 import { TarIndex } from '../archive/tar-index.js';
 import { createPrivateTempFile } from '../file-system/private-files.js';
 import { type DockerEngineApi } from './engine-api.js';
-import { removeAtExit } from './exit-cleanup.js';
 
 /** What the transport needs of the engine: the export of one image, written to a file. */
 export type ImageExporter = Pick<DockerEngineApi, 'exportImage'>;
@@ -30,12 +29,8 @@ export class DockerDaemonTransport implements Transport {
       throw new ProxyError('internal', `the docker-daemon transport was asked to open a ${reference.transport} reference`);
     }
     const name = engineName(reference);
-    const file = await createPrivateTempFile('container-image-proxy-export');
-    const forget = removeAtExit(file.path);
-    const remove = async (): Promise<void> => {
-      await file.remove();
-      forget();
-    };
+    const file = await createPrivateTempFile('container-image-proxy-export', { removeAtExit: true });
+    const remove = (): Promise<void> => file.remove();
     try {
       await this.engine.exportImage(name, file.handle, signal);
       await file.handle.close();

@@ -16,15 +16,22 @@
  * before any of the bundle runs; test/adapters/file-system/private-files.test.ts keeps the two
  * in agreement.
  */
+import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, mkdtemp, open, readlink, rm } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ProxyError } from '../../domain/errors.js';
+import { removeAtExit } from './exit-cleanup.js';
 
 const WRITABLE_BY_GROUP_OR_OTHERS = 0o022;
 const STICKY = 0o1000;
 const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export interface PrivateTempFileOptions {
+  /** Removed when the process exits too, if still there: registered before it is made, so no exit can leave it. */
+  readonly removeAtExit?: boolean;
+}
 
 export interface PrivateTempFile {
   readonly path: string;
@@ -126,21 +133,44 @@ export function checkSharedParent(path: string): Promise<string | undefined> {
   return pathProblem(path, parentProblem);
 }
 
+/** How many fresh names mkdir may find taken before making a directory is given up. */
+const NAME_ATTEMPTS = 16;
+
+/**
+ * A new 0700 directory `PREFIX-RANDOM` in `parent`, as mkdtemp makes one, but with the name
+ * chosen first, so that whoever must remove it (`register`) knows it before it exists.
+ */
+async function makeFreshDirectory(parent: string, prefix: string, register: (dir: string) => () => void): Promise<{ dir: string; forget: () => void }> {
+  for (let attempt = 1; ; attempt++) {
+    const dir = join(parent, `${prefix}-${randomBytes(9).toString('base64url')}`);
+    const forget = register(dir);
+    try {
+      await mkdir(dir, 0o700);
+      return { dir, forget };
+    } catch (err) {
+      forget();
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === NAME_ATTEMPTS) throw err;
+    }
+  }
+}
+
+const NOTHING_TO_FORGET = (): (() => void) => () => undefined;
+
 /**
  * A new, empty file, mode 0600, alone in a fresh 0700 directory under os.tmpdir() ($TMPDIR, else
  * /tmp). The temporary directory itself may be shared if it is sticky and owned by root or this
- * user (mkdtemp's name cannot be foreseen, and nobody else can rename what it makes); one owned by
+ * user (the directory's random name cannot be foreseen, and nobody else can rename what it makes); one owned by
  * another user or writable by others without the sticky bit is refused with an `io` ProxyError, and
  * so is one where nothing can be made (read-only, full, not a real directory like /proc): that is
  * the host's temporary directory failing, not the proxy.
  */
-export async function createPrivateTempFile(prefix: string): Promise<PrivateTempFile> {
+export async function createPrivateTempFile(prefix: string, options: PrivateTempFileOptions = {}): Promise<PrivateTempFile> {
   if (!/^[\w.-]+$/.test(prefix) || /^\.+$/.test(prefix)) throw new TypeError(`a temporary file's prefix must be a plain file name, not ${JSON.stringify(prefix)}`);
   const parent = tmpdir();
   const refused = await checkSharedParent(parent);
   if (refused !== undefined) throw new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${refused}`);
   const cannotMake = (err: unknown) => new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${(err as Error).message}`, { cause: err });
-  const dir = await mkdtemp(join(parent, `${prefix}-`)).catch((err: unknown) => {
+  const { dir, forget } = await makeFreshDirectory(parent, prefix, options.removeAtExit === true ? removeAtExit : NOTHING_TO_FORGET).catch((err: unknown) => {
     throw cannotMake(err);
   });
   const path = join(dir, prefix);
@@ -158,6 +188,7 @@ export async function createPrivateTempFile(prefix: string): Promise<PrivateTemp
   } catch (err) {
     await handle?.close();
     await rm(dir, { recursive: true, force: true });
+    forget();
     throw err;
   }
   const opened = handle;
@@ -168,6 +199,7 @@ export async function createPrivateTempFile(prefix: string): Promise<PrivateTemp
       // Closing a FileHandle that is already closed does nothing.
       await opened.close();
       await rm(dir, { recursive: true, force: true });
+      forget();
     },
   };
 }
