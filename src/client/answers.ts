@@ -82,13 +82,19 @@ export function relay(body: Readable, events: RelayEvents, progress?: ProgressMe
       callback(err);
     },
   });
-  /** Runs a progress call; false when it threw, which failed the stream with its exception. */
-  const reported = (call: () => void): boolean => {
+  const failWith = (err: unknown): void => void out.destroy(err instanceof Error ? err : new Error(String(err)));
+  /**
+   * Runs a progress call; false when it threw, which failed the stream with its exception. An
+   * async callback is not awaited, but its rejection fails the stream too, if it has not ended:
+   * left alone, it would be an unhandled rejection, which ends a Node process.
+   */
+  const reported = (call: () => unknown): boolean => {
     try {
-      call();
+      const result = call();
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') (result as PromiseLike<unknown>).then(undefined, failWith);
       return true;
     } catch (err) {
-      out.destroy(err instanceof Error ? err : new Error(String(err)));
+      failWith(err);
       return false;
     }
   };

@@ -12,6 +12,7 @@ export interface Progress {
   readonly total: number | undefined;
 }
 
+/** May be async: it is not awaited, and a promise it returns that rejects fails the read as a throw does. */
 export type ProgressCallback = (progress: Progress) => void;
 
 /** At most one call per this many milliseconds while a body streams; the final call comes on top. */
@@ -40,21 +41,24 @@ export class ProgressMeter {
     this.#lastCall = now();
   }
 
-  /** `length` more bytes arrived; the callback's exception, if any, is the caller's to handle. */
-  received(length: number): void {
+  /**
+   * `length` more bytes arrived. What the callback returned, if it was called: its exception, or
+   * the rejection of a promise it returned, is the caller's to handle.
+   */
+  received(length: number): unknown {
     this.#bytes += length;
-    if (this.#stopped) return;
+    if (this.#stopped) return undefined;
     const now = this.#now();
-    if (now - this.#lastCall < PROGRESS_INTERVAL_MS) return;
+    if (now - this.#lastCall < PROGRESS_INTERVAL_MS) return undefined;
     this.#lastCall = now;
-    this.#call();
+    return this.#call();
   }
 
-  /** The body arrived whole: the final call. */
-  completed(): void {
-    if (this.#stopped) return;
+  /** The body arrived whole: the final call, and what it returned. */
+  completed(): unknown {
+    if (this.#stopped) return undefined;
     this.#stopped = true;
-    this.#call();
+    return this.#call();
   }
 
   /** The body failed or was abandoned: no more calls. */
@@ -62,8 +66,8 @@ export class ProgressMeter {
     this.#stopped = true;
   }
 
-  #call(): void {
-    this.#report({ digest: this.#digest, bytes: this.#bytes, total: this.#total });
+  #call(): unknown {
+    return this.#report({ digest: this.#digest, bytes: this.#bytes, total: this.#total });
   }
 }
 

@@ -146,6 +146,38 @@ describe('TypeScript client: onProgress over a real proxy', function () {
     expect((await proxy.config()).architecture).to.equal('amd64');
   });
 
+  it('fails the stream with the reason an async callback rejects with, never an unhandled rejection', async () => {
+    const images = suite.images();
+    const layer = large();
+    const proxy = await start({ image: `oci:${images.layout}:large` });
+    const rejected = new Error('the progress display broke later');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    // Mocha's own listener would fail the test too, but only after this one has passed.
+    const mochaListeners = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', onUnhandled);
+    let calls = 0;
+    let caught: unknown;
+    try {
+      const onProgress = async (): Promise<void> => {
+        calls += 1;
+        await delay(1);
+        throw rejected;
+      };
+      await readSlowly(await proxy.blob(layer.digest, { onProgress }));
+    } catch (err) {
+      caught = err;
+    } finally {
+      await delay(10);
+      process.off('unhandledRejection', onUnhandled);
+      for (const listener of mochaListeners) process.on('unhandledRejection', listener);
+    }
+    expect([caught, unhandled]).to.deep.equal([rejected, []]);
+    expect(calls).to.be.at.least(1);
+    expect((await proxy.config()).architecture).to.equal('amd64');
+  });
+
   it('refuses an onProgress that is not a function before any request', async () => {
     const images = suite.images();
     const proxy = await start({ image: `oci:${images.layout}:single` });
