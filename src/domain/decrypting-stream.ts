@@ -33,9 +33,22 @@ export class DecryptingStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     const tail = this.decipher.final();
-    if (!timingSafeEqual(this.hmac.digest(), this.cipher.hmac)) {
-      return callback(new ProxyError('decryption-failed', `${this.what}: the ciphertext does not match its HMAC (altered, or encrypted with another key)`));
-    }
+    const mismatch = hmacMismatch(this.cipher, this.hmac.digest(), this.what);
+    if (mismatch !== undefined) return callback(mismatch);
     callback(null, this.held === undefined ? tail : Buffer.concat([this.held, tail]));
   }
+}
+
+/**
+ * An empty layer has no byte to hold back: a body of Content-Length 0 is complete the moment its
+ * headers go out. Its HMAC (of nothing) is therefore checked before answering.
+ */
+export function checkEmptyCiphertext(cipher: LayerCipher, what: string): void {
+  const mismatch = hmacMismatch(cipher, createHmac('sha256', cipher.key).digest(), what);
+  if (mismatch !== undefined) throw mismatch;
+}
+
+function hmacMismatch(cipher: LayerCipher, computed: Buffer, what: string): ProxyError | undefined {
+  if (timingSafeEqual(computed, cipher.hmac)) return undefined;
+  return new ProxyError('decryption-failed', `${what}: the ciphertext does not match its HMAC (altered, or encrypted with another key)`);
 }

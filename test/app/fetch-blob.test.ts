@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { expect } from 'chai';
 import { FetchBlob } from '../../src/app/core/use-cases/fetch-blob.js';
+import { LayerKeys } from '../../src/app/core/use-cases/layer-keys.js';
 import { type ImageLayer, type ResolvedImage } from '../../src/app/core/use-cases/resolve-manifest.js';
 import { digestOf, type Digest } from '../../src/domain/digest.js';
 import { isProxyError, ProxyError } from '../../src/domain/errors.js';
@@ -265,5 +266,32 @@ describe('FetchBlob', () => {
     const empty: ImageLayer = { source: { mediaType: MediaType.ociLayerTar, digest: fake, size: 0 }, info: { digest: fake, size: 0, mediaType: MediaType.ociLayerTar, compression: 'none', diffID: undefined } };
     const err = await rejection(fetchBlob.execute({ ...image, layers: new Map([[fake, empty]]) }, fake));
     expect(err.code).to.equal('digest-mismatch');
+  });
+
+  it('an empty encrypted layer whose HMAC does not match: decryption-failed before any header (a Content-Length 0 body is complete at once)', async () => {
+    const empty = new Uint8Array(0);
+    const { image } = imageOf(config, [{ mediaType: MediaType.ociLayerTar, bytes: empty, diffID: undefined }]);
+    const digest = digestOf(empty);
+    const key = randomBytes(32);
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+    const mediaType = `${MediaType.ociLayerGzip}+encrypted`;
+    const layerWith = (hmac: Uint8Array): ImageLayer => {
+      const annotations = {
+        'org.opencontainers.image.enc.keys.jwe': b64(Buffer.from('wrapped')),
+        'org.opencontainers.image.enc.pubopts': b64(Buffer.from(JSON.stringify({ cipher: 'AES_256_CTR_HMAC_SHA256', hmac: b64(hmac), cipheroptions: {} }))),
+      };
+      return { source: { mediaType, digest, size: 0, annotations }, info: { digest, size: 0, mediaType, compression: 'gzip', diffID: undefined, encrypted: true } };
+    };
+    const privateOptions = Buffer.from(JSON.stringify({ symkey: b64(key), cipheroptions: { nonce: b64(randomBytes(16)) } }));
+    const keys = () => new LayerKeys([{ scheme: 'jwe', unwrap: () => Promise.resolve(privateOptions) }]);
+    const withLayer = (layer: ImageLayer) => ({ ...image, layers: new Map([[digest, layer]]) });
+
+    const err = await rejection(new FetchBlob(keys()).execute(withLayer(layerWith(randomBytes(32))), digest, { decrypt: true }));
+    expect(err.code).to.equal('decryption-failed');
+    expect(err.message).to.match(/does not match its HMAC/);
+
+    const answer = await new FetchBlob(keys()).execute(withLayer(layerWith(createHmac('sha256', key).digest())), digest, { decrypt: true });
+    expect(answer.size).to.equal(0);
+    expect(await drain(answer)).to.deep.equal({ body: Buffer.alloc(0), error: undefined });
   });
 });

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { type Digest, digestAlgorithm, digestOf } from '../../../domain/digest.js';
 import { ProxyError } from '../../../domain/errors.js';
-import { DecryptingStream } from '../../../domain/decrypting-stream.js';
+import { checkEmptyCiphertext, DecryptingStream } from '../../../domain/decrypting-stream.js';
 import { isEncryptedMediaType } from '../../../domain/layer-encryption.js';
 import { type LayerInfo } from '../../../domain/layers.js';
 import { VerifyingStream } from '../../../domain/verifying-stream.js';
@@ -40,6 +40,7 @@ export class FetchBlob {
     const diffID = options.decompress ? requireDiffID(layer) : undefined;
     const decrypting = (options.decrypt || options.decompress) && isEncryptedMediaType(found.source.mediaType);
     const cipher = decrypting ? await this.keys.cipherFor(found.source) : undefined;
+    if (cipher !== undefined && layer.size === 0) checkEmptyCiphertext(cipher, `layer ${digest}`);
     const body = await image.source.blob(found.source, signal);
     if (body.size !== undefined && body.size !== layer.size) {
       body.stream.destroy();
