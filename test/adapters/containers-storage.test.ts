@@ -3,7 +3,7 @@
  * were stored uncompressed, so the stored manifest's blobs are exactly what the store rebuilds),
  * and storage.conf found and read as containers/storage reads it.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -134,12 +134,12 @@ describe('tar-split assembly (asm.WriteOutputTarStream)', function () {
   });
 
   /** A layer directory and its tar-split record: raw segments and file entries, in order. */
-  async function layer(name: string, entries: readonly object[]): Promise<{ layerId: string; tarSplit: string; directory: string }> {
+  async function layer(name: string, entries: readonly object[]): Promise<{ layerId: string; tarSplit: string; graphRoot: string; directory: string }> {
     const directory = join(dir, name);
     await mkdir(directory, { recursive: true });
     const tarSplit = join(dir, `${name}.tar-split.gz`);
     await writeFile(tarSplit, gzipSync(entries.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
-    return { layerId: name, tarSplit, directory };
+    return { layerId: name, tarSplit, graphRoot: dir, directory };
   }
 
   const segment = (text: string) => ({ type: 2, payload: Buffer.from(text).toString('base64'), position: 0 });
@@ -176,6 +176,101 @@ describe('tar-split assembly (asm.WriteOutputTarStream)', function () {
       );
       expect(isProxyError(err), String(err)).to.equal(true);
       expect((err as Error).message).to.contain(fragment);
+    });
+  }
+});
+
+
+describe('tar-split assembly never reads outside the layer directory', function () {
+  let dir: string;
+  let outside: string;
+  const SECRET = 'SECRET!';
+
+  beforeEach(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'tar-split-links-'));
+    outside = join(dir, 'outside');
+    await mkdir(join(outside, 'sub'), { recursive: true });
+    for (const name of ['two', 'sub/two']) await writeFile(join(outside, name), SECRET);
+  });
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A 1 MiB first file, so the stream is still inside it when the test changes the directory. */
+  async function layer(second: string): Promise<{ layerId: string; tarSplit: string; graphRoot: string; directory: string }> {
+    const graphRoot = join(dir, 'graph');
+    const directory = join(graphRoot, 'overlay', 'l1', 'diff');
+    await mkdir(join(directory, 'sub'), { recursive: true });
+    await writeFile(join(directory, 'sub', 'one'), Buffer.alloc(1024 * 1024, 1));
+    await writeFile(join(directory, second), 'inside!');
+    const tarSplit = join(graphRoot, 'l1.tar-split.gz');
+    const entries = [
+      { type: 1, name: 'sub/one', size: 1024 * 1024 },
+      { type: 1, name: second, size: SECRET.length },
+    ];
+    await writeFile(tarSplit, gzipSync(entries.map((entry) => `${JSON.stringify(entry)}\n`).join('')));
+    return { layerId: 'l1', tarSplit, graphRoot, directory };
+  }
+
+  /** Reads the first chunk, lets `change` alter the store, reads the rest; what came out, and the error if any. */
+  async function readWhileChanging(files: Awaited<ReturnType<typeof layer>>, change: () => Promise<void>): Promise<{ bytes: string; err: unknown }> {
+    const chunks: Buffer[] = [];
+    let changed = false;
+    try {
+      for await (const chunk of assembleLayerTar(files)) {
+        chunks.push(chunk as Buffer);
+        if (!changed) await change();
+        changed = true;
+      }
+      return { bytes: Buffer.concat(chunks).toString('latin1'), err: undefined };
+    } catch (err) {
+      return { bytes: Buffer.concat(chunks).toString('latin1'), err };
+    }
+  }
+
+  it('a directory of the layer swapped for a symbolic link mid-read', async function () {
+    const files = await layer('sub/two');
+    const { bytes, err } = await readWhileChanging(files, async () => {
+      await rename(join(files.directory, 'sub'), join(files.directory, 'sub.old'));
+      await symlink(join(outside, 'sub'), join(files.directory, 'sub'));
+    });
+    expect(bytes).not.to.contain(SECRET);
+    expectOwnBytesOrError(bytes, err);
+  });
+
+  it('the layer directory swapped for a symbolic link mid-read', async function () {
+    const files = await layer('two');
+    const { bytes, err } = await readWhileChanging(files, async () => {
+      await rename(files.directory, `${files.directory}.old`);
+      await symlink(outside, files.directory);
+    });
+    expect(bytes).not.to.contain(SECRET);
+    expectOwnBytesOrError(bytes, err);
+  });
+
+  /** The directories already opened are the layer's own, wherever they were moved: their files, or an error. */
+  function expectOwnBytesOrError(bytes: string, err: unknown): void {
+    if (err === undefined) expect(bytes.endsWith('inside!')).to.equal(true);
+    else expect(isProxyError(err), String(err)).to.equal(true);
+  }
+
+  for (const [what, link, target] of [
+    ['the layer directory', 'overlay/l1/diff', 'elsewhere/diff'],
+    ['a directory on the way to it', 'overlay/l1', 'elsewhere'],
+    ['a file', 'overlay/l1/diff/two', 'outside/two'],
+  ] as const) {
+    it(`${what} is a symbolic link out of the store`, async function () {
+      const files = await layer('two');
+      // A copy of the layer elsewhere, but for the secret in place of its second file.
+      await mkdir(join(dir, 'elsewhere', 'diff', 'sub'), { recursive: true });
+      await writeFile(join(dir, 'elsewhere', 'diff', 'sub', 'one'), Buffer.alloc(1024 * 1024, 1));
+      await writeFile(join(dir, 'elsewhere', 'diff', 'two'), SECRET);
+      await rm(join(files.graphRoot, link), { recursive: true });
+      await symlink(join(dir, target), join(files.graphRoot, link));
+      const { bytes, err } = await readWhileChanging(files, async () => undefined);
+      expect(bytes).not.to.contain(SECRET);
+      expect(isProxyError(err), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain('symbolic link');
     });
   }
 });

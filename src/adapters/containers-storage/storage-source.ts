@@ -63,7 +63,12 @@ export class StorageSource implements ImageSource {
     signal?.throwIfAborted();
     const layer = this.layers.find((l) => l.record['diff-digest'] === digest);
     if (layer !== undefined) {
-      const files = { layerId: layer.record.id, tarSplit: tarSplitFile(layer.store, layer.record.id), directory: layerDirectory(layer.store, layer.record.id) };
+      const files = {
+        layerId: layer.record.id,
+        tarSplit: tarSplitFile(layer.store, layer.record.id),
+        graphRoot: layer.store.graphRoot,
+        directory: layerDirectory(layer.store, layer.record.id),
+      };
       return { stream: assembleLayerTar(files, signal), size: layer.record['diff-size'] };
     }
     // Other blobs are the image's big data items keyed by their digest: the config.
