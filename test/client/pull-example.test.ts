@@ -12,6 +12,10 @@ import { type ClientImages, writeClientImages } from './client-images.js';
 import { makeTempDir, removeTempDir } from '../support/registry/processes.js';
 import { REPO_ROOT } from '../support/spawn-proxy.js';
 import { execute, type Exited } from './rust-cargo.js';
+import { spawn } from 'node:child_process';
+import { startCappedFront } from '../support/capped-front.js';
+import { FakeRegistry } from '../support/fake-registry.js';
+import { makeImage, makeLargeLayer } from '../support/image-fixtures.js';
 
 const PULL_JS = join(REPO_ROOT, 'dist/examples/pull.js');
 const digest = `sha256:${'9715426f1ca0'.padEnd(64, 'e')}`;
@@ -107,4 +111,39 @@ describe('examples/pull.ts over a real proxy', function () {
     expect(run.stderr).to.not.include('(100 %)');
     expect(existsSync(join(dir, 'blobs/sha256')) ? readdirSync(join(dir, 'blobs/sha256')) : []).to.deep.equal([]);
   });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} mid-layer cancels it: no partial file, nothing under its digest, 128 + the signal's number`, async () => {
+      // A registry 1 MiB/s away, so the 6 MiB layer is still coming when the signal arrives.
+      const image = makeImage({ format: 'oci', platform: { os: 'linux', architecture: 'amd64' }, layers: [makeLargeLayer(6 * 1024 * 1024, 'oci')] });
+      const registry = await FakeRegistry.start();
+      registry.putManifest('pull/large', image.manifest.bytes, image.manifest.mediaType, 'v1');
+      for (const blob of [image.config, ...image.layers]) registry.putBlob('pull/large', blob.bytes);
+      const [host, port] = registry.host.split(':');
+      const front = await startCappedFront({ target: { host: host!, port: Number(port) }, bytesPerSecond: 1024 * 1024, delayMs: 0 });
+      try {
+        const dir = freshDir();
+        const child = spawn(process.execPath, [PULL_JS, `docker://${front.host}/pull/large:v1`, dir, '--insecure-policy', '--tls-verify=false'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        await new Promise<void>((resolve, reject) => {
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            // The layer is under way: a progress line short of its whole size.
+            if (/^layer 1\/1 sha256:[0-9a-f]{64}: [1-9]\d* of \d+ bytes/m.test(stderr)) resolve();
+          });
+          void exited.then(() => reject(new Error(`pull ended before any progress: ${stderr}`)));
+        });
+        const partial = join(dir, 'blobs/sha256', `${image.layers[0]!.digest.slice(7)}.partial`);
+        expect(existsSync(partial), 'the layer is being written to its partial file').to.equal(true);
+        child.kill(signal);
+        expect(await exited, stderr).to.equal(signal === 'SIGINT' ? 130 : 143);
+        expect(stderr).to.include(`pull docker://${front.host}/pull/large:v1: interrupted by ${signal}`).and.not.include('(100 %)');
+        expect(readdirSync(join(dir, 'blobs/sha256'))).to.deep.equal([]);
+      } finally {
+        await front.close();
+        await registry.close();
+      }
+    });
+  }
 });
