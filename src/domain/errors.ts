@@ -63,3 +63,13 @@ export function toProxyError(err: unknown, fallback: ErrorCode = 'internal'): Pr
   const message = err instanceof Error ? err.message : String(err);
   return new ProxyError(fallback, message, { cause: err });
 }
+
+/**
+ * Where JSON.parse stopped, without the text around it: V8 quotes the start of the input
+ * (`Unexpected token 'r', "root:$y$j9"... is not valid JSON`), and a file that is not JSON may
+ * be a link to one the client must not read.
+ */
+export function jsonSyntaxPlace(err: unknown): string {
+  const position = /at position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+  return position === undefined ? '' : ` (at byte ${position})`;
+}

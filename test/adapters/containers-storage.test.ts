@@ -275,6 +275,44 @@ describe('tar-split assembly never reads outside the layer directory', function 
   }
 });
 
+describe('store records that are not JSON', function () {
+  let graphRoot: string;
+  const SECRET = 'root:$y$j9T$secret-hash:19000:0:99999:7:::';
+  const IMAGE_ID = 'a'.repeat(64);
+  const open = () =>
+    new StorageTransport({ defaultStore: () => Promise.reject(new Error('the test names its store')) }).open(
+      parseImageName(`containers-storage:[overlay@${graphRoot}+${graphRoot}/run]${IMAGE_ID}`),
+      {},
+    );
+
+  beforeEach(async function () {
+    graphRoot = await mkdtemp(join(tmpdir(), 'storage-records-'));
+    await mkdir(join(graphRoot, 'overlay-images', IMAGE_ID), { recursive: true });
+  });
+  afterEach(async function () {
+    await rm(graphRoot, { recursive: true, force: true });
+  });
+
+  /** A record file may be a link to a file the client cannot read: the error names it, never quotes it. */
+  for (const [what, file] of [
+    ['images.json', () => join(graphRoot, 'overlay-images', 'images.json')],
+    ['an image manifest', () => join(graphRoot, 'overlay-images', IMAGE_ID, 'manifest')],
+  ] as const) {
+    it(`names ${what} that is not JSON without quoting what it holds`, async function () {
+      if (what !== 'images.json') await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id: IMAGE_ID, 'big-data-names': ['manifest'] }]));
+      await writeFile(file(), SECRET);
+      const err = await open().then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(isProxyError(err), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain(file()).and.to.contain('not valid JSON');
+      expect((err as Error).message).not.to.contain('root:');
+      expect(String((err as Error).cause ?? '')).not.to.contain('root:');
+    });
+  }
+});
+
 async function collectStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);

@@ -7,7 +7,7 @@ import { type PhysicalLayer } from '../../domain/uncompressed-layers.js';
 import { type BlobBody, type BlobRequest, type ImageSource, type RawManifest } from '../../ports/transport.js';
 import { type StoredImage, type StoredLayer } from './image-lookup.js';
 import { guessedMediaType } from '../oci-layout/manifest-media-type.js';
-import { layerDirectory, readBigData, tarSplitFile } from './store-layout.js';
+import { bigDataFile, layerDirectory, readBigData, tarSplitFile } from './store-layout.js';
 import { assembleLayerTar } from './tar-split-assembly.js';
 
 export interface StorageSourceOptions {
@@ -55,7 +55,7 @@ export class StorageSource implements ImageSource {
     if (bytes === undefined) {
       throw new ProxyError('image-not-found', `manifest ${digest} is not stored with image ${this.id}: a store keeps only the instances that were pulled`);
     }
-    return { bytes, mediaType: guessedMediaType(bytes, `manifest ${digest} of image ${this.id}`) };
+    return { bytes, mediaType: guessedMediaType(bytes, `${bigDataFile(this.image.store, this.id, `manifest-${digest}`)} (manifest ${digest} of image ${this.id})`) };
   }
 
   async blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {

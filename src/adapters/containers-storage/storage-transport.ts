@@ -10,7 +10,7 @@ import { guessedMediaType } from '../oci-layout/manifest-media-type.js';
 import { layerChain, StoreImages, type StoredImage } from './image-lookup.js';
 import { type DefaultStore } from './storage-conf.js';
 import { StorageSource } from './storage-source.js';
-import { READABLE_DRIVERS, type ReadableDriver, readBigData, type StoreLayout } from './store-layout.js';
+import { bigDataFile, READABLE_DRIVERS, type ReadableDriver, readBigData, type StoreLayout } from './store-layout.js';
 
 export interface StorageTransportOptions {
   /** storage.conf's default store, read on first use (and only when a reference needs it). */
@@ -52,7 +52,7 @@ export class StorageTransport implements Transport {
     if (bytes === undefined) {
       throw new ProxyError('image-not-found', `image ${id} (containers-storage:${formatStorageReference(resolved)}) has no manifest in the store: it was removed, or never committed`);
     }
-    return new StorageSource({ reference: resolved, image: found, layers, manifest: { bytes, mediaType: guessedMediaType(bytes, `the manifest of image ${id}`) } });
+    return new StorageSource({ reference: resolved, image: found, layers, manifest: { bytes, mediaType: guessedMediaType(bytes, `${bigDataFile(found.store, id, byDigest)} (the manifest of image ${id})`) } });
   }
 
   /**

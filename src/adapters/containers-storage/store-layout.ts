@@ -4,7 +4,7 @@
  * records are replaced by rename, so a read sees an old or a new file, never half of one).
  */
 import { join } from 'node:path';
-import { type ErrorCode, ProxyError } from '../../domain/errors.js';
+import { type ErrorCode, jsonSyntaxPlace, ProxyError } from '../../domain/errors.js';
 import { readRegularFile } from '../file-system/regular-file.js';
 
 /** The drivers whose on-disk layout this adapter reads. */
@@ -124,7 +124,7 @@ export async function readRecords<T extends { readonly id: string }>(path: strin
   try {
     parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    throw new ProxyError('io', `${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new ProxyError('io', `${path} is not valid JSON${jsonSyntaxPlace(err)}`);
   }
   if (parsed === null) return [];
   if (!Array.isArray(parsed) || parsed.some((entry) => typeof entry !== 'object' || entry === null || typeof (entry as { id?: unknown }).id !== 'string')) {

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { type ErrorCode, ProxyError } from '../../domain/errors.js';
+import { type ErrorCode, jsonSyntaxPlace, ProxyError } from '../../domain/errors.js';
 import { type BlobBody } from '../../ports/transport.js';
 import { openRegularFile, readRegularFile } from '../file-system/regular-file.js';
 
@@ -85,6 +85,6 @@ export function parseJsonFile(bytes: Uint8Array, path: string): unknown {
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new ProxyError('manifest-invalid', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ProxyError('manifest-invalid', `${path} is not valid JSON${jsonSyntaxPlace(err)}`);
   }
 }
