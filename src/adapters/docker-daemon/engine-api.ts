@@ -187,6 +187,10 @@ async function errorMessage(response: IncomingMessage): Promise<string> {
   } catch {
     // Not JSON: the text itself.
   }
-  const flat = message.replace(/\s+/g, ' ');
+  // One line, and nothing a terminal reading the proxy's log would act on: other control
+  // characters (escape sequences that retitle or recolour it) are shown, not sent.
+  const flat = message
+    .replace(/\s+/g, ' ')
+    .replace(/\p{Cc}/gu, (control) => `\\x${control.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return flat.length > MAX_MESSAGE_CHARS ? `${flat.slice(0, MAX_MESSAGE_CHARS)}…` : flat;
 }

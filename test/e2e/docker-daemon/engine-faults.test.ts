@@ -132,6 +132,22 @@ describe('docker-daemon: engine failures through the CLI', function () {
     expect(proxy.stderr(), 'a missing image is not noise').to.not.include('image-not-found');
   });
 
+  it("an engine's message reaches the error and the log without its control characters, and cut short", async () => {
+    faults.push((res) => {
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      // A terminal would run these: set its title, colour what follows, return to the line's start.
+      res.end(JSON.stringify({ message: `boom \u001b]0;owned\u0007 \u001b[31mred\u001b[0m\rforged line ${'x'.repeat(10_000)}` }));
+    });
+    const proxy = pool.start('--daemon-host', `unix://${socketPath}`, image);
+    const refused = await proxy.request('GET', '/manifest');
+    expect([refused.status, errorOf(refused).code]).to.deep.equal([502, 'engine-error']);
+    const message = errorOf(refused).message;
+    expect(message).to.include('(HTTP 500): boom \\x1b]0;owned\\x07 \\x1b[31mred\\x1b[0m forged line xxx');
+    expect(message.length).to.be.below(1000);
+    await proxy.request('GET', '/version');
+    expect(proxy.stderr()).to.include('boom \\x1b]0;owned').and.not.match(/(?!\n)\p{Cc}/u);
+  });
+
   it('an engine that goes quiet fails with timeout after --idle-timeout', async () => {
     faults.push((res) => res.writeHead(200).flushHeaders());
     const proxy = pool.start('--idle-timeout', '1s', '--daemon-host', `unix://${socketPath}`, image);
