@@ -1,5 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
-import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../../domain/errors.js';
 import { RangeIgnored, checkRangeAnswer } from './byte-ranges.js';
@@ -21,13 +21,12 @@ export interface ParallelBodyOptions {
   /** The client's: aborting it drops every request of the blob. */
   readonly signal?: AbortSignal | undefined;
   readonly now?: () => number;
-  /** How busy this process has been since `since` (0–1): its event loop's utilization by default. */
-  readonly busy?: (since: EventLoopUtilization) => number;
 }
 
 /**
- * Past this share of its time busy, the proxy itself is what limits a stream (hashing and
+ * Past this share of a core in use, the proxy itself is what limits a stream (hashing and
  * copying a fast one, or serving others): another connection cannot help, so none is tried.
+ * CPU time, unlike the event loop's busy time, does not grow when other programs crowd the cores.
  */
 export const BUSY_LIMIT = 0.5;
 
@@ -84,13 +83,16 @@ class ParallelBody extends Readable {
   private probe: Span | undefined;
   /** The probe once adopted, until the chunks before it have been asked for. */
   private parked: Span | undefined;
+  /** Whether the blob went over to chunks (the first answer was cut). */
+  private chunked = false;
   private readonly count: StreamCount;
   private readonly aborter = new AbortController();
   private readonly signal: AbortSignal;
   // Requests started from socket events are made (and logged) for the client request this serves.
   private readonly context = new AsyncResource('ParallelBody');
   private readonly now: () => number;
-  private readonly started = performance.eventLoopUtilization();
+  /** The process's CPU time and the time when the current single-stream measure began. */
+  private busySince: { readonly cpu: NodeJS.CpuUsage; readonly at: number };
 
   constructor(
     first: HttpResponse,
@@ -102,6 +104,7 @@ class ParallelBody extends Readable {
     this.now = options.now ?? (() => performance.now());
     this.signal = options.signal === undefined ? this.aborter.signal : AbortSignal.any([options.signal, this.aborter.signal]);
     this.count = new StreamCount(options.maxStreams, this.now());
+    this.busySince = { cpu: process.cpuUsage(), at: this.now() };
     const head = new Span(0, size);
     this.next = size;
     this.spans.push(head);
@@ -225,7 +228,7 @@ class ParallelBody extends Readable {
       else if (this.count.settled || wanted > 2) this.adoptProbe();
       return;
     }
-    if (wanted > 1 && this.next >= this.size) this.startProbe();
+    if (wanted > 1 && !this.chunked) this.startProbe();
     else this.fill();
   }
 
@@ -235,9 +238,10 @@ class ParallelBody extends Readable {
    * was too busy to be waiting on the registry.
    */
   private startProbe(): void {
-    const busy = this.options.busy?.(this.started) ?? performance.eventLoopUtilization(this.started).utilization;
+    const cpu = process.cpuUsage(this.busySince.cpu);
+    const busy = (cpu.user + cpu.system) / 1000 / Math.max(1, this.now() - this.busySince.at);
     if (busy > BUSY_LIMIT) {
-      this.count.single();
+      this.later();
       return;
     }
     const chunk = this.options.chunkSize;
@@ -261,12 +265,13 @@ class ParallelBody extends Readable {
     const head = this.spans[0]!;
     this.probe = undefined;
     if (head.start !== 0 || head.offset > probe.start) {
-      // The first answer got there first: one connection was enough after all.
+      // The first answer got there first: one connection was enough, for now.
       this.release(probe);
-      this.count.single();
+      this.later();
       return;
     }
     const chunk = this.options.chunkSize;
+    this.chunked = true;
     head.end = Math.min(probe.start, Math.ceil((head.offset + 1) / chunk) * chunk);
     this.next = head.end;
     this.parked = probe;
@@ -274,11 +279,19 @@ class ParallelBody extends Readable {
     else this.advance();
   }
 
-  private dropProbe(): void {
+  /** Drops the probe: for good when the registry ignores Range, else until the next measure. */
+  private dropProbe(forGood = false): void {
     const probe = this.probe!;
     this.probe = undefined;
     this.release(probe);
-    this.count.single();
+    if (forGood) this.count.single();
+    else this.later();
+  }
+
+  /** One stream for now, measured again later from here. */
+  private later(): void {
+    this.count.later(this.now());
+    this.busySince = { cpu: process.cpuUsage(), at: this.now() };
   }
 
   private open(span: Span): void {
@@ -300,7 +313,7 @@ class ParallelBody extends Readable {
       if (this.destroyed) return;
       // The probe is optional: whatever goes wrong with it, the first answer goes on alone.
       if (span === this.probe) {
-        this.dropProbe();
+        this.dropProbe(err instanceof RangeIgnored);
         return;
       }
       this.destroy(err instanceof RangeIgnored ? new ProxyError('network', `${this.options.what}: bytes ${start}-${end - 1}: ${err.message}`) : (err as Error));

@@ -1,5 +1,8 @@
 /** How long each number of streams is measured before the next step is decided. */
 export const MEASURE_MS = 200;
+/** The first wait before a blob back on one stream is measured again; doubled each time up to MAX_RETRY_MS. */
+export const RETRY_MS = 1000;
+const MAX_RETRY_MS = 16_000;
 
 /**
  * Decides how many connections a blob is fetched on, from what they deliver together: a number
@@ -9,7 +12,9 @@ export const MEASURE_MS = 200;
  * streams can have answered) the aggregate rate is compared with the step before, and the next step is
  * taken only if this one brought at least half of what the added streams would bring were each
  * connection capped on its own (from 2 to 4 streams: at least 1.5× the rate); a step that
- * brought less than a quarter of it is undone. A registry that
+ * brought less than a quarter of it is undone, and growing pauses: after a wait (RETRY_MS,
+ * doubled each time) the streams are measured again and the next step tried, as what limits a
+ * transfer changes while it runs (other transfers, the machine's load). A registry that
  * gives one connection all it can, or a proxy short of CPU, shows no such gain and stays where
  * it is; a registry that caps each connection shows it at every step.
  */
@@ -24,6 +29,9 @@ export class StreamCount {
   private stepMs = MEASURE_MS;
   /** How long a new stream takes to bring its first byte: not measured as part of its step. */
   private lagMs = 0;
+  /** When a blob that went back to one stream is measured again, and how long the next wait is. */
+  private retryAt: number | undefined;
+  private backoffMs = RETRY_MS;
 
   constructor(
     private readonly max: number,
@@ -44,20 +52,38 @@ export class StreamCount {
     return this.previous?.rate ?? 0;
   }
 
+  /** When growing paused, the time it is tried again; undefined while growing or settled. */
+  get pausedUntil(): number | undefined {
+    return this.growing ? undefined : this.retryAt;
+  }
+
   /** Whether a later call to `record` may still change `streams`. */
   get settled(): boolean {
-    return !this.growing;
+    return !this.growing && this.retryAt === undefined;
   }
 
-  /** Stops growing where it is (a registry that ignores ranges, a blob nearly done). */
-  settle(): void {
-    this.growing = false;
-  }
-
-  /** Falls back to one stream for good. */
+  /** Falls back to one stream for good (a registry that ignores ranges, a blob nearly done). */
   single(): void {
     this.current = 1;
     this.growing = false;
+    this.retryAt = undefined;
+  }
+
+  /**
+   * Back to one stream for now (a second one did not pay, or could not be tried): the stream
+   * is measured again after a wait that doubles each time, since what limits it may change.
+   */
+  later(now: number): void {
+    this.current = 1;
+    if (this.retryAt === undefined) this.pause(now);
+  }
+
+  /** Stops growing until a wait (doubled each time) has passed: then the streams are measured again and another step tried. */
+  private pause(now: number): void {
+    this.growing = false;
+    this.previous = undefined;
+    this.retryAt = now + this.backoffMs;
+    this.backoffMs = Math.min(2 * this.backoffMs, MAX_RETRY_MS);
   }
 
   /** Restarts the current step's measurement (its streams have only just started). */
@@ -78,7 +104,13 @@ export class StreamCount {
 
   /** Counts bytes that arrived from the registry; answers the streams wanted from now on. */
   record(bytes: number, now: number): number {
-    if (!this.growing || now <= this.stepStart) return this.current;
+    if (!this.growing) {
+      if (this.retryAt === undefined || now < this.retryAt) return this.current;
+      this.retryAt = undefined;
+      this.growing = true;
+      this.restart(now);
+    }
+    if (now <= this.stepStart) return this.current;
     this.stepBytes += bytes;
     return now - this.stepStart < this.stepMs ? this.current : this.decide(now);
   }
@@ -99,7 +131,7 @@ export class StreamCount {
       if (gain < added / 2) {
         // A step that brought next to nothing is undone; one that brought some is kept.
         if (gain < added / 4) this.current = this.previous.streams;
-        this.growing = false;
+        this.pause(now);
         return this.current;
       }
     }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MEASURE_MS, StreamCount } from '../../../src/adapters/distribution/stream-count.js';
+import { MEASURE_MS, RETRY_MS, StreamCount } from '../../../src/adapters/distribution/stream-count.js';
 
 /** Feeds `rates` (bytes per ms, one per step) as each step's whole measurement; answers the streams after each. */
 function run(max: number, rates: (streams: number) => number, steps: number): number[] {
@@ -8,7 +8,7 @@ function run(max: number, rates: (streams: number) => number, steps: number): nu
   // The warm-up is not measured.
   let now = MEASURE_MS;
   count.record(1e9, now);
-  for (let i = 0; i < steps && !count.settled; i++) {
+  for (let i = 0; i < steps && !count.settled && count.pausedUntil === undefined; i++) {
     now += MEASURE_MS;
     seen.push(count.record(rates(count.streams) * MEASURE_MS, now));
   }
@@ -51,5 +51,22 @@ describe('distribution: how many streams a blob gets (StreamCount)', () => {
     count.restart(1000);
     count.record(2 * 20 * 50, 1050);
     expect(count.conclude(1050)).to.equal(8);
+  });
+
+  it('a pause ends after RETRY_MS: the streams are measured again and the next step tried', () => {
+    const count = new StreamCount(16, 0);
+    count.record(0, MEASURE_MS);
+    const rate = (streams: number): number => (streams <= 2 ? 100 * streams : 210);
+    let now = MEASURE_MS;
+    const step = (): number => count.record(rate(count.streams) * MEASURE_MS, (now += MEASURE_MS));
+    expect([step(), step(), step()]).to.deep.equal([2, 8, 2]);
+    const paused = count.pausedUntil!;
+    expect(paused - now).to.equal(RETRY_MS);
+    while (now + MEASURE_MS < paused) step();
+    expect(count.streams, 'still paused').to.equal(2);
+    step();
+    // The wait is over: 2 streams are measured again, then 4 tried again.
+    expect([step(), step()]).to.deep.equal([4, 2]);
+    expect(count.pausedUntil! - now, 'the next wait is twice as long').to.equal(2 * RETRY_MS);
   });
 });
