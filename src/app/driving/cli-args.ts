@@ -58,7 +58,8 @@ Options:
 Docker engine options (docker-daemon:):
       --daemon-host HOST       the engine at HOST: unix://PATH, tcp://HOST:PORT (TLS, as in
                                skopeo), http://HOST:PORT or https://HOST:PORT (default:
-                               $DOCKER_HOST, where tcp:// is TLS only with $DOCKER_TLS_VERIFY;
+                               $DOCKER_HOST, where tcp:// is TLS only with $DOCKER_TLS_VERIFY
+                               or $DOCKER_TLS, the engine verified either way;
                                else unix:///var/run/docker.sock). TLS files: ca.pem, cert.pem,
                                key.pem in $DOCKER_CERT_PATH (default ~/.docker)
 

@@ -7,8 +7,8 @@ import { DEFAULT_DAEMON_OPTIONS, DEFAULT_DAEMON_SOCKET, type DaemonOptions } fro
  * Where the Docker engine of docker-daemon: images is: `--daemon-host` (skopeo's option, read
  * as containers/image reads it), else `$DOCKER_HOST` (read as the docker CLI reads it), else
  * Docker's default socket. The two spellings differ in one place, as their origins do: a
- * `tcp://` host is always TLS for containers/image, and TLS only with `$DOCKER_TLS_VERIFY` for
- * the docker CLI. Either way the TLS files are Docker's: `$DOCKER_CERT_PATH`, else `~/.docker`.
+ * `tcp://` host is always TLS for containers/image, and TLS only with `$DOCKER_TLS_VERIFY` or
+ * `$DOCKER_TLS` for the docker CLI. Either way the TLS files are Docker's: `$DOCKER_CERT_PATH`, else `~/.docker`.
  */
 
 const PLAIN_PORT = 2375;
@@ -81,7 +81,10 @@ export function daemonOptions(args: ScannedArgs, context: Surroundings): DaemonO
   }
   const variable = setting(context.env, 'DOCKER_HOST');
   if (variable !== undefined) {
-    const endpoint = parseEngineHost(variable, '$DOCKER_HOST', setting(context.env, 'DOCKER_TLS_VERIFY') !== undefined, certDir, context.cwd);
+    // `$DOCKER_TLS` turns TLS on in the docker CLI without verifying the engine; here the engine is
+    // verified either way, since an export is trusted as the image.
+    const tls = setting(context.env, 'DOCKER_TLS_VERIFY') !== undefined || setting(context.env, 'DOCKER_TLS') !== undefined;
+    const endpoint = parseEngineHost(variable, '$DOCKER_HOST', tls, certDir, context.cwd);
     return { endpoint: typeof endpoint === 'string' ? { kind: 'invalid', problem: endpoint } : endpoint };
   }
   return DEFAULT_DAEMON_OPTIONS;
