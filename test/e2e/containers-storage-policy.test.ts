@@ -110,6 +110,18 @@ describe('end to end: containers-storage signatures and policy scopes', function
     });
   }
 
+  it('matches scopes against the store as containers/storage cleans its paths: a graph root spelled with "//", "." or a trailing "/" is the same store', async function () {
+    const image = `containers-storage:[overlay@${store.graphRoot}/.//+${store.runRoot}/]localhost/open:1`;
+    const proxy = spawnProxy(['--policy', policyPath, image]);
+    proxies.push(proxy);
+    const answer = await proxy.request('GET', '/manifest');
+    const oracle = await skopeoVerdict(image);
+    expect(oracle.accepted, `skopeo: ${oracle.output}`).to.equal(true);
+    expect(answer.status, `${answer.body.toString()} ${proxy.stderr()}`).to.equal(200);
+    const verdict = JSON.parse((await proxy.request('GET', '/signatures')).body.toString()) as { scope: string };
+    expect(verdict.scope).to.contain(`"[overlay@${store.graphRoot}]localhost/open:1"`);
+  });
+
   async function skopeoVerdict(image: string): Promise<{ accepted: boolean; output: string }> {
     const dest = join(work, `oracle-${Math.random().toString(16).slice(2)}`);
     try {

@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { posix } from 'node:path';
 import { ProxyError } from '../../domain/errors.js';
 import { guessManifestMediaType, parseManifest } from '../../domain/manifest.js';
 import { chooseInstance, type Platform } from '../../domain/platform.js';
@@ -77,16 +78,23 @@ export class StorageTransport implements Transport {
     const spec = reference.store;
     // GetStore: a reference's store specifier stands alone; storage.conf fills in only what it leaves out.
     const defaults = spec === undefined || spec.graphRoot === undefined || spec.runRoot === undefined || spec.driver === undefined ? await this.options.defaultStore() : undefined;
-    const graphRoot = spec?.graphRoot ?? defaults!.graphRoot;
-    const runRoot = spec?.runRoot ?? defaults!.runRoot;
+    // GetStore cleans both roots (filepath.Abs): the policy scope names the store as cleaned.
+    const graphRoot = cleanPath(spec?.graphRoot ?? defaults!.graphRoot);
+    const runRoot = cleanPath(spec?.runRoot ?? defaults!.runRoot);
     const options = spec === undefined ? defaults!.options : (spec.options ?? []);
     const named = spec === undefined ? defaults!.driver : spec.driver;
     signal?.throwIfAborted();
     const driver = readableDriver(named ?? (await detectDriver(graphRoot)) ?? defaults?.driver, graphRoot);
     const primary: StoreLayout = { driver, graphRoot, runRoot };
     const extra = [...(spec === undefined ? defaults!.additionalImageStores : []), ...options.flatMap((option) => IMAGE_STORE_OPTION.exec(option)?.[1] ?? [])];
-    return { primary, stores: [primary, ...extra.map((root) => ({ driver, graphRoot: root }))], options };
+    return { primary, stores: [primary, ...extra.map((root) => ({ driver, graphRoot: cleanPath(root) }))], options };
   }
+}
+
+/** Go's filepath.Clean for an absolute path: no "//", ".", ".." or trailing "/". */
+function cleanPath(path: string): string {
+  const cleaned = posix.normalize(path);
+  return cleaned.length > 1 && cleaned.endsWith('/') ? cleaned.slice(0, -1) : cleaned;
 }
 
 function readableDriver(driver: string | undefined, graphRoot: string): ReadableDriver {
