@@ -38,6 +38,12 @@ export class DockerEngineApi {
     const path = `/images/${name.split('/').map(encodeURIComponent).join('/')}/get`;
     const response = await this.get(path, signal);
     if (response.statusCode !== 200) throw await this.refusal(name, response);
+    const announced = Number(response.headers['content-length'] ?? Number.NaN);
+    if (announced > this.options.maxExportBytes) {
+      // Known now: nothing of it need reach the disk.
+      response.destroy();
+      throw new ProxyError('engine-error', `${this.where} announced ${announced} bytes for ${name}, more than the ${this.options.maxExportBytes} an export may have`);
+    }
     return this.copyBody(name, response, file, signal);
   }
 

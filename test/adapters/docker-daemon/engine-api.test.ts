@@ -16,13 +16,15 @@ describe('DockerEngineApi', () => {
   let body: Buffer;
   /** When set, the engine takes requests and never answers them. */
   let silent = false;
+  /** When set, the engine announces the body's length. */
+  let announced = false;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'engine-api-'));
     socketPath = join(dir, 'engine.sock');
     server = createServer((_req, res) => {
       if (silent) return;
-      res.writeHead(200);
+      res.writeHead(200, announced ? { 'Content-Length': body.length } : {});
       // Sent in pieces, as an engine streams an export.
       for (let at = 0; at < body.length; at += 4096) res.write(body.subarray(at, at + 4096));
       res.end();
@@ -74,6 +76,22 @@ describe('DockerEngineApi', () => {
       await file.close();
     }
     expect(readFileSync(path).length).to.be.at.most(20_000);
+  });
+
+  it('refuses an export whose announced length is over the bound before writing any of it', async () => {
+    body = Buffer.alloc(50_000, 1);
+    announced = true;
+    const path = join(dir, 'announced.tar');
+    const file = await open(path, 'w');
+    try {
+      const err = await api({ maxExportBytes: 20_000 }).exportImage('app:v1', file).then(() => expect.fail('an oversized export was accepted'), (failure: unknown) => failure as Error);
+      expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
+      expect(err.message).to.include('announced 50000 bytes for app:v1, more than the 20000 an export may have');
+    } finally {
+      announced = false;
+      await file.close();
+    }
+    expect(readFileSync(path).length).to.equal(0);
   });
 
   it('gives the engine answerTimeoutMs to begin its answer, then fails with timeout', async () => {
