@@ -161,6 +161,17 @@ describe('tar-split assembly (asm.WriteOutputTarStream)', function () {
     expect(bytes.toString('latin1')).to.equal('<header 1>hello\n<header 2>raw!<end>');
   });
 
+  it('fails the stream at a line longer than any tar header, without holding it', async function () {
+    const files = await layer('endless-line', []);
+    await writeFile(files.tarSplit, gzipSync(Buffer.alloc(40 * 1024 * 1024, 'x')));
+    const err = await collectStream(assembleLayerTar(files)).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(isProxyError(err), String(err)).to.equal(true);
+    expect((err as Error).message).to.contain(files.tarSplit).and.to.contain('a line longer than');
+  });
+
   for (const [what, entry, fragment] of [
     ['a name that leaves the layer', { type: 1, name: '../outside', size: 3 }, 'leaves the layer directory'],
     ['a file the directory lacks', { type: 1, name: 'gone.txt', size: 3 }, 'is missing'],
