@@ -114,7 +114,7 @@ export class DockerEngineApi {
 
   /** The engine's answer to an export it will not give: 404 is an unknown image, anything else a refusal. */
   private async refusal(name: string, response: IncomingMessage): Promise<ProxyError> {
-    const message = await errorMessage(response);
+    const message = await errorMessage(response, this.options.idleTimeoutMs);
     const says = message === '' ? '' : `: ${message}`;
     if (response.statusCode === 404) return new ProxyError('image-not-found', `${this.where} has no image ${name}${says}`);
     return new ProxyError('engine-error', `${this.where} refused to export ${name} (HTTP ${response.statusCode})${says}`);
@@ -171,10 +171,15 @@ async function optionalFile(path: string): Promise<Buffer | undefined> {
   }
 }
 
-/** The `message` of the engine's JSON error body (Docker's and podman's form), else its text. */
-async function errorMessage(response: IncomingMessage): Promise<string> {
+/**
+ * The `message` of the engine's JSON error body (Docker's and podman's form), else its text.
+ * Read for `withinMs` at most: an engine that trickles its error would otherwise hold the image
+ * for as long as it likes, each byte resetting the idle timeout.
+ */
+async function errorMessage(response: IncomingMessage, withinMs: number): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
+  const deadline = setTimeout(() => response.destroy(), withinMs);
   try {
     for await (const chunk of response as AsyncIterable<Buffer>) {
       chunks.push(chunk);
@@ -183,6 +188,8 @@ async function errorMessage(response: IncomingMessage): Promise<string> {
     }
   } catch {
     // What arrived is enough for a message.
+  } finally {
+    clearTimeout(deadline);
   }
   response.destroy();
   const text = Buffer.concat(chunks).toString('utf8').trim();

@@ -18,12 +18,21 @@ describe('DockerEngineApi', () => {
   let silent = false;
   /** When set, the engine announces the body's length. */
   let announced = false;
+  /** When set, the engine refuses with an error body it sends a byte at a time, without end. */
+  let trickling = false;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'engine-api-'));
     socketPath = join(dir, 'engine.sock');
     server = createServer((_req, res) => {
       if (silent) return;
+      if (trickling) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.write('slow refusal');
+        const drip = setInterval(() => res.write('.'), 20);
+        res.once('close', () => clearInterval(drip));
+        return;
+      }
       res.writeHead(200, announced ? { 'Content-Length': body.length } : {});
       // Sent in pieces, as an engine streams an export.
       for (let at = 0; at < body.length; at += 4096) res.write(body.subarray(at, at + 4096));
@@ -92,6 +101,21 @@ describe('DockerEngineApi', () => {
       await file.close();
     }
     expect(readFileSync(path).length).to.equal(0);
+  });
+
+  it('reads a refusal that never ends for idleTimeoutMs at most, and reports what arrived', async () => {
+    trickling = true;
+    const file = await open(join(dir, 'refused.tar'), 'w');
+    const started = performance.now();
+    try {
+      const err = await api({ idleTimeoutMs: 400 }).exportImage('app:v1', file).then(() => expect.fail('a refused export was accepted'), (failure: unknown) => failure as Error);
+      expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
+      expect(err.message).to.include('refused to export app:v1 (HTTP 500): slow refusal...');
+      expect(performance.now() - started).to.be.within(350, 3000);
+    } finally {
+      trickling = false;
+      await file.close();
+    }
   });
 
   it('gives the engine answerTimeoutMs to begin its answer, then fails with timeout', async () => {
