@@ -17,7 +17,8 @@ export interface BlobOptions extends CallOptions {
   /**
    * Called with `{ digest, bytes, total }` as the body streams: at most every 100 ms, then once
    * when it arrived whole (`bytes` is then its whole length), never after a failure or a cancel.
-   * An exception it throws fails the stream with that exception.
+   * An exception it throws fails the stream with that exception; an async callback is not
+   * awaited, and its rejection fails the stream the same way.
    */
   readonly onProgress?: ProgressCallback;
   /**
