@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { layerChain } from '../../src/adapters/containers-storage/image-lookup.js';
 import { loadDefaultStore } from '../../src/adapters/containers-storage/storage-conf.js';
 import { bigDataFileName } from '../../src/adapters/containers-storage/store-layout.js';
 import { assembleLayerTar } from '../../src/adapters/containers-storage/tar-split-assembly.js';
@@ -322,6 +323,32 @@ describe('store records that are not JSON', function () {
       expect(String((err as Error).cause ?? '')).not.to.contain('root:');
     });
   }
+});
+
+describe('layer records in the run root', function () {
+  let work: string;
+
+  before(async function () {
+    work = await mkdtemp(join(tmpdir(), 'storage-volatile-'));
+  });
+  after(async function () {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("finds a layer recorded only in the run root's volatile-layers.json, below one from layers.json", async function () {
+    const store = { driver: 'overlay' as const, graphRoot: join(work, 'root'), runRoot: join(work, 'run') };
+    await mkdir(join(store.graphRoot, 'overlay-layers'), { recursive: true });
+    await mkdir(join(store.runRoot, 'overlay-layers'), { recursive: true });
+    await writeFile(join(store.graphRoot, 'overlay-layers', 'layers.json'), JSON.stringify([{ id: 'base' }]));
+    await writeFile(join(store.runRoot, 'overlay-layers', 'volatile-layers.json'), JSON.stringify([{ id: 'top', parent: 'base' }]));
+    const image = { store, record: { id: 'i'.repeat(64), layer: 'top' } };
+    const chain = await layerChain(image, [store]);
+    expect(chain.map((layer) => layer.record.id)).to.deep.equal(['base', 'top']);
+    // An additional image store has no run root: its volatile layers are not looked for there.
+    const err = await layerChain(image, [{ driver: 'overlay', graphRoot: store.graphRoot }]).catch((reason: unknown) => reason);
+    expect(isProxyError(err, 'image-not-found'), String(err)).to.equal(true);
+    expect((err as Error).message).to.contain('layer top');
+  });
 });
 
 async function collectStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
