@@ -3,6 +3,7 @@
  * were stored uncompressed, so the stored manifest's blobs are exactly what the store rebuilds),
  * and storage.conf found and read as containers/storage reads it.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -321,6 +322,44 @@ describe('store records that are not JSON', function () {
       expect((err as Error).message).to.contain(file()).and.to.contain('not valid JSON');
       expect((err as Error).message).not.to.contain('root:');
       expect(String((err as Error).cause ?? '')).not.to.contain('root:');
+    });
+  }
+});
+
+describe('store files that are not regular files', function () {
+  let graphRoot: string;
+  const IMAGE_ID = 'b'.repeat(64);
+
+  beforeEach(async function () {
+    graphRoot = await mkdtemp(join(tmpdir(), 'storage-fifo-'));
+    await mkdir(join(graphRoot, 'overlay-images', IMAGE_ID), { recursive: true });
+    await mkdir(join(graphRoot, 'overlay-layers'), { recursive: true });
+  });
+  afterEach(async function () {
+    await rm(graphRoot, { recursive: true, force: true });
+  });
+
+  /** A FIFO would block a thread-pool worker until a writer came; a device would read forever. */
+  for (const [what, file, make] of [
+    ['images.json as a FIFO', 'overlay-images/images.json', (path: string) => execFileSync('mkfifo', [path])],
+    ['images.json as a link to /dev/zero', 'overlay-images/images.json', (path: string) => symlink('/dev/zero', path)],
+    ['layers.json as a FIFO', 'overlay-layers/layers.json', (path: string) => execFileSync('mkfifo', [path])],
+    ['the manifest as a FIFO', `overlay-images/${IMAGE_ID}/manifest`, (path: string) => execFileSync('mkfifo', [path])],
+  ] as const) {
+    it(`refuses ${what}, naming it`, async function () {
+      if (!file.endsWith('images.json')) {
+        await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id: IMAGE_ID, layer: 'l1', 'big-data-names': ['manifest'] }]));
+      }
+      if (!file.endsWith('layers.json')) await writeFile(join(graphRoot, 'overlay-layers', 'layers.json'), JSON.stringify([{ id: 'l1' }]));
+      await make(join(graphRoot, file));
+      const err = await new StorageTransport({ defaultStore: () => Promise.reject(new Error('the test names its store')) })
+        .open(parseImageName(`containers-storage:[overlay@${graphRoot}+${graphRoot}/run]${IMAGE_ID}`), {})
+        .then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+      expect(isProxyError(err, 'io'), String(err)).to.equal(true);
+      expect((err as Error).message).to.contain(join(graphRoot, file)).and.to.match(/only regular files/);
     });
   }
 });
