@@ -260,6 +260,19 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     expect([plain.complete, sha256(plain.body)]).to.deep.equal([true, (await manifestOf(path('protected-oracle'))).layers[0]!.digest]);
   });
 
+  it('a password from a pipe the parent keeps open (KEY:fd=N) is one read, as ocicrypt reads it; a pipe nothing is written to stops the start', async function () {
+    // fd 5 is a FIFO opened read-write, so a writer stays open for good: waiting for its end would never start.
+    await run('mkfifo', [path('password.fifo')]);
+    const launch = (write: string) => ['bash', '-c', `exec 5<>"${path('password.fifo')}"; ${write} exec "$0" "$1" "\${@:2}"`, process.execPath, CLI_PATH];
+    const served = proxyRunning(launch(`cat "${path('password')}" >&5;`), '--insecure-policy', '--decryption-key', `${path('protected.pem')}:fd=5`, `oci:${path('protected')}:enc`);
+    const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
+    expect([layer!.encrypted, layer!.decryptable], served.stderr()).to.deep.equal([true, true]);
+
+    const silent = proxyRunning(launch(''), '--insecure-policy', '--decryption-key', `${path('protected.pem')}:fd=5`, `oci:${path('protected')}:enc`);
+    expect((await silent.exited).code, silent.stderr()).to.equal(2);
+    expect(silent.stderr()).to.contain(`--decryption-key ${path('protected.pem')}: cannot read the password from file descriptor 5 (nothing was written to it within 5 s)`);
+  });
+
   it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
     const served = proxy('--insecure-policy', '--decryption-key', path('other.pem'), '--decryption-key', path('pkcs7.pem'), `oci:${path('jwe')}:enc`);
     const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { ProxyError } from '../../domain/errors.js';
+import { readFirstChunk } from '../../adapters/file-system/inherited-fd.js';
 import { readRegularFile } from '../../adapters/file-system/regular-file.js';
 import { type DecryptionKey, KeyFileProblem, parseDecryptionKey } from '../../adapters/ocicrypt/decryption-keys.js';
 
@@ -20,6 +20,8 @@ export interface DecryptionKeySpec {
 
 /** Key files and password files are small; anything larger is not one. */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
+/** How long a parent has to write a password to the `fd=N` it passed (it writes before or right after spawning). */
+const PASSWORD_FD_WAIT_MS = 5000;
 
 /** Reads and parses every key at start; a key that cannot be used is a KeyFileProblem naming its file. */
 export async function readDecryptionKeys(specs: readonly DecryptionKeySpec[]): Promise<DecryptionKey[]> {
@@ -36,14 +38,14 @@ async function readPassword(source: PasswordSource, keyPath: string): Promise<Ui
   switch (source.kind) {
     case 'value':
       return Buffer.from(source.value, 'utf8');
-    // As ocicrypt reads them: the bytes as they are, a final newline included.
+    // As ocicrypt reads them: the bytes as they are, a final newline included; from fd=N, one read.
     case 'file':
       return readSmallFile(source.path, `--decryption-key ${keyPath}: password file ${source.path}`);
     case 'fd':
       try {
-        return readFileSync(source.fd);
+        return await readFirstChunk(source.fd, PASSWORD_FD_WAIT_MS);
       } catch (err) {
-        throw new KeyFileProblem(`--decryption-key ${keyPath}: cannot read the password from file descriptor ${source.fd} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        throw new KeyFileProblem(`--decryption-key ${keyPath}: cannot read the password from file descriptor ${source.fd} (${(err as Error).message})`);
       }
   }
 }
