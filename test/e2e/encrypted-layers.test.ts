@@ -393,7 +393,7 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       ['a malformed PEM key', () => path('malformed.pem'), 'malformed.pem: a malformed private key'],
       ['a password-protected key without its password', () => path('protected.pem'), 'protected.pem: the private key is protected by a password'],
       ['a password-protected key with a wrong password', () => `${path('protected.pem')}:Tr0ub4dor&3`, 'protected.pem: wrong password for the private key'],
-      ['a password file descriptor that is not open', () => `${path('protected.pem')}:fd=9`, 'protected.pem: cannot read the password from file descriptor 9 (EBADF)'],
+      ['a password file descriptor that is not open', () => `${path('protected.pem')}:fd=999`, 'protected.pem: cannot read the password from file descriptor 999 (EBADF)'],
       ['a password file that does not exist', () => `${path('protected.pem')}:file=${path('no-such-password')}`, 'protected.pem: password file'],
     ] as const) {
       it(name, async function () {
