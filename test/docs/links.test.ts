@@ -76,6 +76,20 @@ describe('documentation links', () => {
     expect(broken).to.deep.equal([]);
   });
 
+  it('every repository path the documents name in code spans exists (src/, test/, bench/, scripts/, examples/, clients/, docs/)', () => {
+    const missing = DOCUMENTS.flatMap((document) =>
+      readFileSync(join(REPO_ROOT, document), 'utf8')
+        .split('\n')
+        .flatMap((text, index) =>
+          [...text.matchAll(/`((?:src|test|bench|scripts|examples|clients|docs)\/[^`\s*]*)`/g)]
+            .map((match) => match[1]!.replace(/\/$/, ''))
+            .filter((path) => !existsSync(join(REPO_ROOT, path)))
+            .map((path) => `${document}:${index + 1}: ${path}`),
+        ),
+    );
+    expect(missing).to.deep.equal([]);
+  });
+
   it('README reaches every topic in docs/ in one link', () => {
     const fromReadme = new Set(linksIn('README.md').map((link) => link.target.split('#')[0]));
     const topics = DOCUMENTS.filter((document) => document.startsWith('docs/'));
