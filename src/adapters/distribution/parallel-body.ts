@@ -28,7 +28,7 @@ export interface ParallelBodyOptions {
  * copying a fast one, or serving others): another connection cannot help, so none is tried.
  * CPU time, unlike the event loop's busy time, does not grow when other programs crowd the cores.
  */
-export const BUSY_LIMIT = 0.5;
+export const BUSY_LIMIT = 0.3;
 
 /** A part of the blob and the answer it is being read from. */
 class Span {
@@ -85,6 +85,9 @@ class ParallelBody extends Readable {
   private parked: Span | undefined;
   /** Whether the blob went over to chunks (the first answer was cut). */
   private chunked = false;
+  /** Whether arriving bytes are counted: not while StreamCount has paused or settled. */
+  private measuring = true;
+  private resumeMeasuring: NodeJS.Timeout | undefined;
   private readonly count: StreamCount;
   private readonly aborter = new AbortController();
   private readonly signal: AbortSignal;
@@ -116,6 +119,7 @@ class ParallelBody extends Readable {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.resumeMeasuring);
     this.aborter.abort(err ?? new Error('the blob stream was closed'));
     for (const span of [...this.spans, ...[this.probe, this.parked].filter((s) => s !== undefined)]) {
       this.release(span);
@@ -165,7 +169,7 @@ class ParallelBody extends Readable {
       chunk = chunk.subarray(0, room);
     }
     span.taken += chunk.length;
-    if (!this.count.settled) this.measure(chunk.length);
+    if (this.measuring) this.measure(chunk.length);
     if (span === this.spans[0]) {
       if (!this.push(chunk)) span.response?.body.pause();
     } else {
@@ -176,7 +180,10 @@ class ParallelBody extends Readable {
 
   private completed(span: Span): void {
     this.release(span);
-    if (span === this.probe) this.steer(this.count.conclude(this.now()));
+    if (span === this.probe) {
+      this.steer(this.count.conclude(this.now()));
+      this.watchCount();
+    }
     else this.advance();
   }
 
@@ -218,6 +225,23 @@ class ParallelBody extends Readable {
 
   private measure(bytes: number): void {
     this.steer(this.count.record(bytes, this.now()));
+    this.watchCount();
+  }
+
+  /**
+   * Stops counting bytes while StreamCount waits or is done, and starts again when its pause
+   * ends: a blob on one stream then costs nothing per chunk beyond the stream itself.
+   */
+  private watchCount(): void {
+    const until = this.count.pausedUntil;
+    if (this.count.settled) this.measuring = false;
+    if (until === undefined || this.resumeMeasuring !== undefined || this.destroyed) return;
+    this.measuring = false;
+    this.resumeMeasuring = setTimeout(() => {
+      this.resumeMeasuring = undefined;
+      this.measuring = true;
+    }, until - this.now());
+    this.resumeMeasuring.unref();
   }
 
   /** Acts on the streams wanted: decides the probe, starts it, or asks for more chunks. */
@@ -292,6 +316,7 @@ class ParallelBody extends Readable {
   private later(): void {
     this.count.later(this.now());
     this.busySince = { cpu: process.cpuUsage(), at: this.now() };
+    this.watchCount();
   }
 
   private open(span: Span): void {
