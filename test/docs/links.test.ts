@@ -54,6 +54,17 @@ function anchorsOf(path: string): Set<string> {
   return anchors;
 }
 
+/** Text files under a directory (or the file itself), skipping build output and dependencies. */
+function filesUnder(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name === 'node_modules' || entry.name === 'target' || entry.name.startsWith('.')) return [];
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) return filesUnder(child);
+    return /\.(ts|mts|cts|js|mjs|cjs|py|rs|md|json|toml|yaml|yml|sh|txt)$/.test(entry.name) ? [child] : [];
+  });
+}
+
 function problemWith(link: Link): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(link.target)) return undefined; // https:, mailto:, …
   const [path = '', anchor] = link.target.split('#', 2);
@@ -94,6 +105,17 @@ describe('documentation links', () => {
     const fromReadme = new Set(linksIn('README.md').map((link) => link.target.split('#')[0]));
     const topics = DOCUMENTS.filter((document) => document.startsWith('docs/'));
     expect(topics.filter((topic) => !fromReadme.has(topic))).to.deep.equal([]);
+  });
+
+  it('no history in the documents or the code: no issue numbers, no word of what the project began from', () => {
+    // Built from parts, so this file does not match itself.
+    const history = new RegExp(['iss' + 'ue [0-9]+', 'the se' + 'ed'].join('|'), 'i');
+    const found = ['README.md', 'docs', 'bench', 'src', 'test'].flatMap((root) => filesUnder(join(REPO_ROOT, root))).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((text, index) => (history.test(text) ? [`${relative(REPO_ROOT, file)}:${index + 1}: ${text.trim()}`] : [])),
+    );
+    expect(found).to.deep.equal([]);
   });
 
   it(`README stays under ${README_MAX_LINES} lines`, () => {
