@@ -8,6 +8,7 @@ import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { bigDataFileName } from '../../src/adapters/containers-storage/store-layout.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { buildLocalImage, type LocalStore, makeStore, podman, removeStore } from '../support/local-stores.js';
 import { run } from '../support/registry/processes.js';
@@ -89,6 +90,22 @@ describe('end to end: containers-storage hazards', function () {
     expect(answer.status === 200 && answer.complete).to.equal(false);
     expect(answer.body.includes(Buffer.from('y'.repeat(64)))).to.equal(false);
     expect(proxy.stderr()).to.contain('symbolic link');
+  });
+
+  it('refuses a stored manifest that does not hash to the digest the reference names, as containers/image verifies it', async function () {
+    const id = await buildLocalImage(store, work, 'localhost/pinned:1', { 'pinned.txt': 'pinned\n' });
+    const first = proxyFor('localhost/pinned:1');
+    const digest = (await first.request('GET', '/manifest')).headers['manifest-digest'] as string;
+    expect(digest).to.match(/^sha256:/);
+    // The manifest kept under its digest and as the image's own, both changed behind the store.
+    for (const key of ['manifest', `manifest-${digest}`]) {
+      const file = join(store.graphRoot, 'vfs-images', id, bigDataFileName(key));
+      await writeFile(file, `${await readFile(file, 'utf8')}\n`);
+    }
+    const proxy = proxyFor(`localhost/pinned@${digest}`);
+    const answer = await proxy.request('GET', '/manifest');
+    expect(answer.status, answer.body.toString()).not.to.equal(200);
+    expect(JSON.parse(answer.body.toString())).to.include({ code: 'digest-mismatch' });
   });
 
   it('serves a rootless store to its owner (named, and as the default store), and says to use podman unshare for a file only its user namespace can read', async function () {

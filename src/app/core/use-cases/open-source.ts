@@ -67,8 +67,15 @@ async function pullCandidates(reference: ImageReference, registries: RegistriesC
   return sources.map((s) => ({ reference: { transport: 'docker', docker: s.reference }, options: { insecure: s.insecure, requestedRegistry }, blocked: s.blocked }));
 }
 
+/**
+ * UnparsedImage.Manifest: a reference whose docker reference carries a digest gets only a
+ * manifest that hashes to it (a containers-storage: NAME@DIGEST too: the store's files are not
+ * trusted to match the digest they are kept under).
+ */
 function expectedDigest(reference: ImageReference): Digest | undefined {
-  return reference.transport === 'docker' ? reference.docker.digest : undefined;
+  if (reference.transport === 'docker') return reference.docker.digest;
+  if (reference.transport === 'containers-storage' && !reference.prefixMayBeName) return reference.named?.digest;
+  return undefined;
 }
 
 async function openAndFetch(transport: Transport, reference: ImageReference, options: OpenOptions, expected: Digest | undefined, signal?: AbortSignal): Promise<OpenedImage> {
