@@ -80,7 +80,22 @@ function decryptContent(envelope: Envelope, contentKey: Buffer): Buffer {
     return Buffer.concat([decipher.update(envelope.content.subarray(0, tagAt)), decipher.final()]);
   }
   const decipher = createDecipheriv(envelope.cipher.name, contentKey, envelope.iv);
-  return Buffer.concat([decipher.update(envelope.content), decipher.final()]);
+  const opened = Buffer.concat([decipher.update(envelope.content), decipher.final()]);
+  // CBC authenticates nothing: the random content key a wrong RSA key yields (implicit
+  // rejection) passes the padding check about one time in 256, and taking its noise would stop
+  // the search before the key that fits. Private options are a JSON object; anything else is a
+  // key that did not open it.
+  if (!isJsonObject(opened)) throw new MalformedEnvelope('content that is not private options');
+  return opened;
+}
+
+function isJsonObject(bytes: Buffer): boolean {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
 }
 
 function parseEnvelope(der: Buffer): Envelope {
