@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { expect } from 'chai';
@@ -293,5 +293,33 @@ describe('FetchBlob', () => {
     const answer = await new FetchBlob(keys()).execute(withLayer(layerWith(createHmac('sha256', key).digest())), digest, { decrypt: true });
     expect(answer.size).to.equal(0);
     expect(await drain(answer)).to.deep.equal({ body: Buffer.alloc(0), error: undefined });
+  });
+
+  it('an encrypted gzip layer whose plaintext is intact but whose HMAC does not match: ?decompress=true never completes, though the whole tar was decompressed before the HMAC was checked', async () => {
+    const key = randomBytes(32);
+    const nonce = randomBytes(16);
+    const encrypt = createCipheriv('aes-256-ctr', key, nonce);
+    const ciphertext = Buffer.concat([encrypt.update(gzip), encrypt.final()]);
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+    const { image } = imageOf(config, [{ mediaType: MediaType.ociLayerTar, bytes: ciphertext, diffID }]);
+    const digest = digestOf(ciphertext);
+    const mediaType = `${MediaType.ociLayerGzip}+encrypted`;
+    const layerWith = (hmac: Uint8Array): ImageLayer => {
+      const annotations = {
+        'org.opencontainers.image.enc.keys.jwe': b64(Buffer.from('wrapped')),
+        'org.opencontainers.image.enc.pubopts': b64(Buffer.from(JSON.stringify({ cipher: 'AES_256_CTR_HMAC_SHA256', hmac: b64(hmac), cipheroptions: {} }))),
+      };
+      return { source: { mediaType, digest, size: ciphertext.length, annotations }, info: { digest, size: ciphertext.length, mediaType, compression: 'gzip', diffID, encrypted: true } };
+    };
+    const privateOptions = Buffer.from(JSON.stringify({ symkey: b64(key), cipheroptions: { nonce: b64(nonce) } }));
+    const read = (hmac: Uint8Array) =>
+      new FetchBlob(new LayerKeys([{ scheme: 'jwe', unwrap: () => Promise.resolve(privateOptions) }])).execute({ ...image, layers: new Map([[digest, layerWith(hmac)]]) }, digest, { decompress: true }).then(drain);
+
+    const good = await read(createHmac('sha256', key).update(ciphertext).digest());
+    expect(good.error).to.equal(undefined);
+    expect(good.body.equals(tar)).to.equal(true);
+    const cut = await read(randomBytes(32));
+    expect((cut.error as ProxyError).code).to.equal('decryption-failed');
+    expect(cut.body.length).to.be.lessThan(tar.length);
   });
 });
