@@ -4,6 +4,7 @@
  * and storage.conf found and read as containers/storage reads it.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -14,6 +15,7 @@ import { loadDefaultStore } from '../../src/adapters/containers-storage/storage-
 import { bigDataFileName } from '../../src/adapters/containers-storage/store-layout.js';
 import { assembleLayerTar } from '../../src/adapters/containers-storage/tar-split-assembly.js';
 import { StorageTransport } from '../../src/adapters/containers-storage/storage-transport.js';
+import { type Digest } from '../../src/domain/digest.js';
 import { isProxyError } from '../../src/domain/errors.js';
 import { parseImageName } from '../../src/domain/reference.js';
 import { describeTransportContract, type TransportContractFixture } from '../contract/transport-contract.js';
@@ -362,6 +364,38 @@ describe('store files that are not regular files', function () {
       expect((err as Error).message).to.contain(join(graphRoot, file)).and.to.match(/only regular files/);
     });
   }
+});
+
+describe('big data blobs', function () {
+  let graphRoot: string;
+
+  before(async function () {
+    graphRoot = await mkdtemp(join(tmpdir(), 'storage-big-data-'));
+  });
+  after(async function () {
+    await rm(graphRoot, { recursive: true, force: true });
+  });
+
+  it('refuses a config whose file no longer hashes to its digest before sending any of it', async function () {
+    const id = 'c'.repeat(64);
+    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+    const digest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: config.length }, layers: [] });
+    await mkdir(join(graphRoot, 'overlay-images', id), { recursive: true });
+    await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id, 'big-data-names': ['manifest', digest] }]));
+    await writeFile(join(graphRoot, 'overlay-images', id, 'manifest'), manifest);
+    await writeFile(join(graphRoot, 'overlay-images', id, bigDataFileName(digest)), 'not the config the manifest names');
+    const source = await new StorageTransport({ defaultStore: () => Promise.reject(new Error('the test names its store')) }).open(
+      parseImageName(`containers-storage:[overlay@${graphRoot}+${graphRoot}/run]${id}`),
+      {},
+    );
+    const err = await source.blob({ digest: digest as Digest }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(isProxyError(err, 'digest-mismatch'), String(err)).to.equal(true);
+    expect((err as Error).message).to.contain(join(graphRoot, 'overlay-images', id));
+  });
 });
 
 describe('layer records in the run root', function () {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { digestHex, type Digest, isDigest, parseDigest } from '../../domain/digest.js';
+import { digestAlgorithm, digestHex, type Digest, digestOf, isDigest, parseDigest } from '../../domain/digest.js';
 import { ProxyError } from '../../domain/errors.js';
 import { type StorageReference } from '../../domain/reference.js';
 import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from '../../domain/size-limits.js';
@@ -73,7 +73,14 @@ export class StorageSource implements ImageSource {
     }
     // Other blobs are the image's big data items keyed by their digest: the config.
     const data = await this.bigData(digest, MAX_CONFIG_BYTES, signal);
-    if (data !== undefined) return { stream: Readable.from([Buffer.from(data)]), size: data.length };
+    if (data !== undefined) {
+      // Whole in memory, so checked before a byte goes out: the file may have been replaced since the image was resolved.
+      const actual = digestOf(data, digestAlgorithm(digest));
+      if (actual !== digest) {
+        throw new ProxyError('digest-mismatch', `${bigDataFile(this.image.store, this.id, digest)} (blob ${digest} of image ${this.id}) hashes to ${actual}`);
+      }
+      return { stream: Readable.from([Buffer.from(data)]), size: data.length };
+    }
     const compressed = this.layers.find((l) => l.record['compressed-diff-digest'] === digest);
     if (compressed?.record['diff-digest'] !== undefined) {
       throw new ProxyError('blob-not-found', `layer ${digest} is kept only uncompressed in the store: ask for ${compressed.record['diff-digest']}, its diff ID`);
