@@ -18,6 +18,8 @@ const CONTENT_CIPHERS: Readonly<Record<string, { readonly name: string; readonly
 const SEQUENCE = 0x30;
 const OCTET_STRING = 0x04;
 const GO_NONCE_TAG = 0x84;
+const GCM_NONCE_BYTES = 12;
+const GCM_TAG_BYTES = 16;
 
 interface Envelope {
   /** The content key, encrypted (RSAES-PKCS1-v1_5) for each RSA recipient. */
@@ -128,6 +130,9 @@ function cipherParameters(name: string, parameters: DerElement): { iv: Buffer; t
   const [nonce, tagLength] = children(sequence.content);
   if (nonce === undefined || (nonce.tag !== OCTET_STRING && nonce.tag !== GO_NONCE_TAG)) throw new MalformedEnvelope('no GCM nonce');
   const length = tagLength === undefined ? 12 : tagLength.content.readUIntBE(0, Math.min(tagLength.content.length, 6));
+  // Only what Go's pkcs7 opens (cipher.NewGCM): a 12-byte nonce and a 16-byte tag. A shorter tag
+  // would let the random content key of a wrong RSA key (implicit rejection) through far sooner.
+  if (nonce.content.length !== GCM_NONCE_BYTES || length !== GCM_TAG_BYTES) throw new MalformedEnvelope('GCM parameters other than a 12-byte nonce and a 16-byte tag');
   return { iv: nonce.content, tagLength: length };
 }
 

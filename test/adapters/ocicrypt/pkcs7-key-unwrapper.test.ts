@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { constants, createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,26 @@ function cbcOpens(key: Buffer, iv: Buffer, ciphertext: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/** A DER element: tag, definite length, content. */
+function der(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  const length = body.length < 0x80 ? Buffer.from([body.length]) : body.length < 0x100 ? Buffer.from([0x81, body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), length, body]);
+}
+const oid = (hex: string) => der(0x06, Buffer.from(hex, 'hex'));
+
+/** EnvelopedData with one RSA recipient and AES-128-GCM content, its GCMParameters as given. */
+function gcmEnvelope(recipient: ReturnType<typeof generateKeyPairSync>['publicKey'], plain: Buffer, nonceBytes: number, tagBytes: number): Buffer {
+  const contentKey = randomBytes(16);
+  const nonce = randomBytes(nonceBytes);
+  const cipher = createCipheriv('aes-128-gcm', contentKey, nonce, { authTagLength: tagBytes });
+  const content = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  const recipientInfo = der(0x30, der(0x02, Buffer.from([0])), der(0x30, der(0x30), der(0x02, Buffer.from([1]))), der(0x30, oid('2a864886f70d010101'), der(0x05)), der(0x04, publicEncrypt({ key: recipient, ...PKCS1 }, contentKey)));
+  const parameters = der(0x30, der(0x04, nonce), der(0x02, Buffer.from([tagBytes])));
+  const encryptedContentInfo = der(0x30, oid('2a864886f70d010701'), der(0x30, oid('608648016503040106'), parameters), der(0x80, content));
+  return der(0x30, oid('2a864886f70d010703'), der(0xa0, der(0x30, der(0x02, Buffer.from([0])), der(0x31, recipientInfo), encryptedContentInfo)));
 }
 
 describe('Pkcs7KeyUnwrapper', function () {
@@ -69,5 +89,14 @@ describe('Pkcs7KeyUnwrapper', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('an AES-GCM envelope opens with a 12-byte nonce and a 16-byte tag only, as Go\'s pkcs7 opens it (a 4-byte tag would let a wrong key\'s random content key through one time in 2^32)', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const options = Buffer.from('{"symkey":"AAAA"}');
+    const unwrapper = new Pkcs7KeyUnwrapper([privateKey]);
+    expect(Buffer.from((await unwrapper.unwrap(gcmEnvelope(publicKey, options, 12, 16)))!).toString()).to.equal(options.toString());
+    expect(await unwrapper.unwrap(gcmEnvelope(publicKey, options, 12, 4))).to.equal(undefined);
+    expect(await unwrapper.unwrap(gcmEnvelope(publicKey, options, 16, 16))).to.equal(undefined);
   });
 });
