@@ -308,6 +308,18 @@ describe('store records that are not JSON', function () {
     await rm(graphRoot, { recursive: true, force: true });
   });
 
+  it('refuses a record whose names are one string, which would match any name it contains', async function () {
+    await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id: IMAGE_ID, names: 'docker.io/library/busybox:latest-not-this-one' }]));
+    const err = await new StorageTransport({ defaultStore: () => Promise.reject(new Error('the test names its store')) })
+      .open(parseImageName(`containers-storage:[overlay@${graphRoot}+${graphRoot}/run]busybox`), {})
+      .then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+    expect(isProxyError(err, 'io'), String(err)).to.equal(true);
+    expect((err as Error).message).to.contain(join(graphRoot, 'overlay-images', 'images.json')).and.to.contain('names');
+  });
+
   /** A record file may be a link to a file the client cannot read: the error names it, never quotes it. */
   for (const [what, file] of [
     ['images.json', () => join(graphRoot, 'overlay-images', 'images.json')],

@@ -130,8 +130,32 @@ export async function readRecords<T extends { readonly id: string }>(path: strin
   if (!Array.isArray(parsed) || parsed.some((entry) => typeof entry !== 'object' || entry === null || typeof (entry as { id?: unknown }).id !== 'string')) {
     throw new ProxyError('io', `${path} is not a list of records with string IDs`);
   }
+  for (const record of parsed as Record<string, unknown>[]) {
+    const wrong = Object.entries(FIELD_TYPES).find(([field, valid]) => record[field] !== undefined && record[field] !== null && !valid(record[field]));
+    if (wrong !== undefined) throw new ProxyError('io', `${path}: the ${wrong[0]} of record ${JSON.stringify(record['id'])} is not what containers/storage writes there`);
+  }
   return parsed as T[];
 }
+
+const isString = (value: unknown): boolean => typeof value === 'string';
+const isStringList = (value: unknown): boolean => Array.isArray(value) && value.every(isString);
+/**
+ * The record fields this adapter reads, typed as containers/storage writes them: a names field
+ * holding one string instead of a list would otherwise match any name it contains.
+ */
+const FIELD_TYPES: Readonly<Record<string, (value: unknown) => boolean>> = {
+  names: isStringList,
+  digests: isStringList,
+  'big-data-names': isStringList,
+  'big-data-digests': (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every(isString),
+  digest: isString,
+  layer: isString,
+  metadata: isString,
+  parent: isString,
+  'diff-digest': isString,
+  'compressed-diff-digest': isString,
+  'diff-size': (value) => typeof value === 'number',
+};
 
 /** One of the image's big data items (a manifest, the config, signatures), whole. */
 export async function readBigData(store: StoreLayout, imageId: string, key: string, limit: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
