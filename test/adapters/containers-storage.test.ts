@@ -269,6 +269,13 @@ describe('tar-split assembly never reads outside the layer directory', function 
     else expect(isProxyError(err), String(err)).to.equal(true);
   }
 
+  it('an absolute name is read below the layer directory, not from the root', async function () {
+    const files = await layer('/two');
+    const { bytes, err } = await readWhileChanging(files, async () => undefined);
+    expect(err).to.equal(undefined);
+    expect(bytes.endsWith('inside!')).to.equal(true);
+  });
+
   for (const [what, link, target] of [
     ['the layer directory', 'overlay/l1/diff', 'elsewhere/diff'],
     ['a directory on the way to it', 'overlay/l1', 'elsewhere'],
