@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { exampleImage } from '../support/example-image.js';
 import { digestOf } from '../../src/domain/digest.js';
 import { MediaType } from '../../src/domain/media-types.js';
-import { type FixtureLayer, makeImage, makeLayer, PLATFORMS, standardFixtures, writeOciLayout } from '../support/image-fixtures.js';
+import { blobOf, type FixtureLayer, makeImage, makeLayer, PLATFORMS, standardFixtures, tarArchive, writeOciLayout } from '../support/image-fixtures.js';
+import { skopeoOnce } from '../support/registry/skopeo.js';
 import { useRegistry } from '../support/registry/fixture.js';
 import { lastLines, makeTempDir, removeTempDir, run as runCommand } from '../support/registry/processes.js';
 import { CLI_PATH } from '../support/spawn-proxy.js';
@@ -21,7 +22,7 @@ interface Fetched {
     readonly digest: string;
     readonly instanceDigest: string;
     readonly architecture: string;
-    readonly layers: readonly { digest: string; size: number; mediaType: string; compression: string; diffID: string }[];
+    readonly layers: readonly { digest: string; size: number; mediaType: string; compression: string; diffID: string; zstdChunked?: boolean }[];
     readonly blobs: readonly { digest: string; size: number }[];
     readonly uncompressed: readonly { diffID: string; size: number }[];
   };
@@ -110,6 +111,24 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     expect(files.tars.sort()).to.deep.equal(amd64.layers.map((l) => l.diffId).sort());
     expect(fetched.version.apiVersion).to.equal('1.1');
     expect([out.quit, run.code]).to.deep.equal(['the proxy exited with 0', 0]);
+  });
+
+  it('fetch of a zstd:chunked image skopeo wrote: /layers says zstdChunked (Layer.zstd_chunked), and the layer verifies as stored and uncompressed', async () => {
+    // A tar ending right after its two zero blocks: skopeo re-emits exactly that, so the diff ID holds.
+    const tar = tarArchive([{ path: 'etc/' }, { path: 'etc/chunked', content: 'a zstd:chunked layer\n'.repeat(300) }]);
+    const plain: FixtureLayer = { ...blobOf(MediaType.ociLayerTar, tar), diffId: digestOf(tar), compression: 'none' };
+    const source = join(workDir, 'chunked-source');
+    const chunked = join(workDir, 'chunked');
+    await writeOciLayout(source, [{ name: 'c', artifact: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [plain] }) }]);
+    await skopeoOnce(['copy', '--quiet', '--dest-compress-format', 'zstd:chunked', `oci:${source}:c`, `oci:${chunked}:c`]);
+    const dir = freshDir();
+    const out = parseFetch(await runExample('fetch', [`oci:${chunked}:c`, dir, '--insecure-policy']));
+    expect(out.error).to.equal(undefined);
+    expect(out.fetched!.layers.map((l) => [l.mediaType, l.compression, l.diffID, l.zstdChunked])).to.deep.equal([[MediaType.ociLayerZstd, 'zstd', plain.diffId, true]]);
+    const files = verifiedFiles(dir);
+    expect(files.tars).to.deep.equal([plain.diffId]);
+    expect(files.blobs).to.include(out.fetched!.layers[0]!.digest);
+    expect(out.quit).to.equal('the proxy exited with 0');
   });
 
   it('extract: unpacks the arm64/v8 instance of the bundled image layer by layer, whiteouts applied', async () => {

@@ -212,6 +212,7 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const encrypted = await manifestOf(path('jwe'));
     const oracle = await manifestOf(path('jwe-oracle'));
     expect(summary.decrypted).to.have.length(encrypted.layers.length);
+    expect(summary.layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable]), 'Layer.encrypted and Layer.decryptable').to.deep.equal(encrypted.layers.map((layer) => [layer.digest, true, true]));
     for (const [i, layer] of encrypted.layers.entries()) {
       expect(sha256(await readFile(join(out, 'decrypted', 'sha256', digestHex(layer.digest)))), `layer ${i} decrypted`).to.equal(oracle.layers[i]!.digest);
     }

@@ -85,6 +85,15 @@ async fn fetch(proxy: &mut ImageProxy, reference: &str, dir: &Path) -> Result<Va
             if let Some(problem) = &layer.diff_id_error {
                 entry["diffIDError"] = json!(problem);
             }
+            if layer.encrypted {
+                entry["encrypted"] = json!(true);
+            }
+            if let Some(decryptable) = layer.decryptable {
+                entry["decryptable"] = json!(decryptable);
+            }
+            if layer.zstd_chunked {
+                entry["zstdChunked"] = json!(true);
+            }
             entry
         })
         .collect();

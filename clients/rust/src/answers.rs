@@ -34,6 +34,8 @@ pub struct Layer {
     pub encrypted: bool,
     /// For an encrypted layer: whether one of the proxy's `--decryption-key`s opens it.
     pub decryptable: Option<bool>,
+    /// A zstd:chunked layer (annotated with the checksum of its table of contents).
+    pub zstd_chunked: bool,
 }
 
 /// `GET /version`.
@@ -90,6 +92,7 @@ pub(crate) fn parse_layers(what: &str, value: &Value) -> Result<Vec<Layer>, Erro
                 diff_id_error: optional_string_field(what, entry, "diffIDError")?,
                 encrypted: optional_bool_field(what, entry, "encrypted")?.unwrap_or(false),
                 decryptable: optional_bool_field(what, entry, "decryptable")?,
+                zstd_chunked: optional_bool_field(what, entry, "zstdChunked")?.unwrap_or(false),
             })
         })
         .collect()
@@ -113,7 +116,7 @@ mod tests {
     fn layers_parse_with_every_field() {
         let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"zstd","diffID":"sha256:bb"}]"#).unwrap();
         let layers = parse_layers("GET /layers", &value).unwrap();
-        assert_eq!(layers, vec![Layer { digest: "sha256:aa".into(), size: 12, media_type: "m".into(), compression: "zstd".into(), diff_id: Some("sha256:bb".into()), diff_id_error: None, encrypted: false, decryptable: None }]);
+        assert_eq!(layers, vec![Layer { digest: "sha256:aa".into(), size: 12, media_type: "m".into(), compression: "zstd".into(), diff_id: Some("sha256:bb".into()), diff_id_error: None, encrypted: false, decryptable: None, zstd_chunked: false }]);
     }
 
     #[test]
@@ -121,6 +124,13 @@ mod tests {
         let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m+encrypted","compression":"gzip","diffID":"sha256:bb","encrypted":true,"decryptable":false}]"#).unwrap();
         let layers = parse_layers("GET /layers", &value).unwrap();
         assert_eq!((layers[0].encrypted, layers[0].decryptable), (true, Some(false)));
+    }
+
+    #[test]
+    fn a_zstd_chunked_layer_says_so() {
+        let value: Value = serde_json::from_str(r#"[{"digest":"sha256:aa","size":12,"mediaType":"m","compression":"zstd","diffID":"sha256:bb","zstdChunked":true}]"#).unwrap();
+        let layers = parse_layers("GET /layers", &value).unwrap();
+        assert!(layers[0].zstd_chunked);
     }
 
     #[test]
