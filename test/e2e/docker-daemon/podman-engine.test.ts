@@ -2,8 +2,9 @@
  * docker-daemon: through the real CLI against podman's Docker Engine API (`podman system
  * service`, its own vfs store, an image built with buildah): on a unix socket named by
  * --daemon-host or $DOCKER_HOST, on tcp:// (plain as docker reads $DOCKER_HOST, TLS as skopeo
- * reads --daemon-host), through a TLS front that wants a client certificate, by image ID, and
- * the temporary export's life. skopeo's inspect and copy of the same image are the oracle.
+ * reads --daemon-host), through a TLS front that wants a client certificate, by image ID,
+ * through the TypeScript, Python and Rust clients, and the temporary export's life. skopeo's
+ * inspect and copy of the same image are the oracle.
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -11,11 +12,12 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { ImageProxy } from '../../../src/client/index.js';
 import { pythonAvailable, runScenario } from '../../client/python-driver.js';
+import { cargoTest, runExample, rustToolchainMissing } from '../../client/rust-cargo.js';
 import { requireTool } from '../e2e-images.js';
 import { buildTwoLayerImage, type BuiltImage, exportsIn, makeEngineStore, type RunningEngine, startPodmanService, startTlsFront } from '../../support/docker-engine.js';
 import { makeTestPki } from '../../support/registry/certs.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
-import { freePort, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
+import { freePort, lastLines, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
 import { makeSkopeoEnvironment, type SkopeoEnvironment, skopeo } from '../../support/registry/skopeo.js';
 import { type ProxyProcess, spawnProxy } from '../../support/spawn-proxy.js';
 import { errorOf, isolatedEnv } from '../registry/proxy-session.js';
@@ -194,6 +196,36 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     });
     expect(out.exit).to.equal(0);
     expect(exportsIn(pythonTmp)).to.deep.equal([]);
+  });
+
+  it("through the Rust client: the fetch example's blobs are skopeo's copy, each layer verifies under its diff ID; quit removes the export", async function () {
+    this.timeout(20 * 60_000); // a first build compiles hyper and tokio
+    const missing = rustToolchainMissing();
+    requireTool(this, missing === undefined, missing ?? '');
+    const built = await cargoTest();
+    if (built.code !== 0) throw new Error(`cargo test failed (${built.code}):\n${lastLines(built.stdout + built.stderr, 40)}`);
+    const rustTmp = join(work, 'tmp-rust');
+    mkdirSync(rustTmp);
+    const dir = join(work, 'rust-out');
+    const run = await runExample('fetch', [`docker-daemon:${image.name}`, dir, '--insecure-policy', '--daemon-host', engine.host], { ...process.env, TMPDIR: rustTmp });
+    const out = JSON.parse(run.stdout) as { fetched?: { digest: string; layers: { digest: string; diffID: string }[] }; error?: unknown; quit?: string };
+    expect(out.error, run.stderr).to.equal(undefined);
+    expect(out.fetched!.digest, "Manifest-Digest is skopeo inspect's").to.equal(oracle.digest);
+    expect(readFileSync(join(dir, 'manifest.json')).equals(oracle.manifest), "the manifest is skopeo's").to.equal(true);
+    const layers = out.fetched!.layers;
+    expect(layers).to.have.length(2);
+    expect(layers.map((l) => l.diffID), 'layers served uncompressed, named by their diff IDs').to.deep.equal(layers.map((l) => l.digest));
+    const blobs = readdirSync(join(dir, 'blobs/sha256'));
+    expect(blobs).to.have.length(3); // the config and both layers
+    for (const name of blobs) {
+      expect(readFileSync(join(dir, 'blobs/sha256', name)).equals(readFileSync(join(oracle.layout, 'blobs/sha256', name))), `blob ${name} is what skopeo copied`).to.equal(true);
+    }
+    for (const name of readdirSync(join(dir, 'layers'))) {
+      expect(createHash('sha256').update(readFileSync(join(dir, 'layers', name))).digest('hex'), name).to.equal(name.replace(/\.tar$/, ''));
+    }
+    expect(readdirSync(join(dir, 'layers'))).to.have.length(2);
+    expect(out.quit).to.equal('the proxy exited with 0');
+    expect(exportsIn(rustTmp)).to.deep.equal([]);
   });
 
   it('the export is one private file in $TMPDIR while the image is open; POST /close and SIGTERM remove it', async () => {
