@@ -1,10 +1,12 @@
 /**
  * containers-storage: when the store changes or cannot be read, through the real CLI: an image
- * podman removes while a session holds it, a rootless-style store (owned by another user, with a
+ * podman removes while a session holds it or while one of its layers streams, a rootless-style store (owned by another user, with a
  * file only a user ID of its user namespace may read) read by its owner, a layer file changed
  * behind the store's back, and a layer name that leads through a symbolic link.
  */
-import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -12,7 +14,7 @@ import { bigDataFileName } from '../../src/adapters/containers-storage/store-lay
 import { digestOf } from '../../src/domain/digest.js';
 import { buildLocalImage, type LocalStore, makeStore, podman, removeStore } from '../support/local-stores.js';
 import { run } from '../support/registry/processes.js';
-import { spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
+import { agentOver, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
 
 interface Manifest {
   readonly layers: readonly { readonly digest: string; readonly size: number }[];
@@ -62,6 +64,41 @@ describe('end to end: containers-storage hazards', function () {
       const error = JSON.parse(answer.body.toString()) as { code: string; message: string };
       expect(error.code).to.equal('blob-not-found');
       expect(error.message).to.contain('removed');
+    }
+  });
+
+  it('ends a layer short when podman removes the image while its body streams, and the proxy says why', async function () {
+    // 64 files of 1 MiB of random data: the proxy opens each file as the tar reaches it, so the
+    // files after the paused point are gone when the read resumes (an open file would still read).
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 64; i++) files[`data/part-${String(i).padStart(2, '0')}.bin`] = randomBytes(1024 * 1024);
+    await buildLocalImage(store, work, 'localhost/streaming:1', files);
+    const layer = (await manifestOf(proxyFor('localhost/streaming:1'))).layers[0]!;
+    // A fresh session, its connection for this read alone.
+    const proxy = proxyFor('localhost/streaming:1');
+    const { status, contentLength, body } = await readPausedWhile(proxy, `/blobs/${layer.digest}`, () => podman(store, ['rmi', 'localhost/streaming:1']));
+    expect([status, contentLength]).to.deep.equal([200, layer.size]);
+    expect(body.length, 'the body ends short').to.be.below(layer.size);
+    expect(body.length, 'read past the first bytes before the removal').to.be.above(0);
+    expect(await proxy.exited, 'the parent learns of it from the exit status').to.deep.equal({ code: 1, signal: null });
+    expect(proxy.stderr()).to.match(/blob-not-found/).and.match(/removed or changed while it was read/);
+  });
+
+  it('ends a layer short when a file it has not reached yet is overwritten (same size) or truncated while its body streams', async function () {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 64; i++) files[`data/part-${String(i).padStart(2, '0')}.bin`] = randomBytes(1024 * 1024);
+    const id = await buildLocalImage(store, work, 'localhost/rewritten:1', files);
+    const layerDir = join(store.graphRoot, 'vfs', 'dir', await topLayerOf(id));
+    const layer = (await manifestOf(proxyFor('localhost/rewritten:1'))).layers[0]!;
+    for (const [change, said] of [
+      [(file: string) => writeFile(file, randomBytes(1024 * 1024)), /digest-mismatch: layer sha256:[0-9a-f]{64}: content hashes to/],
+      [(file: string) => truncate(file, 1000), /part-60\.bin/],
+    ] as const) {
+      const proxy = proxyFor('localhost/rewritten:1');
+      const { body } = await readPausedWhile(proxy, `/blobs/${layer.digest}`, () => change(join(layerDir, 'data', 'part-60.bin')));
+      expect(body.length, 'the body ends short').to.be.below(layer.size);
+      expect(await proxy.exited).to.deep.equal({ code: 1, signal: null });
+      expect(proxy.stderr()).to.match(said);
     }
   });
 
@@ -140,6 +177,27 @@ describe('end to end: containers-storage hazards', function () {
     expect(answer.status === 200 && answer.complete).to.equal(false);
     expect(`${answer.body.toString()} ${other.stderr()}`).to.contain('podman unshare');
   });
+
+  /**
+   * GETs `path` over the proxy's socket, stops reading after the first bytes (the proxy then
+   * stalls on a full socket), runs `meanwhile`, and reads on to the end of the connection.
+   */
+  function readPausedWhile(proxy: ProxyProcess, path: string, meanwhile: () => Promise<unknown>): Promise<{ status: number; contentLength: number; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ agent: agentOver(proxy.socket), method: 'GET', path, host: 'localhost' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('error', () => undefined); // a short body is what the test inspects
+        res.once('close', () => resolve({ status: res.statusCode ?? 0, contentLength: Number(res.headers['content-length']), body: Buffer.concat(chunks) }));
+        res.once('data', () => {
+          res.pause();
+          meanwhile().then(() => res.resume(), reject);
+        });
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  }
 
   /** The top layer of an image, from the store's own records. */
   async function topLayerOf(imageId: string): Promise<string> {
