@@ -87,6 +87,7 @@ class ParallelBody extends Readable {
   private chunked = false;
   /** Whether arriving bytes are counted: not while StreamCount has paused or settled. */
   private measuring = true;
+  private warm = false;
   private resumeMeasuring: NodeJS.Timeout | undefined;
   private readonly count: StreamCount;
   private readonly aborter = new AbortController();
@@ -224,7 +225,13 @@ class ParallelBody extends Readable {
   }
 
   private measure(bytes: number): void {
-    this.steer(this.count.record(bytes, this.now()));
+    const now = this.now();
+    // The share of CPU is taken over the same time as the rate: after the warm-up.
+    if (!this.warm && now - this.busySince.at >= MEASURE_MS) {
+      this.warm = true;
+      this.busySince = { cpu: process.cpuUsage(), at: now };
+    }
+    this.steer(this.count.record(bytes, now));
     this.watchCount();
   }
 
