@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- --size 1g | --sizes 256m,1g] [--reader-sizes 256m,1g] [--runs N] [--startup-runs N] [--token-blobs N] [--network-size 1g] [--network-only] [--local-store-size 1g]`
  *
- * One run, loopback only: starts docker-registry (anonymous, and token-auth for the token
+ * One run, on loopback: starts docker-registry (anonymous, and token-auth for the token
  * count), pushes random layers, and compares both forms of the proxy (the npm bin and the single
  * executable) with `curl | openssl dgst` and skopeo's experimental-image-proxy: verified GET
  * /blobs and its peak RSS, spawn → manifest with its CPU time and RSS; counts token requests;
  * reads the same blobs with a plain Python reader (http.client, hashlib) directly, through the proxy and through
- * Node.js alone doing the proxy's work, with the CPU each side spends. Prints tables with the
- * targets and writes .bench/results.json.
+ * Node.js alone doing the proxy's work, with the CPU each side spends; then a large blob on a
+ * registry capped per connection behind a delaying front, and on the plain and a TLS registry
+ * (bench/network.ts, alone with --network-only). Prints tables with the targets and writes
+ * .bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
