@@ -186,7 +186,12 @@ async function readerFigures(p: Paths, images: BlobImages, label: string, runs: 
 async function tokenCount(p: Paths, blobs: number): Promise<Results['tokens']> {
   const registry = await startRegistry({ kind: 'token' });
   try {
-    const image = await pushRandomImage(registry, 'bench/tokens', 'latest', Array.from({ length: blobs }, () => TOKEN_LAYER_SIZE));
+    const image = await pushRandomImage(
+      registry,
+      'bench/tokens',
+      'latest',
+      Array.from({ length: blobs }, () => TOKEN_LAYER_SIZE),
+    );
     registry.tokenIssuer!.resetCounts();
     const { user, pass } = registry.pushCredentials!;
     log(`token count: manifest, config and ${blobs} layers with --creds`);
@@ -211,7 +216,12 @@ async function layerFigures(p: Paths, registry: RunningRegistry, runs: number): 
   log(`decompressed layer: (d) proxy ?decompress=true ×${runs}, (e) curl | gzip -dc | sha256sum ×${runs}`);
   const decompressed = { proxyMibPerS: await proxyDecompressed(p, args, gz, runs), pipelineMibPerS: await pipelineDecompressed(gz, runs) };
   log(`parallel: ${PARALLEL_LAYERS} × 64 MiB layers over 1 and ${PARALLEL_LAYERS} connections ×${runs}`);
-  const image = await pushRandomImage(registry, 'bench/parallel', 'latest', Array.from({ length: PARALLEL_LAYERS }, () => PARALLEL_LAYER_SIZE));
+  const image = await pushRandomImage(
+    registry,
+    'bench/parallel',
+    'latest',
+    Array.from({ length: PARALLEL_LAYERS }, () => PARALLEL_LAYER_SIZE),
+  );
   const one = await parallelBlobs(p, [...args, image.reference], image.layers, 1, runs);
   const many = await parallelBlobs(p, [...args, image.reference], image.layers, PARALLEL_LAYERS, runs);
   return { decompressed, parallel: { connections: PARALLEL_LAYERS, oneMibPerS: one, manyMibPerS: many } };
@@ -223,7 +233,10 @@ async function networkOnly(p: Paths, opts: BenchOptions): Promise<void> {
   const figures = await networkFigures(p, opts.networkSize, opts.runs, log);
   process.stdout.write(`load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} CPUs\n\n`);
   process.stdout.write(formatNetwork(figures, checkNetworkTargets(figures)));
-  writeResults({ when: new Date().toISOString(), loadBefore, loadAfter: loadavg()[0]!, network: figures, targets: checkNetworkTargets(figures) }, 'network.json');
+  writeResults(
+    { when: new Date().toISOString(), loadBefore, loadAfter: loadavg()[0]!, network: figures, targets: checkNetworkTargets(figures) },
+    'network.json',
+  );
 }
 
 function writeResults(results: unknown, name: string): void {

@@ -50,7 +50,13 @@ export async function pushGzipImage(registry: RunningRegistry, repository: strin
       }),
     );
     await pusher.pushManifest(repository, 'latest', manifest, 'application/vnd.oci.image.manifest.v1+json');
-    return { reference: `docker://${registry.host}/${repository}:latest`, digest, diffID, uncompressedSize: tar.length, url: `${registry.url}/v2/${repository}/blobs/${digest}` };
+    return {
+      reference: `docker://${registry.host}/${repository}:latest`,
+      digest,
+      diffID,
+      uncompressedSize: tar.length,
+      url: `${registry.url}/v2/${repository}/blobs/${digest}`,
+    };
   } finally {
     await pusher.close();
   }
@@ -93,7 +99,10 @@ export async function pipelineDecompressed(image: GzipLayerImage, runs: number):
 function spawnWithSockets(cli: string, args: readonly string[], connections: number): { child: ChildProcess; http: RawHttpConnection[] } {
   const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
   const fds = Array.from({ length: connections }, (_, i) => 3 + i);
-  const child = spawn(cli, [...fds.flatMap((fd) => ['--sockfd', String(fd)]), ...args], { env, stdio: ['ignore', 'ignore', 'inherit', ...fds.map(() => 'pipe' as const)] });
+  const child = spawn(cli, [...fds.flatMap((fd) => ['--sockfd', String(fd)]), ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit', ...fds.map(() => 'pipe' as const)],
+  });
   return { child, http: fds.map((fd) => new RawHttpConnection(child.stdio[fd] as Socket)) };
 }
 
@@ -101,7 +110,13 @@ function spawnWithSockets(cli: string, args: readonly string[], connections: num
  * (f) aggregate MiB/s for `layers.length` blobs: over `connections` sockets at once (layer i on
  * socket i mod connections), including the time of the slowest.
  */
-export async function parallelBlobs(paths: Paths, proxyArgs: readonly string[], layers: readonly { digest: string; size: number }[], connections: number, runs: number): Promise<number> {
+export async function parallelBlobs(
+  paths: Paths,
+  proxyArgs: readonly string[],
+  layers: readonly { digest: string; size: number }[],
+  connections: number,
+  runs: number,
+): Promise<number> {
   const proxy = spawnWithSockets(paths.cli, proxyArgs, connections);
   const exited = new Promise<void>((resolve) => proxy.child.once('exit', () => resolve()));
   try {
@@ -114,7 +129,8 @@ export async function parallelBlobs(paths: Paths, proxyArgs: readonly string[], 
         proxy.http.map(async (http, c) => {
           for (let l = c; l < layers.length; l += connections) {
             const answer = await http.request('GET', `/blobs/${layers[l]!.digest}`);
-            if (answer.status !== 200 || answer.bytes !== layers[l]!.size) throw new Error(`GET /blobs/${layers[l]!.digest}: ${answer.status}, ${answer.bytes} bytes`);
+            if (answer.status !== 200 || answer.bytes !== layers[l]!.size)
+              throw new Error(`GET /blobs/${layers[l]!.digest}: ${answer.status}, ${answer.bytes} bytes`);
           }
         }),
       );

@@ -44,7 +44,11 @@ async function randomFile(path: string, size: number): Promise<void> {
 /** The diff ID of the image's top layer, from the store's own records. */
 async function topDiffId(store: LocalStore, name: string): Promise<string> {
   const images = JSON.parse(await readFile(join(store.graphRoot, 'overlay-images', 'images.json'), 'utf8')) as { names?: string[]; layer: string }[];
-  const layers = JSON.parse(await readFile(join(store.graphRoot, 'overlay-layers', 'layers.json'), 'utf8')) as { id: string; 'diff-digest': string; 'diff-size': number }[];
+  const layers = JSON.parse(await readFile(join(store.graphRoot, 'overlay-layers', 'layers.json'), 'utf8')) as {
+    id: string;
+    'diff-digest': string;
+    'diff-size': number;
+  }[];
   const image = images.find((i) => i.names?.includes(name));
   const layer = layers.find((l) => l.id === image?.layer);
   if (layer === undefined) throw new Error(`${name} has no layer in the store`);
@@ -68,7 +72,9 @@ export async function localStoreFigures(paths: Paths, size: number, runs: number
     await rm(files, { recursive: true });
     const image = `containers-storage:${store.spec}${name}`;
     const diffId = await topDiffId(store, name);
-    const layerSize = (JSON.parse(await readFile(join(store.graphRoot, 'overlay-layers', 'layers.json'), 'utf8')) as { 'diff-digest': string; 'diff-size': number }[]).find((l) => l['diff-digest'] === diffId)!['diff-size'];
+    const layerSize = (
+      JSON.parse(await readFile(join(store.graphRoot, 'overlay-layers', 'layers.json'), 'utf8')) as { 'diff-digest': string; 'diff-size': number }[]
+    ).find((l) => l['diff-digest'] === diffId)!['diff-size'];
 
     log(`local store: skopeo copy ${image} dir: ×${runs}`);
     const skopeoRuns: number[] = [];

@@ -139,7 +139,13 @@ async function measureTarget(paths: Paths, target: Target, digest: string, size:
  * The three registries, each with the same random blob. `plain` is the bench's own registry when
  * it runs whole; started here otherwise.
  */
-export async function networkFigures(paths: Paths, size: number, uncappedRuns: number, log: (line: string) => void, given?: RunningRegistry): Promise<NetworkFigures> {
+export async function networkFigures(
+  paths: Paths,
+  size: number,
+  uncappedRuns: number,
+  log: (line: string) => void,
+  given?: RunningRegistry,
+): Promise<NetworkFigures> {
   const plain = given ?? (await startRegistry({ kind: 'anonymous' }));
   const tls = await startRegistry({ kind: 'tls' });
   const [host, port] = plain.host.split(':');

@@ -39,7 +39,15 @@ function thisNodeFirst(): NodeJS.ProcessEnv {
 }
 
 /** `cli` is the proxy's bin, `reader` bench/python-reader.py. */
-export async function pythonReaderComparison(cli: string, reader: string, url: string, proxyArgs: readonly string[], digest: string, size: number, runs: number): Promise<ReaderComparison> {
+export async function pythonReaderComparison(
+  cli: string,
+  reader: string,
+  url: string,
+  proxyArgs: readonly string[],
+  digest: string,
+  size: number,
+  runs: number,
+): Promise<ReaderComparison> {
   const args = [reader, 'compare', url, cli, digest, String(size), '--runs', String(runs), '--', ...proxyArgs];
   const { stdout } = await run('python3', args, { env: thisNodeFirst(), timeoutMs: 1_200_000 });
   const report = JSON.parse(stdout) as ReaderReport;
@@ -75,7 +83,9 @@ export async function unixCurlBlob(cli: string, proxyArgs: readonly string[], di
     const rates: number[] = [];
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      const { stdout } = await run('sh', ['-c', 'curl -sf --unix-socket "$1" "http://localhost/blobs/$2" | openssl dgst -sha256 -r', 'sh', path, digest], { timeoutMs: 600_000 });
+      const { stdout } = await run('sh', ['-c', 'curl -sf --unix-socket "$1" "http://localhost/blobs/$2" | openssl dgst -sha256 -r', 'sh', path, digest], {
+        timeoutMs: 600_000,
+      });
       const seconds = (performance.now() - started) / 1000;
       if (`sha256:${stdout.split(' ')[0]}` !== digest) throw new Error(`curl --unix-socket: ${digest} hashed to ${stdout.trim()}`);
       rates.push(size / MIB / seconds);

@@ -76,7 +76,12 @@ export function checkTargets(results: Results): TargetCheck[] {
       checks.push({ name: `${size.label}, ${proxy.form}: proxy / curl|openssl (a/b)`, target: '>= 1.0', measured: fixed(ab), met: ab >= 1.0 });
       checks.push({ name: `${size.label}, ${proxy.form}: proxy / skopeo GetBlob (a/c)`, target: '>= 3', measured: fixed(ac), met: ac >= 3 });
       const rssTarget = `<= ${mib(PEAK_RSS_TARGET_BYTES)}`;
-      checks.push({ name: `${size.label}, ${proxy.form}: peak RSS`, target: rssTarget, measured: mib(proxy.peakRssBytes), met: proxy.peakRssBytes <= PEAK_RSS_TARGET_BYTES });
+      checks.push({
+        name: `${size.label}, ${proxy.form}: peak RSS`,
+        target: rssTarget,
+        measured: mib(proxy.peakRssBytes),
+        met: proxy.peakRssBytes <= PEAK_RSS_TARGET_BYTES,
+      });
     }
   }
   const formNames = results.sizes[0]?.proxies.map((p) => p.form) ?? [];
@@ -84,7 +89,12 @@ export function checkTargets(results: Results): TargetCheck[] {
     for (const form of formNames) {
       const peaks = results.sizes.map((s) => s.proxies.find((p) => p.form === form)!.peakRssBytes);
       const spread = Math.max(...peaks) - Math.min(...peaks);
-      checks.push({ name: `${form}: peak RSS the same for every size`, target: `spread <= ${mib(RSS_SAME_MARGIN_BYTES)}`, measured: mib(spread), met: spread <= RSS_SAME_MARGIN_BYTES });
+      checks.push({
+        name: `${form}: peak RSS the same for every size`,
+        target: `spread <= ${mib(RSS_SAME_MARGIN_BYTES)}`,
+        measured: mib(spread),
+        met: spread <= RSS_SAME_MARGIN_BYTES,
+      });
     }
   }
   for (const reader of results.readers) {
@@ -103,14 +113,20 @@ export function checkTargets(results: Results): TargetCheck[] {
   });
   for (const form of results.startup.forms) {
     const ratio = form.ms / results.startup.skopeo.ms;
-    checks.push({ name: `spawn → manifest, ${form.form} / skopeo`, target: `<= ${fixed(STARTUP_RATIO_TARGET, 1)}`, measured: fixed(ratio), met: ratio <= STARTUP_RATIO_TARGET });
+    checks.push({
+      name: `spawn → manifest, ${form.form} / skopeo`,
+      target: `<= ${fixed(STARTUP_RATIO_TARGET, 1)}`,
+      measured: fixed(ratio),
+      met: ratio <= STARTUP_RATIO_TARGET,
+    });
   }
   return checks;
 }
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const line = (row: readonly string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const line = (row: readonly string[]): string =>
+    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -143,7 +159,19 @@ export function formatResults(results: Results, checks: readonly TargetCheck[]):
     fixed(f.rssBytes / skopeoStart.rssBytes, 1),
   ];
   const readers = table([
-    ['blob', '(f) Python direct MiB/s', '(g) via proxy MiB/s', 'g/f', 'proxy CPU s/GiB per GET', 'whole life', '(i) via Node.js alone MiB/s', 'i/f', 'its CPU s/GiB per GET', 'curl|openssl CPU s/GiB', '(h) curl via --listen unix: MiB/s'],
+    [
+      'blob',
+      '(f) Python direct MiB/s',
+      '(g) via proxy MiB/s',
+      'g/f',
+      'proxy CPU s/GiB per GET',
+      'whole life',
+      '(i) via Node.js alone MiB/s',
+      'i/f',
+      'its CPU s/GiB per GET',
+      'curl|openssl CPU s/GiB',
+      '(h) curl via --listen unix: MiB/s',
+    ],
     ...results.readers.map((r) => [
       r.label,
       fixed(r.python.directMibPerS, 0),

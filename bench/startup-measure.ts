@@ -86,7 +86,12 @@ export async function measureStartup(contenders: readonly Contender[], runs: num
   for (let i = 0; i < runs; i++) for (const contender of contenders) samples.get(contender.name)!.push(await contender.start());
   const figures = new Map<string, StartFigures>();
   for (const [name, taken] of samples) {
-    figures.set(name, { ms: median(taken.map((s) => s.ms)), cpuMs: median(taken.map((s) => s.cpuMs)), rssBytes: median(taken.map((s) => s.rssBytes)), runs: taken });
+    figures.set(name, {
+      ms: median(taken.map((s) => s.ms)),
+      cpuMs: median(taken.map((s) => s.cpuMs)),
+      rssBytes: median(taken.map((s) => s.rssBytes)),
+      runs: taken,
+    });
   }
   return { figures, loadBefore, loadAfter: loadavg()[0]! };
 }

@@ -27,7 +27,14 @@ function defaultClis(): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, cli: { type: 'string', multiple: true }, skopeo: { type: 'boolean', default: false }, image: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '20' },
+      cli: { type: 'string', multiple: true },
+      skopeo: { type: 'boolean', default: false },
+      image: { type: 'string' },
+    },
+  });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, not ${JSON.stringify(values.runs)}`);
   const clis = (values.cli ?? defaultClis()).map((cli) => resolve(cli));
@@ -55,7 +62,8 @@ async function main(): Promise<void> {
 async function timeAll(contenders: readonly Contender[], runs: number): Promise<string> {
   const { figures, loadBefore, loadAfter } = await measureStartup(contenders, runs);
   const lines = [...figures].map(
-    ([name, f]) => `${name}: spawn → manifest ${f.ms.toFixed(1)} ms, CPU ${f.cpuMs.toFixed(1)} ms, RSS after manifest ${(f.rssBytes / MIB).toFixed(1)} MiB (medians of ${runs})`,
+    ([name, f]) =>
+      `${name}: spawn → manifest ${f.ms.toFixed(1)} ms, CPU ${f.cpuMs.toFixed(1)} ms, RSS after manifest ${(f.rssBytes / MIB).toFixed(1)} MiB (medians of ${runs})`,
   );
   lines.push(`load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}`);
   return `${lines.join('\n')}\n`;

@@ -65,7 +65,14 @@ if (image === undefined || dir === undefined || image.startsWith('-')) {
 const proxy = await ImageProxy.spawn({ image, args: proxyOptions });
 await pull(proxy, dir).catch(async (err: unknown) => {
   const signal = interruption.signal.aborted ? (interruption.signal.reason as keyof typeof SIGNAL_NUMBERS) : undefined;
-  const why = signal !== undefined ? `interrupted by ${signal}` : err instanceof ImageProxyError ? `[${err.code}] ${err.message}` : err instanceof Error ? err.message : String(err);
+  const why =
+    signal !== undefined
+      ? `interrupted by ${signal}`
+      : err instanceof ImageProxyError
+        ? `[${err.code}] ${err.message}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
   console.error(`pull ${image}: ${why}`);
   await proxy.kill();
   process.exitCode = signal !== undefined ? 128 + SIGNAL_NUMBERS[signal] : 1;

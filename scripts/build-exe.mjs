@@ -111,7 +111,10 @@ function buildExecutable({ exe, runtime, withCodeCache, seaMaker }) {
   const sides = Object.fromEntries(SIDE_PACKAGES.map((name) => [name, sideBundle(name)]));
   const assets = { bundle: BUNDLE, ...sides, ...(withCodeCache ? { 'code-cache': codeCache } : {}) };
   writeFileSync(main, mainScript(withCodeCache));
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: seaMaker !== undefined, execArgv: V8_FLAGS, assets }));
+  writeFileSync(
+    config,
+    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: seaMaker !== undefined, execArgv: V8_FLAGS, assets }),
+  );
   try {
     if (withCodeCache) makeCodeCache(codeCache);
     // Under the flags the executable runs with: V8 rejects a code cache made under others.
@@ -143,7 +146,12 @@ try {
   buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy'), runtime: hostRuntime, withCodeCache: true, seaMaker: [hostRuntime] });
   if (process.platform === 'linux' && process.arch === 'x64') {
     const runtime = fetchedRuntime('arm64');
-    buildExecutable({ exe: join(OUT_DIR, 'container-image-proxy-linux-arm64'), runtime, withCodeCache: false, seaMaker: canRunArm64() ? [...QEMU_ARM64, runtime] : undefined });
+    buildExecutable({
+      exe: join(OUT_DIR, 'container-image-proxy-linux-arm64'),
+      runtime,
+      withCodeCache: false,
+      seaMaker: canRunArm64() ? [...QEMU_ARM64, runtime] : undefined,
+    });
   }
 } catch (err) {
   process.stderr.write(`build:exe failed: ${err.message}\n`);

@@ -40,8 +40,11 @@ const COMMON = {
  */
 async function bundle(options) {
   const result = await build({ ...COMMON, ...options });
-  const dynamicImports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path));
-  if (dynamicImports.length > 0) throw new Error(`${options.outfile} would import() ${dynamicImports.join(', ')} at run time; use a static import or require()`);
+  const dynamicImports = Object.values(result.metafile.inputs).flatMap((input) =>
+    input.imports.filter((i) => i.kind === 'dynamic-import' && i.external).map((i) => i.path),
+  );
+  if (dynamicImports.length > 0)
+    throw new Error(`${options.outfile} would import() ${dynamicImports.join(', ')} at run time; use a static import or require()`);
   // esbuild keeps cli.ts's `#!` line first; inside the wrapper it is the loader's to drop, so
   // the file is written without it.
   const source = readFileSync(options.outfile, 'latin1').replace(/^#!.*\n/, '');
@@ -50,8 +53,16 @@ async function bundle(options) {
 }
 
 const sideKeys = {};
-for (const name of SIDE_PACKAGES) sideKeys[name] = await bundle({ stdin: { contents: `export * from ${JSON.stringify(name)};`, resolveDir: '.' }, outfile: `${OUT_DIR}/container-image-proxy-${name}.cjs` });
-const mainKey = await bundle({ entryPoints: ['dist/src/app/driving/cli.js'], outfile: `${OUT_DIR}/${BUNDLE}`, plugins: [lazyUndiciH2, mimeDbWithCharsets, unusedExpressParts, sidePackages] });
+for (const name of SIDE_PACKAGES)
+  sideKeys[name] = await bundle({
+    stdin: { contents: `export * from ${JSON.stringify(name)};`, resolveDir: '.' },
+    outfile: `${OUT_DIR}/container-image-proxy-${name}.cjs`,
+  });
+const mainKey = await bundle({
+  entryPoints: ['dist/src/app/driving/cli.js'],
+  outfile: `${OUT_DIR}/${BUNDLE}`,
+  plugins: [lazyUndiciH2, mimeDbWithCharsets, unusedExpressParts, sidePackages],
+});
 // For scripts/build-exe.mjs, outside dist/src so the package does not ship it.
 writeFileSync('dist/bundle-keys.json', JSON.stringify({ bundle: mainKey, sides: sideKeys }));
 

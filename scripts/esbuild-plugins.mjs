@@ -57,7 +57,8 @@ export const unusedExpressParts = {
     const names = Object.keys(UNUSED_EXPRESS_PARTS).map((name) => name.replace('-', '\\-'));
     build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'unused-express-parts' }));
     build.onLoad({ filter: /.*/, namespace: 'unused-express-parts' }, ({ path }) => {
-      const unavailable = (what) => `() => { throw new Error(${JSON.stringify(`${what} is not part of container-image-proxy's bundle (scripts/esbuild-plugins.mjs)`)}); }`;
+      const unavailable = (what) =>
+        `() => { throw new Error(${JSON.stringify(`${what} is not part of container-image-proxy's bundle (scripts/esbuild-plugins.mjs)`)}); }`;
       const members = UNUSED_EXPRESS_PARTS[path].map((name) => `module.exports.${name} = ${unavailable(`${path}.${name}`)};`);
       return { contents: [`module.exports = ${unavailable(path)};`, ...members].join('\n'), loader: 'js' };
     });
@@ -76,6 +77,9 @@ export const sidePackages = {
   name: 'side-packages',
   setup(build) {
     build.onResolve({ filter: new RegExp(`^(${SIDE_PACKAGES.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'side-packages' }));
-    build.onLoad({ filter: /.*/, namespace: 'side-packages' }, ({ path }) => ({ contents: `module.exports = __cipLoadSide(${JSON.stringify(path)});`, loader: 'js' }));
+    build.onLoad({ filter: /.*/, namespace: 'side-packages' }, ({ path }) => ({
+      contents: `module.exports = __cipLoadSide(${JSON.stringify(path)});`,
+      loader: 'js',
+    }));
   },
 };

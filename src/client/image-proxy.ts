@@ -122,7 +122,9 @@ export class ImageProxy {
   async decompressedLayer(digest: string, options: BlobOptions = {}): Promise<Readable> {
     checkProgressCallback(options.onProgress);
     const path = withImage(blobPath(digest), options.image, { decompress: 'true' });
-    return this.#session.stream(`decompressed layer ${digest}`, 'GET', path, options, (answer) => progressMeter(options.onProgress, digest, answer.headers['content-length']));
+    return this.#session.stream(`decompressed layer ${digest}`, 'GET', path, options, (answer) =>
+      progressMeter(options.onProgress, digest, answer.headers['content-length']),
+    );
   }
 
   /** Resolves and policy-checks `image` now, so later calls with it are served from the cache. */

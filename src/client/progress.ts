@@ -77,7 +77,11 @@ export function checkProgressCallback(onProgress: unknown): void {
 }
 
 /** A meter for `onProgress`, or undefined without one; `contentLength` is the answer's header. */
-export function progressMeter(onProgress: ProgressCallback | undefined, digest: string, contentLength: string | string[] | undefined): ProgressMeter | undefined {
+export function progressMeter(
+  onProgress: ProgressCallback | undefined,
+  digest: string,
+  contentLength: string | string[] | undefined,
+): ProgressMeter | undefined {
   if (onProgress === undefined) return undefined;
   const total = typeof contentLength === 'string' && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
   return new ProgressMeter(onProgress, digest, total);

@@ -88,27 +88,31 @@ export class ProxySession {
       throw await this.#explain(what, err, signal, options);
     }
     const lent = lease;
-    return relay(answer.body, {
-      complete: () => {
-        lent.release();
-        done();
-      },
-      abandon: () => {
-        lent.discard();
-        done();
-      },
-      fail: async (err, received) => {
-        lent.discard();
-        try {
-          if (signal?.aborted) return cancelled(what, signal.reason, options);
-          const end = await this.#endWithin(EXIT_GRACE_MS);
-          const why = end === undefined ? '' : ` (${describeEnd(end)})`;
-          return new ImageProxyError('incomplete-body', 0, `${what}: the body ended after ${received} bytes, before it was complete${why}`, { cause: err });
-        } finally {
+    return relay(
+      answer.body,
+      {
+        complete: () => {
+          lent.release();
           done();
-        }
+        },
+        abandon: () => {
+          lent.discard();
+          done();
+        },
+        fail: async (err, received) => {
+          lent.discard();
+          try {
+            if (signal?.aborted) return cancelled(what, signal.reason, options);
+            const end = await this.#endWithin(EXIT_GRACE_MS);
+            const why = end === undefined ? '' : ` (${describeEnd(end)})`;
+            return new ImageProxyError('incomplete-body', 0, `${what}: the body ended after ${received} bytes, before it was complete${why}`, { cause: err });
+          } finally {
+            done();
+          }
+        },
       },
-    }, progress);
+      progress,
+    );
   }
 
   /** Sends POST /quit and waits for the exit; a non-zero exit is `proxy-failed`. */
@@ -116,7 +120,9 @@ export class ProxySession {
     const done = this.#begin();
     try {
       if (this.#end === undefined) this.#endedBy = 'quit()';
-      const asked = await this.exchange('POST /quit', 'POST', '/quit', options, (answer) => readBody('POST /quit', answer.body)).catch((err: unknown) => err as Error);
+      const asked = await this.exchange('POST /quit', 'POST', '/quit', options, (answer) => readBody('POST /quit', answer.body)).catch(
+        (err: unknown) => err as Error,
+      );
       const end = asked instanceof Error ? await this.#endWithin(EXIT_GRACE_MS) : await this.#proxy.ended;
       if (end !== undefined && end.status.code !== 0) throw new ImageProxyError('proxy-failed', 0, `POST /quit: ${describeEnd(end)}`, { cause: asked });
       if (asked instanceof Error) {

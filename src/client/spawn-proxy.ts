@@ -63,7 +63,13 @@ function shebang(file: string): { env: Record<string, string>; nodeOptions: stri
   const [firstLine = ''] = readFileSync(file, 'utf8').split('\n', 1);
   const match = /^#!\/usr\/bin\/env -S ((?:\w+=\S*\s+)*)node(?:\s+(.+))?$/.exec(firstLine.trim());
   if (!match) return { env: {}, nodeOptions: [] };
-  const env = Object.fromEntries((match[1] ?? '').trim().split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    (match[1] ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   return { env, nodeOptions: match[2]?.split(/\s+/) ?? [] };
 }
 

@@ -29,7 +29,10 @@ export class StderrTail {
   }
 
   lastLine(): string | undefined {
-    const lines = this.#tail.toString('utf8').split('\n').map((line) => line.trim());
+    const lines = this.#tail
+      .toString('utf8')
+      .split('\n')
+      .map((line) => line.trim());
     const last = lines.filter((line) => line !== '').at(-1);
     return last === undefined || last.length <= LINE_LIMIT ? last : `${last.slice(0, LINE_LIMIT)}…`;
   }

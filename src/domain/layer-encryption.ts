@@ -75,7 +75,12 @@ export function layerCipher(digest: Digest, annotations: Annotations, privateOpt
   const privateParsed = jsonObject(privateOptions, `${what}: the unwrapped private options`);
   const cipher = publicOptions['cipher'];
   if (cipher !== AES_256_CTR_HMAC_SHA256) {
-    const named = typeof cipher === 'string' ? JSON.stringify(cipher) : cipher === undefined || cipher === null ? 'none' : `of type ${Array.isArray(cipher) ? 'array' : typeof cipher}`;
+    const named =
+      typeof cipher === 'string'
+        ? JSON.stringify(cipher)
+        : cipher === undefined || cipher === null
+          ? 'none'
+          : `of type ${Array.isArray(cipher) ? 'array' : typeof cipher}`;
     throw invalid(`${what}: cipher ${named} is not supported (only ${AES_256_CTR_HMAC_SHA256})`);
   }
   const key = bytesField(privateParsed, 'symkey', `${what}: private options`);

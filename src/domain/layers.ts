@@ -27,7 +27,12 @@ export interface LayerInfo {
   readonly zstdChunked?: true | undefined;
 }
 
-const GZIP_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerGzip, MediaType.ociForeignLayerGzip, MediaType.dockerLayerGzip, MediaType.dockerForeignLayerGzip]);
+const GZIP_TYPES: ReadonlySet<string> = new Set([
+  MediaType.ociLayerGzip,
+  MediaType.ociForeignLayerGzip,
+  MediaType.dockerLayerGzip,
+  MediaType.dockerForeignLayerGzip,
+]);
 const ZSTD_TYPES: ReadonlySet<string> = new Set([MediaType.ociLayerZstd, MediaType.ociForeignLayerZstd, MediaType.dockerLayerZstd]);
 
 /**

@@ -125,7 +125,11 @@ const DESCRIPTOR_FIELDS = [
   { key: 'urls', type: T.slice(T.string) },
 ];
 const OCI_DESCRIPTOR = T.struct(...DESCRIPTOR_FIELDS, { key: 'annotations', type: T.map(T.string) });
-const INDEX_DESCRIPTOR = T.struct(...DESCRIPTOR_FIELDS, { key: 'annotations', type: T.map(T.string) }, { key: 'platform', type: T.ptr(T.struct(...PLATFORM_FIELDS)) });
+const INDEX_DESCRIPTOR = T.struct(
+  ...DESCRIPTOR_FIELDS,
+  { key: 'annotations', type: T.map(T.string) },
+  { key: 'platform', type: T.ptr(T.struct(...PLATFORM_FIELDS)) },
+);
 // A docker list's platform is not a pointer in Go: an entry without one has OS and architecture "".
 const LIST_DESCRIPTOR = T.struct(...DESCRIPTOR_FIELDS, { key: 'platform', type: T.struct(...PLATFORM_FIELDS, { key: 'features', type: T.slice(T.string) }) });
 
@@ -135,13 +139,17 @@ type ShapeField = (typeof SHAPE_FIELDS)[number];
 const SHAPE = T.struct(...SHAPE_FIELDS.map((key) => ({ key, type: T.any })));
 
 /** Every type containers/image accepts in a schema2 manifest (SupportedSchema2MediaType, container-libs). */
+// prettier-ignore
 const SCHEMA2_TYPES: readonly string[] = [
   MediaType.dockerList, MediaType.dockerSchema1, MediaType.dockerSchema1Signed, MediaType.dockerConfig,
   MediaType.dockerForeignLayerTar, MediaType.dockerForeignLayerGzip, MediaType.dockerLayerGzip,
   MediaType.dockerSchema2, MediaType.dockerLayerTar, MediaType.dockerLayerZstd,
 ];
 
-const VERSIONED = [{ key: 'schemaVersion', type: T.int }, { key: 'mediaType', type: T.string }];
+const VERSIONED = [
+  { key: 'schemaVersion', type: T.int },
+  { key: 'mediaType', type: T.string },
+];
 const IMAGE_MANIFEST = T.struct(...VERSIONED, { key: 'config', type: T.ptr(OCI_DESCRIPTOR) }, { key: 'layers', type: T.slice(OCI_DESCRIPTOR) });
 
 const SCHEMAS: Readonly<Record<string, { readonly kind: ParsedManifest['kind']; readonly type: GoType; readonly allowed: readonly ShapeField[] }>> = {
@@ -190,7 +198,10 @@ function parseSchema1(bytes: Uint8Array, declared: string): ParsedManifest {
   const doc = decodeManifest(bytes, SCHEMA1, declared);
   if (doc['schemaVersion'] !== 1) {
     const looksLike = guessManifestMediaType(bytes);
-    throw invalid(declared, `schemaVersion is ${String(doc['schemaVersion'])}, not 1${looksLike ? ` (the document looks like ${looksLike}: check the declared media type)` : ''}`);
+    throw invalid(
+      declared,
+      `schemaVersion is ${String(doc['schemaVersion'])}, not 1${looksLike ? ` (the document looks like ${looksLike}: check the declared media type)` : ''}`,
+    );
   }
   const fsLayers = (doc['fsLayers'] as unknown[] | null) ?? [];
   const history = (doc['history'] as unknown[] | null) ?? [];

@@ -94,7 +94,11 @@ export function convertSchema2ToOci(manifestBytes: Uint8Array, configBytes: Uint
   try {
     image = goUnmarshal(configBytes, OCI_IMAGE);
   } catch (err) {
-    throw new ProxyError('manifest-invalid', `config ${manifest.config.digest} cannot be converted to OCI: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ProxyError(
+      'manifest-invalid',
+      `config ${manifest.config.digest} cannot be converted to OCI: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   const config = goMarshal(image, OCI_IMAGE);
   const configDigest = digestOf(config);

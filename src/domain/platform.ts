@@ -24,6 +24,7 @@ export function goPlatform(nodePlatform: string, nodeArch: string, endianness: '
 }
 
 /** containers/image's reading of `/proc/cpuinfo`'s "CPU architecture" for arm and arm64. */
+// prettier-ignore
 const CPU_ARCHITECTURE_VARIANTS: Readonly<Record<string, string>> = {
   '8': 'v8', aarch64: 'v8',
   '7m': 'v7', '?(12)': 'v7', '?(13)': 'v7', '?(14)': 'v7', '?(15)': 'v7', '?(16)': 'v7', '?(17)': 'v7',

@@ -162,7 +162,10 @@ function requirement(entry: unknown, source: string, where: string): PolicyRequi
       if (!GPG_KEY_TYPES.includes(keyType)) throw invalid(source, `${where}: unknown keyType ${JSON.stringify(keyType)}`);
       const keys = fields.keySource({ path: 'keyPath', paths: 'keyPaths', data: 'keyData' });
       if (keys === undefined) throw invalid(source, `${where}: one of "keyPath", "keyPaths" or "keyData" is required`);
-      const signedIdentity = entry['signedIdentity'] === undefined ? { type: 'matchRepoDigestOrExact' as const } : identity(entry['signedIdentity'], source, `${where}.signedIdentity`);
+      const signedIdentity =
+        entry['signedIdentity'] === undefined
+          ? { type: 'matchRepoDigestOrExact' as const }
+          : identity(entry['signedIdentity'], source, `${where}.signedIdentity`);
       return { type: 'signedBy', keyType, keys, signedIdentity };
     }
     case 'sigstoreSigned':
@@ -192,7 +195,8 @@ function sigstoreRequirement(entry: Record<string, unknown>, fields: Fields, sou
     const ca = fulcio.keySource({ path: 'caPath', data: 'caData' });
     const oidcIssuer = fulcio.string('oidcIssuer');
     const subjectEmail = fulcio.string('subjectEmail');
-    if (ca === undefined || !oidcIssuer || !subjectEmail) throw invalid(source, `${fulcioWhere} needs one of "caPath"/"caData", "oidcIssuer" and "subjectEmail"`);
+    if (ca === undefined || !oidcIssuer || !subjectEmail)
+      throw invalid(source, `${fulcioWhere} needs one of "caPath"/"caData", "oidcIssuer" and "subjectEmail"`);
     return { type: 'sigstoreSigned', trust: { kind: 'fulcio', fulcio: { ca, oidcIssuer, subjectEmail } }, rekorKeys, signedIdentity };
   }
   if (rekorKeys !== undefined) throw invalid(source, `${where}: "pki" cannot be combined with a Rekor public key`);
@@ -223,7 +227,8 @@ function identity(value: unknown, source: string, where: string): SignedIdentity
       fields.only(['dockerReference']);
       const dockerReference = fields.required('dockerReference');
       const parsed = dockerRef(dockerReference, source, `${where}.dockerReference`);
-      if (parsed.tag === undefined && parsed.digest === undefined) throw invalid(source, `${where}.dockerReference ${JSON.stringify(dockerReference)} has neither a tag nor a digest`);
+      if (parsed.tag === undefined && parsed.digest === undefined)
+        throw invalid(source, `${where}.dockerReference ${JSON.stringify(dockerReference)} has neither a tag nor a digest`);
       return { type: 'exactReference', dockerReference };
     }
     case 'exactRepository': {
@@ -236,7 +241,10 @@ function identity(value: unknown, source: string, where: string): SignedIdentity
       fields.only(['prefix', 'signedPrefix']);
       const prefix = fields.required('prefix');
       const signedPrefix = fields.required('signedPrefix');
-      for (const [key, prefixValue] of [['prefix', prefix], ['signedPrefix', signedPrefix]] as const) {
+      for (const [key, prefixValue] of [
+        ['prefix', prefix],
+        ['signedPrefix', signedPrefix],
+      ] as const) {
         if (!isRemapPrefix(prefixValue)) throw invalid(source, `${where}.${key} ${JSON.stringify(prefixValue)} is neither a host[:port] nor a repository name`);
       }
       return { type: 'remapIdentity', prefix, signedPrefix };

@@ -37,7 +37,8 @@ const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
 const OFFICIAL_NAMESPACE = 'library';
 const DEFAULT_TAG = 'latest';
-const GRAMMAR_HINT = 'not a valid docker reference, expected [HOST[:PORT]/]PATH[:TAG][@DIGEST] with lower-case path components separated by ".", "_", "__" or "-"';
+const GRAMMAR_HINT =
+  'not a valid docker reference, expected [HOST[:PORT]/]PATH[:TAG][@DIGEST] with lower-case path components separated by ".", "_", "__" or "-"';
 
 /** What is wrong with a reference; public functions turn it into an error that quotes their whole input. */
 class ReferenceProblem extends Error {}
@@ -192,9 +193,15 @@ export function parseImageName(value: string): ImageReference {
   const parse = PARSERS.get(transport);
   if (parse === undefined) {
     if (UNSUPPORTED_TRANSPORTS.has(transport)) {
-      throw new ProxyError('unsupported-transport', `image reference ${quoted} uses the ${transport} transport, which this proxy does not support (${SUPPORTED_LIST})`);
+      throw new ProxyError(
+        'unsupported-transport',
+        `image reference ${quoted} uses the ${transport} transport, which this proxy does not support (${SUPPORTED_LIST})`,
+      );
     }
-    throw new ProxyError('invalid-reference', `invalid image reference ${quoted}: unknown transport ${JSON.stringify(transport)}${dockerSuggestion(value)} (${SUPPORTED_LIST})`);
+    throw new ProxyError(
+      'invalid-reference',
+      `invalid image reference ${quoted}: unknown transport ${JSON.stringify(transport)}${dockerSuggestion(value)} (${SUPPORTED_LIST})`,
+    );
   }
   return reportingAgainst(value, () => parse(value.slice(colon + 1)));
 }
@@ -292,7 +299,9 @@ function parseDockerDaemon(within: string): ImageReference {
   if (ref.digest !== undefined) {
     // containers/image accepts this form and then always fails: the engine finds the image by its
     // registry digest, but the manifest made from the export is another document with another digest.
-    throw new ReferenceProblem('a docker-daemon: image cannot be named by digest, since the manifest made from the engine\'s export never has the registry\'s digest; use NAME:TAG or sha256:IMAGE-ID');
+    throw new ReferenceProblem(
+      "a docker-daemon: image cannot be named by digest, since the manifest made from the engine's export never has the registry's digest; use NAME:TAG or sha256:IMAGE-ID",
+    );
   }
   if (ref.tag === undefined) throw new ReferenceProblem('a docker-daemon: reference needs a tag (NAME:TAG) or an image ID (sha256:IMAGE-ID)');
   return { transport: 'docker-daemon', docker: ref };
@@ -311,7 +320,9 @@ function requirePath(path: string, transport: TransportName): string {
 
 function validOciName(name: string): string {
   if (!OCI_NAME_PATTERN.test(name)) {
-    throw new ReferenceProblem(`${JSON.stringify(name)} is not a valid OCI reference name (alphanumerics separated by one of "-._:@+" or "--", in "/"-separated components)`);
+    throw new ReferenceProblem(
+      `${JSON.stringify(name)} is not a valid OCI reference name (alphanumerics separated by one of "-._:@+" or "--", in "/"-separated components)`,
+    );
   }
   return name;
 }

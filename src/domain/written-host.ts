@@ -31,7 +31,8 @@ function splitHostPort(host: string): { hostname: string; port: string | undefin
 
 /** Why WHATWG URL's reading of a hostname differs from the written one, for the message. */
 function rewriteKind(written: string, parsed: string): string {
-  if (/^[0-9.]+$/.test(parsed)) return 'a numeric IPv4 shorthand (a decimal, hexadecimal or octal number, or fewer than four parts), which containers/image does not read as an address';
+  if (/^[0-9.]+$/.test(parsed))
+    return 'a numeric IPv4 shorthand (a decimal, hexadecimal or octal number, or fewer than four parts), which containers/image does not read as an address';
   if (parsed.startsWith('[')) return 'an IPv6 address in a spelling other than its canonical one';
   if (written.includes('%')) return 'percent-encoding, which Node decodes';
   if (/[^\x20-\x7e]/.test(written)) return 'non-ASCII characters, which Node maps to an ASCII name (IDNA)';
@@ -52,7 +53,11 @@ function rewrite(host: string, url: URL): string | undefined {
 }
 
 function refused(code: ErrorCode, what: string, written: string, reason: string, cause?: unknown): ProxyError {
-  return new ProxyError(code, `${what}: host ${JSON.stringify(written)} is refused, ${reason}; containers/image uses hosts as written, and registries.conf blocks and policy scopes match them as written`, cause === undefined ? undefined : { cause });
+  return new ProxyError(
+    code,
+    `${what}: host ${JSON.stringify(written)} is refused, ${reason}; containers/image uses hosts as written, and registries.conf blocks and policy scopes match them as written`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /**

@@ -177,7 +177,8 @@ export class ZstdFrameSplitter {
     const type = (header >> 1) & 3;
     const size = header >>> 3;
     if (type === 3) throw new ZstdFormatError(`block ${this.blocks} of ${this.frameName()} has the reserved block type`);
-    if (size > BLOCK_SIZE_MAX) throw new ZstdFormatError(`block ${this.blocks} of ${this.frameName()} claims ${size} bytes, more than the 128 KiB a block may hold`);
+    if (size > BLOCK_SIZE_MAX)
+      throw new ZstdFormatError(`block ${this.blocks} of ${this.frameName()} claims ${size} bytes, more than the 128 KiB a block may hold`);
     // An RLE block's content is the one byte it repeats `size` times.
     return { name: 'block content', skip: type === 1 ? 1 : size };
   }

@@ -26,7 +26,10 @@ import { skopeoOnce } from '../support/registry/skopeo.js';
 
 async function storageContractFixture(): Promise<TransportContractFixture> {
   const plain = (name: string) =>
-    makeLayer([{ path: `${name}/` }, { path: `${name}/file.txt`, content: `the ${name} layer, stored uncompressed\n`.repeat(20) }, { path: `${name}/empty` }], { format: 'oci', compression: 'none' });
+    makeLayer([{ path: `${name}/` }, { path: `${name}/file.txt`, content: `the ${name} layer, stored uncompressed\n`.repeat(20) }, { path: `${name}/empty` }], {
+      format: 'oci',
+      compression: 'none',
+    });
   const single = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [plain('base'), plain('app')] });
   const large = standardFixtures().ociLarge;
   const work = await mkdtemp(join(tmpdir(), 'storage-contract-'));
@@ -36,7 +39,8 @@ async function storageContractFixture(): Promise<TransportContractFixture> {
     { artifact: single, name: 'single' },
     { artifact: large, name: 'large' },
   ]);
-  for (const name of ['single', 'large']) await skopeoOnce(['copy', '--quiet', `oci:${layout}:${name}`, `containers-storage:${store.spec}localhost/contract/${name}:1`]);
+  for (const name of ['single', 'large'])
+    await skopeoOnce(['copy', '--quiet', `oci:${layout}:${name}`, `containers-storage:${store.spec}localhost/contract/${name}:1`]);
   const ref = (name: string) => parseImageName(`containers-storage:${store.spec}localhost/contract/${name}:1`);
   return {
     transport: new StorageTransport({ defaultStore: () => Promise.reject(new Error('the contract names its store')) }),
@@ -72,9 +76,18 @@ describe('storage.conf, found and read as containers/storage does', function () 
 
   it('prefers /etc over /usr/share, and reads driver, roots and additional image stores, $UID and variables expanded', async function () {
     await writeFile(system()[1], '[storage]\ndriver = "vfs"\n');
-    await writeFile(system()[0], '[storage]\ndriver = "overlay2"\ngraphroot = "/srv/$UID/${STORE}"\nrunroot = "/run/x"\n[storage.options]\nadditionalimagestores = ["/ro/one", "/ro/two"]\n');
+    await writeFile(
+      system()[0],
+      '[storage]\ndriver = "overlay2"\ngraphroot = "/srv/$UID/${STORE}"\nrunroot = "/run/x"\n[storage.options]\nadditionalimagestores = ["/ro/one", "/ro/two"]\n',
+    );
     const store = await loadDefaultStore({ env: env({ STORE: 'images' }), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() });
-    expect(store).to.deep.include({ driver: 'overlay', graphRoot: '/srv/0/images', runRoot: '/run/x', additionalImageStores: ['/ro/one', '/ro/two'], origin: system()[0] });
+    expect(store).to.deep.include({
+      driver: 'overlay',
+      graphRoot: '/srv/0/images',
+      runRoot: '/run/x',
+      additionalImageStores: ['/ro/one', '/ro/two'],
+      origin: system()[0],
+    });
   });
 
   it('lets $CONTAINERS_STORAGE_CONF name the file, which must exist', async function () {
@@ -82,16 +95,36 @@ describe('storage.conf, found and read as containers/storage does', function () 
     await writeFile(explicit, '[storage]\ndriver = "vfs"\ngraphroot = "/g"\nrunroot = "/r"\n');
     const store = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: explicit }), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() });
     expect(store).to.include({ driver: 'vfs', graphRoot: '/g', runRoot: '/r' });
-    const missing = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: join(dir, 'nowhere.conf') }), homeDir: join(dir, 'home'), uid: 0, systemPaths: system() }).catch((err: unknown) => err);
+    const missing = await loadDefaultStore({
+      env: env({ CONTAINERS_STORAGE_CONF: join(dir, 'nowhere.conf') }),
+      homeDir: join(dir, 'home'),
+      uid: 0,
+      systemPaths: system(),
+    }).catch((err: unknown) => err);
     expect(isProxyError(missing, 'config-invalid')).to.equal(true);
     expect((missing as Error).message).to.contain('nowhere.conf');
   });
 
-  it('gives a rootless user the per-user file, else the rootless defaults with the system file\'s driver', async function () {
-    const rootless = await loadDefaultStore({ env: env({ XDG_DATA_HOME: '/data', XDG_RUNTIME_DIR: '/run/user/1000' }), homeDir: join(dir, 'home'), uid: 1000, systemPaths: system() });
-    expect(rootless).to.deep.include({ driver: 'overlay', graphRoot: '/data/containers/storage', runRoot: '/run/user/1000/containers', additionalImageStores: [] });
+  it("gives a rootless user the per-user file, else the rootless defaults with the system file's driver", async function () {
+    const rootless = await loadDefaultStore({
+      env: env({ XDG_DATA_HOME: '/data', XDG_RUNTIME_DIR: '/run/user/1000' }),
+      homeDir: join(dir, 'home'),
+      uid: 1000,
+      systemPaths: system(),
+    });
+    expect(rootless).to.deep.include({
+      driver: 'overlay',
+      graphRoot: '/data/containers/storage',
+      runRoot: '/run/user/1000/containers',
+      additionalImageStores: [],
+    });
     await writeFile(join(dir, 'home', '.config', 'containers', 'storage.conf'), '[storage]\ndriver = "vfs"\n');
-    const own = await loadDefaultStore({ env: env({ XDG_DATA_HOME: '/data', XDG_RUNTIME_DIR: '/run/user/1000' }), homeDir: join(dir, 'home'), uid: 1000, systemPaths: system() });
+    const own = await loadDefaultStore({
+      env: env({ XDG_DATA_HOME: '/data', XDG_RUNTIME_DIR: '/run/user/1000' }),
+      homeDir: join(dir, 'home'),
+      uid: 1000,
+      systemPaths: system(),
+    });
     expect(own).to.deep.include({ driver: 'vfs', graphRoot: '/data/containers/storage', runRoot: '/run/user/1000/containers' });
   });
 
@@ -103,9 +136,13 @@ describe('storage.conf, found and read as containers/storage does', function () 
     ] as const) {
       const path = join(dir, 'bad.conf');
       await writeFile(path, text);
-      const err = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: path }), homeDir: join(dir, 'home'), uid: 0 }).catch((reason: unknown) => reason);
+      const err = await loadDefaultStore({ env: env({ CONTAINERS_STORAGE_CONF: path }), homeDir: join(dir, 'home'), uid: 0 }).catch(
+        (reason: unknown) => reason,
+      );
       expect(isProxyError(err, 'config-invalid'), String(err)).to.equal(true);
-      expect((err as Error).message).to.contain(path).and.to.contain(fragment);
+      expect((err as Error).message)
+        .to.contain(path)
+        .and.to.contain(fragment);
     }
   });
 });
@@ -173,13 +210,15 @@ describe('tar-split assembly (asm.WriteOutputTarStream)', function () {
       (reason: unknown) => reason,
     );
     expect(isProxyError(err), String(err)).to.equal(true);
-    expect((err as Error).message).to.contain(files.tarSplit).and.to.contain('a line longer than');
+    expect((err as Error).message)
+      .to.contain(files.tarSplit)
+      .and.to.contain('a line longer than');
   });
 
   for (const [what, entry, fragment] of [
     ['a name that leaves the layer', { type: 1, name: '../outside', size: 3 }, 'leaves the layer directory'],
     ['a file the directory lacks', { type: 1, name: 'gone.txt', size: 3 }, 'is missing'],
-    ['a file of another size', { type: 1, name: 'short.txt', size: 30 }, 'the layer\'s record says 30'],
+    ['a file of another size', { type: 1, name: 'short.txt', size: 30 }, "the layer's record says 30"],
     ['an entry of an unknown type', { type: 7 }, 'unknown type'],
   ] as const) {
     it(`fails the stream, never ends it early, for ${what}`, async function () {
@@ -194,7 +233,6 @@ describe('tar-split assembly (asm.WriteOutputTarStream)', function () {
     });
   }
 });
-
 
 describe('tar-split assembly never reads outside the layer directory', function () {
   let dir: string;
@@ -316,7 +354,10 @@ describe('store records that are not JSON', function () {
   });
 
   it('refuses a record whose names are one string, which would match any name it contains', async function () {
-    await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id: IMAGE_ID, names: 'docker.io/library/busybox:latest-not-this-one' }]));
+    await writeFile(
+      join(graphRoot, 'overlay-images', 'images.json'),
+      JSON.stringify([{ id: IMAGE_ID, names: 'docker.io/library/busybox:latest-not-this-one' }]),
+    );
     const err = await new StorageTransport({ defaultStore: () => Promise.reject(new Error('the test names its store')) })
       .open(parseImageName(`containers-storage:[overlay@${graphRoot}+${graphRoot}/run]busybox`), {})
       .then(
@@ -324,7 +365,9 @@ describe('store records that are not JSON', function () {
         (reason: unknown) => reason,
       );
     expect(isProxyError(err, 'io'), String(err)).to.equal(true);
-    expect((err as Error).message).to.contain(join(graphRoot, 'overlay-images', 'images.json')).and.to.contain('names');
+    expect((err as Error).message)
+      .to.contain(join(graphRoot, 'overlay-images', 'images.json'))
+      .and.to.contain('names');
   });
 
   /** A record file may be a link to a file the client cannot read: the error names it, never quotes it. */
@@ -333,14 +376,17 @@ describe('store records that are not JSON', function () {
     ['an image manifest', () => join(graphRoot, 'overlay-images', IMAGE_ID, 'manifest')],
   ] as const) {
     it(`names ${what} that is not JSON without quoting what it holds`, async function () {
-      if (what !== 'images.json') await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id: IMAGE_ID, 'big-data-names': ['manifest'] }]));
+      if (what !== 'images.json')
+        await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id: IMAGE_ID, 'big-data-names': ['manifest'] }]));
       await writeFile(file(), SECRET);
       const err = await open().then(
         () => undefined,
         (reason: unknown) => reason,
       );
       expect(isProxyError(err), String(err)).to.equal(true);
-      expect((err as Error).message).to.contain(file()).and.to.contain('not valid JSON');
+      expect((err as Error).message)
+        .to.contain(file())
+        .and.to.contain('not valid JSON');
       expect((err as Error).message).not.to.contain('root:');
       expect(String((err as Error).cause ?? '')).not.to.contain('root:');
     });
@@ -380,7 +426,9 @@ describe('store files that are not regular files', function () {
           (reason: unknown) => reason,
         );
       expect(isProxyError(err, 'io'), String(err)).to.equal(true);
-      expect((err as Error).message).to.contain(join(graphRoot, file)).and.to.match(/only regular files/);
+      expect((err as Error).message)
+        .to.contain(join(graphRoot, file))
+        .and.to.match(/only regular files/);
     });
   }
 });
@@ -399,7 +447,12 @@ describe('big data blobs', function () {
     const id = 'c'.repeat(64);
     const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
     const digest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
-    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: config.length }, layers: [] });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: config.length },
+      layers: [],
+    });
     await mkdir(join(graphRoot, 'overlay-images', id), { recursive: true });
     await writeFile(join(graphRoot, 'overlay-images', 'images.json'), JSON.stringify([{ id, 'big-data-names': ['manifest', digest] }]));
     await writeFile(join(graphRoot, 'overlay-images', id, 'manifest'), manifest);

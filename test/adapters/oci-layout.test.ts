@@ -129,7 +129,9 @@ describe('OciLayoutTransport', function () {
         'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
         'index.json': JSON.stringify({
           schemaVersion: 2,
-          manifests: [{ mediaType: 'application/vnd.example.thing', digest: ociSingle.config.digest, size: 2, annotations: { [REF_NAME_ANNOTATION]: 'thing' } }],
+          manifests: [
+            { mediaType: 'application/vnd.example.thing', digest: ociSingle.config.digest, size: 2, annotations: { [REF_NAME_ANNOTATION]: 'thing' } },
+          ],
         }),
       });
       await expectError(transport.open({ transport: 'oci', path: dir, reference: 'thing' }, {}), 'manifest-unsupported', 'application/vnd.example.thing');
@@ -145,9 +147,24 @@ describe('OciLayoutTransport', function () {
     const broken: { title: string; files: Record<string, string>; code: ErrorCode; fragments: string[] }[] = [
       { title: 'no oci-layout file', files: { 'index.json': '{"manifests":[]}' }, code: 'image-not-found', fragments: ['oci-layout'] },
       { title: 'no index.json', files: { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}' }, code: 'image-not-found', fragments: ['index.json'] },
-      { title: 'another layout version', files: { 'oci-layout': '{"imageLayoutVersion":"2.0.0"}', 'index.json': '{"manifests":[]}' }, code: 'manifest-invalid', fragments: ['"2.0.0"'] },
-      { title: 'index.json that is not JSON', files: { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"manifests": [' }, code: 'manifest-invalid', fragments: ['index.json', 'JSON'] },
-      { title: 'index.json without manifests', files: { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2}' }, code: 'manifest-invalid', fragments: ['index.json', 'manifests'] },
+      {
+        title: 'another layout version',
+        files: { 'oci-layout': '{"imageLayoutVersion":"2.0.0"}', 'index.json': '{"manifests":[]}' },
+        code: 'manifest-invalid',
+        fragments: ['"2.0.0"'],
+      },
+      {
+        title: 'index.json that is not JSON',
+        files: { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"manifests": [' },
+        code: 'manifest-invalid',
+        fragments: ['index.json', 'JSON'],
+      },
+      {
+        title: 'index.json without manifests',
+        files: { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"schemaVersion":2}' },
+        code: 'manifest-invalid',
+        fragments: ['index.json', 'manifests'],
+      },
       {
         title: 'a descriptor with a bad digest',
         files: { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}', 'index.json': '{"manifests":[{"mediaType":"x","digest":"sha256:../../etc","size":1}]}' },
@@ -253,7 +270,16 @@ describe('OciLayoutTransport', function () {
 
     it('skopeo finds the arm/v7 config through the fixture index', async function () {
       requireSkopeo(this);
-      const config = await skopeoInspectRaw(['--config', '--override-os', 'linux', '--override-arch', 'arm', '--override-variant', 'v7', `oci:${layout}:index`]);
+      const config = await skopeoInspectRaw([
+        '--config',
+        '--override-os',
+        'linux',
+        '--override-arch',
+        'arm',
+        '--override-variant',
+        'v7',
+        `oci:${layout}:index`,
+      ]);
       expect(config.equals(Buffer.from(ociIndex.instances[2]!.config.bytes))).to.equal(true);
     });
   });

@@ -25,8 +25,18 @@ describe('command line', () => {
       ['--sockfd N before IMAGE', ['--sockfd', '3', 'oci:/l'], (c) => c.serve, { kind: 'fd', fd: 3 }],
       ['--sockfd=N after IMAGE', ['oci:/l', '--sockfd=7'], (c) => c.serve, { kind: 'fd', fd: 7 }],
       ['no --sockfd: standard input', ['oci:/l'], (c) => c.serve, { kind: 'stdin' }],
-      ['--listen HOST:PORT', ['--listen', '127.0.0.1:0', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, token: undefined }],
-      ['--listen=unix:PATH', ['--listen=unix:/run/p.sock', 'oci:/l'], (c) => c.serve, { kind: 'listen', address: { kind: 'unix', path: '/run/p.sock' }, token: undefined }],
+      [
+        '--listen HOST:PORT',
+        ['--listen', '127.0.0.1:0', 'oci:/l'],
+        (c) => c.serve,
+        { kind: 'listen', address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, token: undefined },
+      ],
+      [
+        '--listen=unix:PATH',
+        ['--listen=unix:/run/p.sock', 'oci:/l'],
+        (c) => c.serve,
+        { kind: 'listen', address: { kind: 'unix', path: '/run/p.sock' }, token: undefined },
+      ],
       ['-q', ['-q', 'oci:/l'], (c) => c.quiet, true],
       ['--quiet=false', ['--quiet=false', 'oci:/l'], (c) => c.quiet, false],
       ['--quiet=true', ['oci:/l', '--quiet=true'], (c) => c.quiet, true],
@@ -47,7 +57,12 @@ describe('command line', () => {
       ['a relative oci: path is resolved against cwd', ['oci:layouts/img'], (c) => c.proxy.image, { transport: 'oci', path: '/work/here/layouts/img' }],
       ['a relative dir: path is resolved against cwd', ['dir:../img'], (c) => c.proxy.image, { transport: 'dir', path: '/work/img' }],
       ['an absolute path is kept', ['oci:/abs/img'], (c) => c.proxy.image, { transport: 'oci', path: '/abs/img' }],
-      ['docker references are not paths', ['docker://busybox'], (c) => c.proxy.image, { transport: 'docker', docker: { domain: 'docker.io', path: 'busybox' } }],
+      [
+        'docker references are not paths',
+        ['docker://busybox'],
+        (c) => c.proxy.image,
+        { transport: 'docker', docker: { domain: 'docker.io', path: 'busybox' } },
+      ],
       ['-- ends the options', ['--sockfd', '3', '--', 'oci:/-q'], (c) => c.proxy.image, { transport: 'oci', path: '/-q' }],
       ['environment and home are passed through', ['oci:/l'], (c) => [c.proxy.env, c.proxy.homeDir], [{ HOME: '/home/u' }, '/home/u']],
     ];
@@ -116,8 +131,14 @@ describe('command line', () => {
     });
     it('the token may come from $CONTAINER_IMAGE_PROXY_TOKEN; a file wins over it', () => {
       const env = { CONTAINER_IMAGE_PROXY_TOKEN: 'from-env' };
-      expect(serveOf(withEnv(env, '--listen', '[::]:80', '--unsafe-expose-to-network', 'oci:/l')).serve).to.have.deep.property('token', { kind: 'value', value: 'from-env' });
-      expect(serveOf(withEnv(env, '--listen', '127.0.0.1:80', '--listen-token-file', '/t', 'oci:/l')).serve).to.have.deep.property('token', { kind: 'file', path: '/t' });
+      expect(serveOf(withEnv(env, '--listen', '[::]:80', '--unsafe-expose-to-network', 'oci:/l')).serve).to.have.deep.property('token', {
+        kind: 'value',
+        value: 'from-env',
+      });
+      expect(serveOf(withEnv(env, '--listen', '127.0.0.1:80', '--listen-token-file', '/t', 'oci:/l')).serve).to.have.deep.property('token', {
+        kind: 'file',
+        path: '/t',
+      });
     });
     const refused: readonly [string, string[], RegExp][] = [
       ['a network address without the flag', ['--listen', '0.0.0.0:80'], /not a loopback address.*--unsafe-expose-to-network/],

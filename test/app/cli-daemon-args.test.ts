@@ -17,20 +17,90 @@ describe('command line: the Docker engine of docker-daemon:', () => {
   });
 
   const hosts: [string, string[], Record<string, string>, unknown][] = [
-    ['--daemon-host unix://PATH', ['--daemon-host', 'unix:///run/e.sock'], {}, { kind: 'unix', path: '/run/e.sock', description: 'unix:///run/e.sock (--daemon-host)' }],
-    ['a relative socket, against the working directory', ['--daemon-host=unix://e.sock'], {}, { kind: 'unix', path: '/work/here/e.sock', description: 'unix://e.sock (--daemon-host)' }],
-    ['--daemon-host tcp:// is TLS, as containers/image reads it', ['--daemon-host', 'tcp://engine.example:1234'], {}, { kind: 'tcp', host: 'engine.example', port: 1234, tls: DOCKER_DIR, description: 'tcp://engine.example:1234 (--daemon-host)' }],
-    ['tcp:// without a port: 2376 with TLS', ['--daemon-host', 'tcp://10.0.0.5'], {}, { kind: 'tcp', host: '10.0.0.5', port: 2376, tls: DOCKER_DIR, description: 'tcp://10.0.0.5 (--daemon-host)' }],
-    ['http:// is plain, 2375 by default', ['--daemon-host', 'http://engine/'], {}, { kind: 'tcp', host: 'engine', port: 2375, tls: undefined, description: 'http://engine/ (--daemon-host)' }],
-    ['https:// and a bracketed IPv6 address', ['--daemon-host', 'https://[::1]:8443'], {}, { kind: 'tcp', host: '::1', port: 8443, tls: DOCKER_DIR, description: 'https://[::1]:8443 (--daemon-host)' }],
-    ['$DOCKER_HOST tcp:// is plain without $DOCKER_TLS_VERIFY, as docker reads it', [], { DOCKER_HOST: 'tcp://127.0.0.1:2375' }, { kind: 'tcp', host: '127.0.0.1', port: 2375, tls: undefined, description: 'tcp://127.0.0.1:2375 ($DOCKER_HOST)' }],
-    ['$DOCKER_TLS_VERIFY turns TLS on; $DOCKER_CERT_PATH, relative, holds the files', [], { DOCKER_HOST: 'tcp://h', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: 'certs' }, { kind: 'tcp', host: 'h', port: 2376, tls: { certDir: '/work/here/certs' }, description: 'tcp://h ($DOCKER_HOST)' }],
-    ['$DOCKER_TLS turns TLS on too, as in docker (verified here, where docker does not verify)', [], { DOCKER_HOST: 'tcp://h', DOCKER_TLS: '1' }, { kind: 'tcp', host: 'h', port: 2376, tls: DOCKER_DIR, description: 'tcp://h ($DOCKER_HOST)' }],
-    ['an empty $DOCKER_TLS leaves TLS off', [], { DOCKER_HOST: 'tcp://h', DOCKER_TLS: '' }, { kind: 'tcp', host: 'h', port: 2375, tls: undefined, description: 'tcp://h ($DOCKER_HOST)' }],
-    ['$DOCKER_CERT_PATH alone does not turn TLS on (docker does not either)', [], { DOCKER_HOST: 'tcp://h:1', DOCKER_CERT_PATH: '/c' }, { kind: 'tcp', host: 'h', port: 1, tls: undefined, description: 'tcp://h:1 ($DOCKER_HOST)' }],
-    ['--daemon-host wins over $DOCKER_HOST', ['--daemon-host', 'unix:///a.sock'], { DOCKER_HOST: 'unix:///b.sock' }, { kind: 'unix', path: '/a.sock', description: 'unix:///a.sock (--daemon-host)' }],
-    ['an empty --daemon-host and an empty $DOCKER_HOST mean the default', ['--daemon-host='], { DOCKER_HOST: '' }, { kind: 'unix', path: '/var/run/docker.sock', description: 'unix:///var/run/docker.sock (the default)' }],
-    ['unix:// alone is the default socket', [], { DOCKER_HOST: 'unix://' }, { kind: 'unix', path: '/var/run/docker.sock', description: 'unix:// ($DOCKER_HOST)' }],
+    [
+      '--daemon-host unix://PATH',
+      ['--daemon-host', 'unix:///run/e.sock'],
+      {},
+      { kind: 'unix', path: '/run/e.sock', description: 'unix:///run/e.sock (--daemon-host)' },
+    ],
+    [
+      'a relative socket, against the working directory',
+      ['--daemon-host=unix://e.sock'],
+      {},
+      { kind: 'unix', path: '/work/here/e.sock', description: 'unix://e.sock (--daemon-host)' },
+    ],
+    [
+      '--daemon-host tcp:// is TLS, as containers/image reads it',
+      ['--daemon-host', 'tcp://engine.example:1234'],
+      {},
+      { kind: 'tcp', host: 'engine.example', port: 1234, tls: DOCKER_DIR, description: 'tcp://engine.example:1234 (--daemon-host)' },
+    ],
+    [
+      'tcp:// without a port: 2376 with TLS',
+      ['--daemon-host', 'tcp://10.0.0.5'],
+      {},
+      { kind: 'tcp', host: '10.0.0.5', port: 2376, tls: DOCKER_DIR, description: 'tcp://10.0.0.5 (--daemon-host)' },
+    ],
+    [
+      'http:// is plain, 2375 by default',
+      ['--daemon-host', 'http://engine/'],
+      {},
+      { kind: 'tcp', host: 'engine', port: 2375, tls: undefined, description: 'http://engine/ (--daemon-host)' },
+    ],
+    [
+      'https:// and a bracketed IPv6 address',
+      ['--daemon-host', 'https://[::1]:8443'],
+      {},
+      { kind: 'tcp', host: '::1', port: 8443, tls: DOCKER_DIR, description: 'https://[::1]:8443 (--daemon-host)' },
+    ],
+    [
+      '$DOCKER_HOST tcp:// is plain without $DOCKER_TLS_VERIFY, as docker reads it',
+      [],
+      { DOCKER_HOST: 'tcp://127.0.0.1:2375' },
+      { kind: 'tcp', host: '127.0.0.1', port: 2375, tls: undefined, description: 'tcp://127.0.0.1:2375 ($DOCKER_HOST)' },
+    ],
+    [
+      '$DOCKER_TLS_VERIFY turns TLS on; $DOCKER_CERT_PATH, relative, holds the files',
+      [],
+      { DOCKER_HOST: 'tcp://h', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: 'certs' },
+      { kind: 'tcp', host: 'h', port: 2376, tls: { certDir: '/work/here/certs' }, description: 'tcp://h ($DOCKER_HOST)' },
+    ],
+    [
+      '$DOCKER_TLS turns TLS on too, as in docker (verified here, where docker does not verify)',
+      [],
+      { DOCKER_HOST: 'tcp://h', DOCKER_TLS: '1' },
+      { kind: 'tcp', host: 'h', port: 2376, tls: DOCKER_DIR, description: 'tcp://h ($DOCKER_HOST)' },
+    ],
+    [
+      'an empty $DOCKER_TLS leaves TLS off',
+      [],
+      { DOCKER_HOST: 'tcp://h', DOCKER_TLS: '' },
+      { kind: 'tcp', host: 'h', port: 2375, tls: undefined, description: 'tcp://h ($DOCKER_HOST)' },
+    ],
+    [
+      '$DOCKER_CERT_PATH alone does not turn TLS on (docker does not either)',
+      [],
+      { DOCKER_HOST: 'tcp://h:1', DOCKER_CERT_PATH: '/c' },
+      { kind: 'tcp', host: 'h', port: 1, tls: undefined, description: 'tcp://h:1 ($DOCKER_HOST)' },
+    ],
+    [
+      '--daemon-host wins over $DOCKER_HOST',
+      ['--daemon-host', 'unix:///a.sock'],
+      { DOCKER_HOST: 'unix:///b.sock' },
+      { kind: 'unix', path: '/a.sock', description: 'unix:///a.sock (--daemon-host)' },
+    ],
+    [
+      'an empty --daemon-host and an empty $DOCKER_HOST mean the default',
+      ['--daemon-host='],
+      { DOCKER_HOST: '' },
+      { kind: 'unix', path: '/var/run/docker.sock', description: 'unix:///var/run/docker.sock (the default)' },
+    ],
+    [
+      'unix:// alone is the default socket',
+      [],
+      { DOCKER_HOST: 'unix://' },
+      { kind: 'unix', path: '/var/run/docker.sock', description: 'unix:// ($DOCKER_HOST)' },
+    ],
   ];
   for (const [why, argv, env, expected] of hosts) {
     it(why, () => expect(endpointOf(argv, env)).to.deep.equal(expected));
@@ -52,12 +122,16 @@ describe('command line: the Docker engine of docker-daemon:', () => {
     it(`--daemon-host ${host} is a usage error`, () => {
       const command = parseCommandLine(['--daemon-host', host, image], context);
       if (command.kind !== 'usage-error') expect.fail(`expected a usage error, got ${command.kind}`);
-      expect(command.message).to.include(`--daemon-host ${JSON.stringify(host)}`).and.include(reason);
+      expect(command.message)
+        .to.include(`--daemon-host ${JSON.stringify(host)}`)
+        .and.include(reason);
     });
     it(`$DOCKER_HOST=${host} is kept as a problem for docker-daemon: images, not a usage error`, () => {
       const endpoint = endpointOf([], { DOCKER_HOST: host });
       expect(endpoint.kind).to.equal('invalid');
-      expect((endpoint as { problem: string }).problem).to.include(`$DOCKER_HOST ${JSON.stringify(host)}`).and.include(reason);
+      expect((endpoint as { problem: string }).problem)
+        .to.include(`$DOCKER_HOST ${JSON.stringify(host)}`)
+        .and.include(reason);
     });
   }
 
@@ -74,7 +148,9 @@ describe('command line: the Docker engine of docker-daemon:', () => {
       if (command.kind !== 'usage-error') expect.fail(`expected a usage error, got ${command.kind}`);
       const problem = (endpointOf([], { DOCKER_HOST: host }) as { problem: string }).problem;
       for (const message of [command.message, problem]) {
-        expect(message).to.include(shown).and.not.match(/hunter2|w@rd|ss:w/);
+        expect(message)
+          .to.include(shown)
+          .and.not.match(/hunter2|w@rd|ss:w/);
       }
     });
   }

@@ -21,13 +21,23 @@ function usageError(argv: string[]): string {
 
 describe('command line: registry options', () => {
   it('defaults: configured credentials, no TLS override, 30 s connect and 60 s idle timeouts', () => {
-    expect(registryOf([])).to.deep.include({ tlsVerify: undefined, certDir: undefined, credentials: { kind: 'configured', authFile: undefined }, connectTimeoutMs: 30_000, idleTimeoutMs: 60_000 });
+    expect(registryOf([])).to.deep.include({
+      tlsVerify: undefined,
+      certDir: undefined,
+      credentials: { kind: 'configured', authFile: undefined },
+      connectTimeoutMs: 30_000,
+      idleTimeoutMs: 60_000,
+    });
   });
 
   const credentialCases: [string, string[], unknown][] = [
     ['--creds USER:PASS', ['--creds', 'me:s3cr:et'], { kind: 'explicit', credentials: { username: 'me', password: 's3cr:et', source: '--creds' } }],
     ['--creds USER: (an explicitly empty password)', ['--creds=me:'], { kind: 'explicit', credentials: { username: 'me', password: '', source: '--creds' } }],
-    ['--username/--password', ['--username', 'me', '--password=pw'], { kind: 'explicit', credentials: { username: 'me', password: 'pw', source: '--username/--password' } }],
+    [
+      '--username/--password',
+      ['--username', 'me', '--password=pw'],
+      { kind: 'explicit', credentials: { username: 'me', password: 'pw', source: '--username/--password' } },
+    ],
     ['--registry-token', ['--registry-token', 'tok'], { kind: 'explicit', credentials: { registryToken: 'tok', source: '--registry-token' } }],
     ['--no-creds', ['--no-creds'], { kind: 'none' }],
     ['--authfile relative to cwd', ['--authfile', 'auth.json'], { kind: 'configured', authFile: '/work/here/auth.json' }],
@@ -65,14 +75,21 @@ describe('command line: registry options', () => {
     expect(registryOf(['--tls-verify']).tlsVerify).to.equal(true);
   });
 
-  const durations: [string, number][] = [['30s', 30_000], ['1m30s', 90_000], ['500ms', 500], ['2', 2000], ['1.5s', 1500], ['1h', 3_600_000]];
+  const durations: [string, number][] = [
+    ['30s', 30_000],
+    ['1m30s', 90_000],
+    ['500ms', 500],
+    ['2', 2000],
+    ['1.5s', 1500],
+    ['1h', 3_600_000],
+  ];
   for (const [value, ms] of durations) {
     it(`duration ${value} = ${ms} ms`, () => expect(parseDuration('--idle-timeout', value)).to.equal(ms));
   }
   for (const bad of ['', '0s', '10x', 's', '-1s', '1m 2s']) {
     it(`refuses duration ${JSON.stringify(bad)}`, () => expect(usageError(['--idle-timeout', bad])).to.contain('--idle-timeout'));
   }
-  it('parallel blobs: the transport\'s defaults unless --max-parallel-per-blob and --blob-chunk-size say', () => {
+  it("parallel blobs: the transport's defaults unless --max-parallel-per-blob and --blob-chunk-size say", () => {
     expect(registryOf([])).to.deep.include({ maxParallelPerBlob: undefined, blobChunkSize: undefined });
     expect(registryOf(['--max-parallel-per-blob', '1', '--blob-chunk-size', '512KiB'])).to.deep.include({ maxParallelPerBlob: 1, blobChunkSize: 512 * 1024 });
     expect(registryOf(['--blob-chunk-size', '16m'])).to.deep.include({ blobChunkSize: 16 * 1024 * 1024 });

@@ -207,7 +207,9 @@ describe('FetchBlob', () => {
     source.announcedSize = gzip.length + 1;
     const err = await rejection(fetchBlob.execute(image, digestOf(gzip)));
     expect(err.code).to.equal('size-mismatch');
-    expect(err.message).to.contain(String(gzip.length + 1)).and.to.contain(String(gzip.length));
+    expect(err.message)
+      .to.contain(String(gzip.length + 1))
+      .and.to.contain(String(gzip.length));
   });
 
   for (const [name, magic] of [
@@ -218,9 +220,15 @@ describe('FetchBlob', () => {
       const bytes = Buffer.concat([Buffer.from(magic), randomBytes(100 * 1024)]);
       const { image, source } = imageOf(config, [{ mediaType: MediaType.ociLayerGzip, bytes, diffID }]);
       const err = await rejection(fetchBlob.execute(image, digestOf(bytes), { decompress: true }));
-      expect([err.code, err.message]).to.deep.equal(['manifest-unsupported', `layer ${digestOf(bytes)} is ${name}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`]);
+      expect([err.code, err.message]).to.deep.equal([
+        'manifest-unsupported',
+        `layer ${digestOf(bytes)} is ${name}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`,
+      ]);
       await new Promise(setImmediate);
-      expect(source.opened.map((stream) => stream.destroyed), 'the source stream is destroyed').to.deep.equal([true]);
+      expect(
+        source.opened.map((stream) => stream.destroyed),
+        'the source stream is destroyed',
+      ).to.deep.equal([true]);
     });
   }
 
@@ -247,7 +255,10 @@ describe('FetchBlob', () => {
     const [layer] = [...image.layers.values()];
     const broken = new Map([[layer!.info.digest, { ...layer!, info: { ...layer!.info, diffIDError: "the config's rootfs.diff_ids[0] is null" } }]]);
     const err = await rejection(fetchBlob.execute({ ...image, layers: broken }, digestOf(gzip), { decompress: true }));
-    expect([err.code, err.message]).to.deep.equal(['manifest-invalid', `layer ${digestOf(gzip)}: the config's rootfs.diff_ids[0] is null, so its uncompressed form cannot be verified`]);
+    expect([err.code, err.message]).to.deep.equal([
+      'manifest-invalid',
+      `layer ${digestOf(gzip)}: the config's rootfs.diff_ids[0] is null, so its uncompressed form cannot be verified`,
+    ]);
     expect(source.requested).to.deep.equal([]);
     const raw = await fetchBlob.execute({ ...image, layers: broken }, digestOf(gzip));
     expect((await drain(raw)).body.equals(gzip), 'the layer itself is still served').to.equal(true);
@@ -263,7 +274,10 @@ describe('FetchBlob', () => {
   it('an empty layer whose digest is not the empty digest: digest-mismatch before any header', async () => {
     const { image } = imageOf(config, good);
     const fake = digestOf(Buffer.from('pretends to be empty'));
-    const empty: ImageLayer = { source: { mediaType: MediaType.ociLayerTar, digest: fake, size: 0 }, info: { digest: fake, size: 0, mediaType: MediaType.ociLayerTar, compression: 'none', diffID: undefined } };
+    const empty: ImageLayer = {
+      source: { mediaType: MediaType.ociLayerTar, digest: fake, size: 0 },
+      info: { digest: fake, size: 0, mediaType: MediaType.ociLayerTar, compression: 'none', diffID: undefined },
+    };
     const err = await rejection(fetchBlob.execute({ ...image, layers: new Map([[fake, empty]]) }, fake));
     expect(err.code).to.equal('digest-mismatch');
   });
@@ -280,7 +294,10 @@ describe('FetchBlob', () => {
         'org.opencontainers.image.enc.keys.jwe': b64(Buffer.from('wrapped')),
         'org.opencontainers.image.enc.pubopts': b64(Buffer.from(JSON.stringify({ cipher: 'AES_256_CTR_HMAC_SHA256', hmac: b64(hmac), cipheroptions: {} }))),
       };
-      return { source: { mediaType, digest, size: 0, annotations }, info: { digest, size: 0, mediaType, compression: 'gzip', diffID: undefined, encrypted: true } };
+      return {
+        source: { mediaType, digest, size: 0, annotations },
+        info: { digest, size: 0, mediaType, compression: 'gzip', diffID: undefined, encrypted: true },
+      };
     };
     const privateOptions = Buffer.from(JSON.stringify({ symkey: b64(key), cipheroptions: { nonce: b64(randomBytes(16)) } }));
     const keys = () => new LayerKeys([{ scheme: 'jwe', unwrap: () => Promise.resolve(privateOptions) }]);
@@ -309,11 +326,16 @@ describe('FetchBlob', () => {
         'org.opencontainers.image.enc.keys.jwe': b64(Buffer.from('wrapped')),
         'org.opencontainers.image.enc.pubopts': b64(Buffer.from(JSON.stringify({ cipher: 'AES_256_CTR_HMAC_SHA256', hmac: b64(hmac), cipheroptions: {} }))),
       };
-      return { source: { mediaType, digest, size: ciphertext.length, annotations }, info: { digest, size: ciphertext.length, mediaType, compression: 'gzip', diffID, encrypted: true } };
+      return {
+        source: { mediaType, digest, size: ciphertext.length, annotations },
+        info: { digest, size: ciphertext.length, mediaType, compression: 'gzip', diffID, encrypted: true },
+      };
     };
     const privateOptions = Buffer.from(JSON.stringify({ symkey: b64(key), cipheroptions: { nonce: b64(nonce) } }));
     const read = (hmac: Uint8Array) =>
-      new FetchBlob(new LayerKeys([{ scheme: 'jwe', unwrap: () => Promise.resolve(privateOptions) }])).execute({ ...image, layers: new Map([[digest, layerWith(hmac)]]) }, digest, { decompress: true }).then(drain);
+      new FetchBlob(new LayerKeys([{ scheme: 'jwe', unwrap: () => Promise.resolve(privateOptions) }]))
+        .execute({ ...image, layers: new Map([[digest, layerWith(hmac)]]) }, digest, { decompress: true })
+        .then(drain);
 
     const good = await read(createHmac('sha256', key).update(ciphertext).digest());
     expect(good.error).to.equal(undefined);

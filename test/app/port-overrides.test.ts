@@ -28,7 +28,7 @@ describe('the composition root with in-memory ports as overrides', () => {
   });
   after(() => rmSync(home, { recursive: true, force: true }));
 
-  it('serves an image from the in-memory mirror: the host platform\'s instance, its config and every layer verified', async () => {
+  it("serves an image from the in-memory mirror: the host platform's instance, its config and every layer verified", async () => {
     const index = standardFixtures().ociIndex;
     const arm64 = index.instances.find((image) => image.platform.architecture === 'arm64')!;
     const transport = new MemoryTransport().store(MIRROR, index);
@@ -63,9 +63,13 @@ describe('the composition root with in-memory ports as overrides', () => {
     expect(isProxyError(err, 'policy-invalid') && err.message).to.equal(`cannot read policy ${join(home, 'absent-policy.json')}: ENOENT`);
   });
 
-  it('the in-memory policy\'s refusal is what the client gets, and /signatures says the same', async () => {
+  it("the in-memory policy's refusal is what the client gets, and /signatures says the same", async () => {
     const transport = new MemoryTransport().store(PRIMARY, standardFixtures().ociSingle);
-    const api = await apiWith({ transports: [transport], registries: new MemoryRegistriesConfig(), policy: MemorySignaturePolicy.refusing('docker://reg.example.com/', 'unsigned') });
+    const api = await apiWith({
+      transports: [transport],
+      registries: new MemoryRegistriesConfig(),
+      policy: MemorySignaturePolicy.refusing('docker://reg.example.com/', 'unsigned'),
+    });
     for (const call of [() => api.manifest(PRIMARY), () => api.signatures(PRIMARY)]) {
       const err: unknown = await call().then(
         () => expect.fail('expected a refusal'),

@@ -78,14 +78,22 @@ describe('ResolveManifest with in-memory ports: pull sources', () => {
   const image = (): FixtureImage => standardFixtures().ociSingle;
 
   it('tries the mirrors in registries.conf order and the primary last', async () => {
-    const { transport, resolve, log } = resolver({ transport: new MemoryTransport().store(PRIMARY, image()), registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS) });
+    const { transport, resolve, log } = resolver({
+      transport: new MemoryTransport().store(PRIMARY, image()),
+      registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS),
+    });
     const resolved = await resolve(PRIMARY);
     expect(opened(transport)).to.deep.equal([MIRROR_1, MIRROR_2, PRIMARY]);
     expect(served(resolved)).to.equal(PRIMARY);
     expect(resolved.manifestDigest).to.equal(image().manifest.digest);
     const outcomes = log.of('pull-source').map((r) => `${String(r.fields.role)} ${String(r.fields.outcome)}`);
     expect(outcomes).to.deep.equal(['mirror trying', 'mirror failed', 'mirror trying', 'mirror failed', 'primary trying', 'primary served']);
-    expect(log.of('pull-source').filter((r) => r.fields.outcome === 'failed').map((r) => r.level)).to.deep.equal(['warn', 'warn']);
+    expect(
+      log
+        .of('pull-source')
+        .filter((r) => r.fields.outcome === 'failed')
+        .map((r) => r.level),
+    ).to.deep.equal(['warn', 'warn']);
   });
 
   it('the first mirror that has the image serves it; later sources are not contacted', async () => {
@@ -99,7 +107,10 @@ describe('ResolveManifest with in-memory ports: pull sources', () => {
   });
 
   it('each source gets its own insecure setting, and every one the registry asked for (for credentials)', async () => {
-    const { transport, resolve } = resolver({ transport: new MemoryTransport().store(PRIMARY, image()), registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS) });
+    const { transport, resolve } = resolver({
+      transport: new MemoryTransport().store(PRIMARY, image()),
+      registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS),
+    });
     await resolve(PRIMARY);
     expect(transport.opens.map((open) => open.options)).to.deep.equal([
       { insecure: false, requestedRegistry: 'reg.example.com' },
@@ -110,7 +121,10 @@ describe('ResolveManifest with in-memory ports: pull sources', () => {
 
   it('a mirror blocked in registries.conf is never contacted', async () => {
     const blocked = `${TWO_MIRRORS}\n[[registry]]\nlocation = "m1.local"\nblocked = true\n`;
-    const { transport, resolve, log } = resolver({ transport: new MemoryTransport().store(PRIMARY, image()), registries: MemoryRegistriesConfig.fromToml(blocked) });
+    const { transport, resolve, log } = resolver({
+      transport: new MemoryTransport().store(PRIMARY, image()),
+      registries: MemoryRegistriesConfig.fromToml(blocked),
+    });
     expect(served(await resolve(PRIMARY))).to.equal(PRIMARY);
     expect(opened(transport)).to.deep.equal([MIRROR_2, PRIMARY]);
     expect(log.of('pull-source').find((r) => r.fields.source === MIRROR_1 && r.fields.outcome === 'failed')?.fields.code).to.equal('blocked');
@@ -162,7 +176,8 @@ describe('ResolveManifest with in-memory ports: pull sources', () => {
 
 describe('ResolveManifest with in-memory ports: platform choice', () => {
   const fixtures = () => standardFixtures();
-  const instanceFor = (platform: Platform) => fixtures().ociIndex.instances.find((i) => i.platform.architecture === platform.architecture && i.platform.variant === platform.variant)!;
+  const instanceFor = (platform: Platform) =>
+    fixtures().ociIndex.instances.find((i) => i.platform.architecture === platform.architecture && i.platform.variant === platform.variant)!;
 
   it('chooses the instance for the wanted platform; the list digest and the instance digest are both reported', async () => {
     const { resolve } = resolver({ transport: new MemoryTransport().store(PRIMARY, fixtures().ociIndex), platforms: [PLATFORMS.arm64] });
@@ -176,7 +191,10 @@ describe('ResolveManifest with in-memory ports: platform choice', () => {
 
   it('from a list of wanted platforms, the first one the index has wins, whatever the index order', async () => {
     const s390x = { os: 'linux', architecture: 's390x' };
-    const { resolve } = resolver({ transport: new MemoryTransport().store(PRIMARY, fixtures().ociIndex), platforms: [s390x, PLATFORMS.armv7, PLATFORMS.amd64] });
+    const { resolve } = resolver({
+      transport: new MemoryTransport().store(PRIMARY, fixtures().ociIndex),
+      platforms: [s390x, PLATFORMS.armv7, PLATFORMS.amd64],
+    });
     expect((await resolve(PRIMARY)).instanceDigest).to.equal(instanceFor(PLATFORMS.armv7).manifest.digest);
   });
 
@@ -193,7 +211,10 @@ describe('ResolveManifest with in-memory ports: platform choice', () => {
   });
 
   it('no instance for any wanted platform: no-matching-platform naming the first, and the source is closed', async () => {
-    const { transport, resolve, policy } = resolver({ transport: new MemoryTransport().store(PRIMARY, fixtures().ociIndex), platforms: [{ os: 'windows', architecture: 'amd64' }] });
+    const { transport, resolve, policy } = resolver({
+      transport: new MemoryTransport().store(PRIMARY, fixtures().ociIndex),
+      platforms: [{ os: 'windows', architecture: 'amd64' }],
+    });
     const err = await expectFailure(resolve(PRIMARY), 'no-matching-platform');
     expect(err.message).to.include('"amd64"').and.include('"windows"');
     expect(policy.subjects, 'the policy is never asked about an image that cannot be served').to.have.length(0);
@@ -219,7 +240,7 @@ describe('ResolveManifest with in-memory ports: platform choice', () => {
 describe('ResolveManifest with in-memory ports: refusals and failures', () => {
   const image = (): FixtureImage => standardFixtures().ociSingle;
 
-  it('a policy refusal: policy-rejected with the policy\'s reason, logged, and the source closed', async () => {
+  it("a policy refusal: policy-rejected with the policy's reason, logged, and the source closed", async () => {
     const { transport, resolve, log } = resolver({
       transport: new MemoryTransport().store(MIRROR_1, image()),
       registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS),
@@ -232,18 +253,21 @@ describe('ResolveManifest with in-memory ports: refusals and failures', () => {
   });
 
   it('a refusal is for the logical name: the same image under another name is allowed', async () => {
-    const { resolve } = resolver({ transport: new MemoryTransport().store(MIRROR_1, image()), policy: MemorySignaturePolicy.refusing('docker://reg.example.com/') });
+    const { resolve } = resolver({
+      transport: new MemoryTransport().store(MIRROR_1, image()),
+      policy: MemorySignaturePolicy.refusing('docker://reg.example.com/'),
+    });
     expect(served(await resolve(MIRROR_1))).to.equal(MIRROR_1);
   });
 
-  it('not found, no mirrors: image-not-found with the source\'s own message and upstream code', async () => {
+  it("not found, no mirrors: image-not-found with the source's own message and upstream code", async () => {
     const { resolve } = resolver({});
     const err = await expectFailure(resolve(PRIMARY), 'image-not-found');
     expect(err.message).to.equal('manifest 1 unknown in reg.example.com/ns/app');
     expect(err.upstreamCode).to.equal('MANIFEST_UNKNOWN');
   });
 
-  it('not found anywhere: the primary\'s error first, then each mirror\'s in order', async () => {
+  it("not found anywhere: the primary's error first, then each mirror's in order", async () => {
     const { resolve } = resolver({ registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS) });
     const err = await expectFailure(resolve(PRIMARY), 'image-not-found');
     expect(err.message).to.equal(
@@ -253,8 +277,11 @@ describe('ResolveManifest with in-memory ports: refusals and failures', () => {
     expect(err.upstreamCode).to.equal('MANIFEST_UNKNOWN');
   });
 
-  it('mirrors down and the primary not found: image-not-found (the primary decides the code), each mirror\'s outage said once', async () => {
-    const { resolve } = resolver({ transport: new MemoryTransport().down('m1.local').down('m2.local'), registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS) });
+  it("mirrors down and the primary not found: image-not-found (the primary decides the code), each mirror's outage said once", async () => {
+    const { resolve } = resolver({
+      transport: new MemoryTransport().down('m1.local').down('m2.local'),
+      registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS),
+    });
     const err = await expectFailure(resolve(PRIMARY), 'image-not-found');
     expect(err.message).to.equal(
       `${PRIMARY}: manifest 1 unknown in reg.example.com/ns/app (mirrors also failed: ` +
@@ -262,8 +289,11 @@ describe('ResolveManifest with in-memory ports: refusals and failures', () => {
     );
   });
 
-  it('a mirror without the image and the primary down: network, the primary\'s outage first', async () => {
-    const { resolve } = resolver({ transport: new MemoryTransport().down('reg.example.com').down('m2.local'), registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS) });
+  it("a mirror without the image and the primary down: network, the primary's outage first", async () => {
+    const { resolve } = resolver({
+      transport: new MemoryTransport().down('reg.example.com').down('m2.local'),
+      registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS),
+    });
     const err = await expectFailure(resolve(PRIMARY), 'network');
     expect(err.message).to.equal(
       `${PRIMARY}: connection to reg.example.com refused (mirrors also failed: ` +
@@ -272,7 +302,7 @@ describe('ResolveManifest with in-memory ports: refusals and failures', () => {
     expect(err.upstreamCode).to.equal(undefined);
   });
 
-  it('a mirror that refuses credentials and a primary that is blocked: blocked, and the mirror\'s refusal kept', async () => {
+  it("a mirror that refuses credentials and a primary that is blocked: blocked, and the mirror's refusal kept", async () => {
     const conf = TWO_MIRRORS.replace('location = "reg.example.com/ns"\n', 'location = "reg.example.com/ns"\nblocked = true\n');
     const transport = new MemoryTransport().failHost('m1.local', new ProxyError('unauthorized', 'm1.local: authentication required')).down('m2.local');
     const { resolve } = resolver({ transport, registries: MemoryRegistriesConfig.fromToml(conf) });
@@ -290,7 +320,9 @@ describe('ResolveManifest with in-memory ports: refusals and failures', () => {
       .putManifest(pinned(MIRROR_2), { bytes: new TextEncoder().encode('{ }'), mediaType: MediaType.ociManifest });
     const { resolve } = resolver({ transport, registries: MemoryRegistriesConfig.fromToml(TWO_MIRRORS) });
     const err = await expectFailure(resolve(pinned(PRIMARY)), 'image-not-found');
-    expect(err.message).to.include('digest').and.include(`[${pinned(MIRROR_1)}: manifest of ${pinned(MIRROR_1)} hashes to sha256:`);
+    expect(err.message)
+      .to.include('digest')
+      .and.include(`[${pinned(MIRROR_1)}: manifest of ${pinned(MIRROR_1)} hashes to sha256:`);
     expect(transport.openSources).to.equal(0);
   });
 });

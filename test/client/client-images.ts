@@ -18,7 +18,10 @@ export interface ClientImages extends E2eImages {
 
 function mixedImage(): FixtureImage {
   const layer = (name: string, compression: 'gzip' | 'zstd' | 'none') =>
-    makeLayer([{ path: `${name}/` }, { path: `${name}/data.txt`, content: `${name} layer of the client test image\n`.repeat(50) }], { format: 'oci', compression });
+    makeLayer([{ path: `${name}/` }, { path: `${name}/data.txt`, content: `${name} layer of the client test image\n`.repeat(50) }], {
+      format: 'oci',
+      compression,
+    });
   return makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [layer('zstd', 'zstd'), layer('gzip', 'gzip'), layer('plain', 'none')] });
 }
 

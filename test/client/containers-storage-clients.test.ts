@@ -77,10 +77,13 @@ describe('clients: a containers-storage: image through the TypeScript, Python an
   it('Python: fetches manifest, config and every blob verified, and names the diff ID for a stored digest', function () {
     requireTool(this, pythonAvailable, 'python3');
     const stored = images.mixed.layers[0]!;
-    const out = runScenario<{ digest: string; blobs: { digest: string; sha256: string }[]; errors: { code: string; message: string }[]; exit: number }>('fetch', {
-      image,
-      bad_digests: [stored.digest],
-    });
+    const out = runScenario<{ digest: string; blobs: { digest: string; sha256: string }[]; errors: { code: string; message: string }[]; exit: number }>(
+      'fetch',
+      {
+        image,
+        bad_digests: [stored.digest],
+      },
+    );
     expect(out.digest).to.equal(images.mixed.manifest.digest);
     expect(out.blobs.slice(1).map((b) => b.digest)).to.deep.equal(diffIds());
     for (const blob of out.blobs) expect(blob.sha256).to.equal(blob.digest);
@@ -104,7 +107,11 @@ describe('clients: a containers-storage: image through the TypeScript, Python an
     for (const sub of ['blobs/sha256', 'layers']) {
       for (const name of readdirSync(join(dir, sub))) expect(sha256(readFileSync(join(dir, sub, name))), name).to.equal(`sha256:${name.replace(/\.tar$/, '')}`);
     }
-    expect(readdirSync(join(dir, 'layers')).sort()).to.deep.equal(diffIds().map((id) => `${id.slice(7)}.tar`).sort());
+    expect(readdirSync(join(dir, 'layers')).sort()).to.deep.equal(
+      diffIds()
+        .map((id) => `${id.slice(7)}.tar`)
+        .sort(),
+    );
     expect(out.quit).to.equal('the proxy exited with 0');
   });
 });

@@ -45,7 +45,15 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
   it('gives any other command (the single executable) MALLOC_ARENA_MAX=1 as well, unless the env given sets it', async () => {
     const { MALLOC_ARENA_MAX: _inherited, ...env } = process.env;
     const arenasOf = async (extra: NodeJS.ProcessEnv): Promise<string[]> => {
-      const proxy = track(await ImageProxy.spawn({ command: defaultCommand(), image: 'oci:examples/image:latest', args: ['--insecure-policy'], cwd: REPO_ROOT, env: { ...env, ...extra } }));
+      const proxy = track(
+        await ImageProxy.spawn({
+          command: defaultCommand(),
+          image: 'oci:examples/image:latest',
+          args: ['--insecure-policy'],
+          cwd: REPO_ROOT,
+          env: { ...env, ...extra },
+        }),
+      );
       const environ = (await readFile(`/proc/${proxy.child.pid}/environ`, 'utf8')).split('\0');
       await proxy.quit();
       return environ.filter((entry) => entry.startsWith('MALLOC_ARENA_MAX='));
@@ -57,7 +65,11 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
   it('fetches the bundled example image (manifest, config, every blob) and quits with 0', async () => {
     const example = exampleImage();
     const amd64 = example.instances[0]!;
-    const proxy = await ImageProxy.spawn({ image: 'oci:examples/image:latest', args: ['--policy', 'examples/policy.json', '--override-arch', 'amd64'], cwd: REPO_ROOT });
+    const proxy = await ImageProxy.spawn({
+      image: 'oci:examples/image:latest',
+      args: ['--policy', 'examples/policy.json', '--override-arch', 'amd64'],
+      cwd: REPO_ROOT,
+    });
     track(proxy);
     const answer = await proxy.manifest();
     expect(answer.digest).to.equal(example.manifest.digest);
@@ -126,8 +138,14 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
   }
 
   /** Runs pipe-blob-child.js to its end, or kills it after 20 s (a reader left waiting). */
-  async function pipeInChild(image: string, digest: string, output: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./pipe-blob-child.js', import.meta.url)), image, digest, output], { stdio: ['ignore', 'pipe', 'pipe'] });
+  async function pipeInChild(
+    image: string,
+    digest: string,
+    output: string,
+  ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./pipe-blob-child.js', import.meta.url)), image, digest, output], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -158,7 +176,13 @@ describe('TypeScript client: ImageProxy over a real proxy', function () {
   it('lists layers with compression and diffID', async () => {
     const proxy = await start({ image: `oci:${images.mixedLayout}:mixed` });
     expect(await proxy.layers()).to.deep.equal(
-      images.mixed.layers.map((layer) => ({ digest: layer.digest, size: layer.bytes.length, mediaType: layer.mediaType, compression: layer.compression, diffID: layer.diffId })),
+      images.mixed.layers.map((layer) => ({
+        digest: layer.digest,
+        size: layer.bytes.length,
+        mediaType: layer.mediaType,
+        compression: layer.compression,
+        diffID: layer.diffId,
+      })),
     );
   });
 

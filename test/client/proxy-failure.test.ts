@@ -56,7 +56,14 @@ describe('TypeScript client: a proxy that fails at start, from a plain script', 
   });
 
   const cases: readonly { why: string; args: string[]; stderr: 'inherit' | 'pipe' | 'ignore'; connections: number; exit: number; line: string }[] = [
-    { why: 'a typo in an option', args: ['--bogus'], stderr: 'inherit', connections: 1, exit: 2, line: 'container-image-proxy: unknown option --bogus (see --help)' },
+    {
+      why: 'a typo in an option',
+      args: ['--bogus'],
+      stderr: 'inherit',
+      connections: 1,
+      exit: 2,
+      line: 'container-image-proxy: unknown option --bogus (see --help)',
+    },
     {
       why: 'no policy.json',
       args: ['--policy', '/nonexistent/policy.json'],
@@ -65,14 +72,26 @@ describe('TypeScript client: a proxy that fails at start, from a plain script', 
       exit: 1,
       line: 'container-image-proxy: policy-invalid: cannot read policy /nonexistent/policy.json: ENOENT',
     },
-    { why: 'a typo in an option, stderr piped', args: ['--tls-verfy'], stderr: 'pipe', connections: 2, exit: 2, line: 'container-image-proxy: unknown option --tls-verfy (did you mean --tls-verify?) (see --help)' },
+    {
+      why: 'a typo in an option, stderr piped',
+      args: ['--tls-verfy'],
+      stderr: 'pipe',
+      connections: 2,
+      exit: 2,
+      line: 'container-image-proxy: unknown option --tls-verfy (did you mean --tls-verify?) (see --help)',
+    },
   ];
   for (const { why, args, stderr, connections, exit, line } of cases) {
     it(`rejects every pending and later call with proxy-failed, its stderr line and exit status: ${why} (stderr '${stderr}')`, async () => {
       const options = { image: 'oci:/nonexistent/layout:tag', args, stderr, connections };
       const answer = await run(process.execPath, [script, JSON.stringify(options)], { timeout: 20000 });
       const out = JSON.parse(answer.stdout) as { pending: Outcome[]; later: Outcome; piped: string };
-      const expected = (what: string) => ({ isImageProxyError: true, code: 'proxy-failed', status: 0, message: `${what}: the proxy exited with code ${exit}: ${line}` });
+      const expected = (what: string) => ({
+        isImageProxyError: true,
+        code: 'proxy-failed',
+        status: 0,
+        message: `${what}: the proxy exited with code ${exit}: ${line}`,
+      });
       expect(out.pending).to.deep.equal([expected('GET /manifest'), expected('GET /config')]);
       expect(out.later).to.deep.equal(expected('GET /layers'));
       // The proxy's stderr still goes where it was asked to.

@@ -48,7 +48,8 @@ describe('examples/pull.ts progress display', () => {
       display.end();
       return out.text;
     };
-    const bar = (share: string, filled: number) => `[1/1] sha256:9715426f1ca0 [${'#'.repeat(filled)}${'.'.repeat(24 - filled)}] ${share} %  ${share === '100' ? 4 : 1} B of 4 B`;
+    const bar = (share: string, filled: number) =>
+      `[1/1] sha256:9715426f1ca0 [${'#'.repeat(filled)}${'.'.repeat(24 - filled)}] ${share} %  ${share === '100' ? 4 : 1} B of 4 B`;
     expect(written(true)).to.equal(`\r${bar(' 25', 6)}\x1b[K\r${bar('100', 24)}\x1b[K\n`);
     expect(written(true, 30)).to.equal(`\r${bar(' 25', 6).slice(0, 29)}\x1b[K\r${bar('100', 24).slice(0, 29)}\x1b[K\n`);
     expect(written(false)).to.equal(`layer 1/1 ${digest}: 1 of 4 bytes (25 %)\nlayer 1/1 ${digest}: 4 of 4 bytes (100 %)\n`);
@@ -82,9 +83,14 @@ describe('examples/pull.ts over a real proxy', function () {
     const layers = images.mixed.layers;
     expect(run.stderr).to.not.include('\r').and.not.include('\x1b');
     const lines = run.stderr.trimEnd().split('\n');
-    expect(lines.every((line) => /^layer \d\/3 sha256:[0-9a-f]{64}: \d+ of \d+ bytes \(\d+ %\)$/.test(line)), run.stderr).to.equal(true);
+    expect(
+      lines.every((line) => /^layer \d\/3 sha256:[0-9a-f]{64}: \d+ of \d+ bytes \(\d+ %\)$/.test(line)),
+      run.stderr,
+    ).to.equal(true);
     const lastOfEach = layers.map((_, i) => lines.filter((line) => line.startsWith(`layer ${i + 1}/3 `)).at(-1));
-    expect(lastOfEach).to.deep.equal(layers.map((layer, i) => `layer ${i + 1}/3 ${layer.digest}: ${layer.bytes.length} of ${layer.bytes.length} bytes (100 %)`));
+    expect(lastOfEach).to.deep.equal(
+      layers.map((layer, i) => `layer ${i + 1}/3 ${layer.digest}: ${layer.bytes.length} of ${layer.bytes.length} bytes (100 %)`),
+    );
     expect(readdirSync(join(dir, 'blobs/sha256')).sort()).to.deep.equal(layers.map((layer) => layer.digest.slice(7)).sort());
     for (const layer of layers) expect(sha256File(join(dir, 'blobs/sha256', layer.digest.slice(7)))).to.equal(layer.digest);
     expect(run.stdout).to.match(/^pulled 3 layer\(s\), [\d.]+ KiB, into .*blobs\n$/);
@@ -123,7 +129,10 @@ describe('examples/pull.ts over a real proxy', function () {
       const front = await startCappedFront({ target: { host: host!, port: Number(port) }, bytesPerSecond: 1024 * 1024, delayMs: 0 });
       try {
         const dir = freshDir();
-        const child = spawn(process.execPath, [PULL_JS, `docker://${front.host}/pull/large:v1`, dir, '--insecure-policy', '--tls-verify=false'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [PULL_JS, `docker://${front.host}/pull/large:v1`, dir, '--insecure-policy', '--tls-verify=false'], {
+          cwd: REPO_ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stderr = '';
         const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
         await new Promise<void>((resolve, reject) => {

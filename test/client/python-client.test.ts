@@ -95,7 +95,14 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
   }
 
   const startFailures = [
-    { why: 'a typo in an option', args: ['--bogus'], connections: 1, textStderr: false, exit: 2, line: 'container-image-proxy: unknown option --bogus (see --help)' },
+    {
+      why: 'a typo in an option',
+      args: ['--bogus'],
+      connections: 1,
+      textStderr: false,
+      exit: 2,
+      line: 'container-image-proxy: unknown option --bogus (see --help)',
+    },
     {
       why: 'no policy.json, stderr to a text stream',
       args: ['--policy', '/nonexistent/policy.json'],
@@ -124,9 +131,14 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
   }
 
   it('extracts every layer with tarfile in stream mode, each reader closed at the archive end, on a still usable client', () => {
-    const out = runScenario<{ files: Record<string, string>; open: number; then: string; exit: number }>('extract-layers', { image: `oci:${images.mixedLayout}:mixed` });
+    const out = runScenario<{ files: Record<string, string>; open: number; then: string; exit: number }>('extract-layers', {
+      image: `oci:${images.mixedLayout}:mixed`,
+    });
     const expected = Object.fromEntries(
-      ['zstd', 'gzip', 'plain'].map((name) => [`${name}/data.txt`, createHash('sha256').update(`${name} layer of the client test image\n`.repeat(50)).digest('hex')]),
+      ['zstd', 'gzip', 'plain'].map((name) => [
+        `${name}/data.txt`,
+        createHash('sha256').update(`${name} layer of the client test image\n`.repeat(50)).digest('hex'),
+      ]),
     );
     expect(out.files).to.deep.equal(expected);
     expect([out.open, out.then, out.exit]).to.deep.equal([4, images.mixed.manifest.digest, 0]);
@@ -145,7 +157,12 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
       digest: layer.digest,
       connections: 1,
     });
-    expect(out.timed_out).to.deep.equal({ code: 'cancelled', status: 0, message: 'GET /config: cancelled, timed out after 0.3 s', str: 'cancelled: GET /config: cancelled, timed out after 0.3 s' });
+    expect(out.timed_out).to.deep.equal({
+      code: 'cancelled',
+      status: 0,
+      message: 'GET /config: cancelled, timed out after 0.3 s',
+      str: 'cancelled: GET /config: cancelled, timed out after 0.3 s',
+    });
     expect([out.cancelled.code, out.cancelled.message]).to.deep.equal(['cancelled', 'GET /config: cancelled, aborted']);
     expect([out.held, out.open, out.then]).to.deep.equal([{ sha256: layer.digest, size: layer.bytes.length }, 1, 'amd64']);
   });
@@ -190,7 +207,13 @@ describe('Python client: clients/python/container_image_proxy.py over a real pro
     const layers = images.mixed.layers;
     expect(out.version.version).to.equal(version);
     expect(out.layers).to.deep.equal(
-      layers.map((layer) => ({ digest: layer.digest, size: layer.bytes.length, mediaType: layer.mediaType, compression: layer.compression, diffID: layer.diffId })),
+      layers.map((layer) => ({
+        digest: layer.digest,
+        size: layer.bytes.length,
+        mediaType: layer.mediaType,
+        compression: layer.compression,
+        diffID: layer.diffId,
+      })),
     );
     expect(out.decompressed.map((tar) => tar.sha256)).to.deep.equal(layers.map((layer) => layer.diffId));
     expect(out.blob).to.deep.equal({ sha256: layers[0]!.digest, size: layers[0]!.bytes.length });

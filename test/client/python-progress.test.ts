@@ -40,7 +40,10 @@ describe('Python client: progress= over a real proxy', function () {
 
   it('reports a 2 MiB blob read over ~1 s at most every 0.1 s, bytes rising to its size, the final call at the end', () => {
     const layer = large();
-    const out = runScenario<{ read: Streamed; elapsed: number; calls: Call[]; ended: number }>('progress-slow', { image: `oci:${images.layout}:large`, digest: layer.digest });
+    const out = runScenario<{ read: Streamed; elapsed: number; calls: Call[]; ended: number }>('progress-slow', {
+      image: `oci:${images.layout}:large`,
+      digest: layer.digest,
+    });
     const { calls } = out;
     expect(out.read).to.deep.equal({ sha256: layer.digest, size: layer.bytes.length });
     expect(out.elapsed, 'the slow reader sets the pace').to.be.at.least(0.9);
@@ -66,7 +69,10 @@ describe('Python client: progress= over a real proxy', function () {
 
   it('makes no call after a Cancellation, and none reports the whole blob', () => {
     const layer = large();
-    const out = runScenario<{ error: ProxyErrorJson; calls: Call[]; at_cancel: number[]; open: number }>('progress-cancel', { image: `oci:${images.layout}:large`, digest: layer.digest });
+    const out = runScenario<{ error: ProxyErrorJson; calls: Call[]; at_cancel: number[]; open: number }>('progress-cancel', {
+      image: `oci:${images.layout}:large`,
+      digest: layer.digest,
+    });
     expect(out.error.code).to.equal('cancelled');
     expect(out.at_cancel).to.have.length(1);
     expect(out.calls.length).to.equal(out.at_cancel[0]);
@@ -76,7 +82,10 @@ describe('Python client: progress= over a real proxy', function () {
 
   it('makes no final call for a corrupt blob: the calls stop short of its size, none after the error', () => {
     const layer = large();
-    const out = runScenario<{ error: ProxyErrorJson; again: ProxyErrorJson; calls: Call[]; at_error: number }>('progress-corrupt', { image: `oci:${images.corruptLayout}:large`, digest: layer.digest });
+    const out = runScenario<{ error: ProxyErrorJson; again: ProxyErrorJson; calls: Call[]; at_error: number }>('progress-corrupt', {
+      image: `oci:${images.corruptLayout}:large`,
+      digest: layer.digest,
+    });
     expect([out.error.code, out.again]).to.deep.equal(['incomplete-body', out.error]);
     expect(out.at_error, 'calls while it streamed').to.be.at.least(1);
     expect(out.calls.length).to.equal(out.at_error);
@@ -85,7 +94,10 @@ describe('Python client: progress= over a real proxy', function () {
 
   it('raises what the callable raises, at that read and every later one, closing that connection only; refuses a progress that is not callable', () => {
     const layer = large();
-    const out = runScenario<{ errors: string[]; calls: number; refused: string[]; open: number; then: string }>('progress-raises', { image: `oci:${images.layout}:large`, digest: layer.digest });
+    const out = runScenario<{ errors: string[]; calls: number; refused: string[]; open: number; then: string }>('progress-raises', {
+      image: `oci:${images.layout}:large`,
+      digest: layer.digest,
+    });
     expect(out).to.deep.equal({
       errors: ['the progress display broke', 'the progress display broke'],
       calls: 1,

@@ -22,7 +22,9 @@ export function rustToolchainMissing(): string | undefined {
   const missing: string[] = DEBIAN_TOOLS.filter((tool) => !existsSync(tool));
   const crates = existsSync(DEBIAN_CRATES) ? readdirSync(DEBIAN_CRATES) : [];
   missing.push(...NEEDED_CRATES.filter((prefix) => !crates.some((name) => name.startsWith(prefix))).map((prefix) => `${DEBIAN_CRATES}/${prefix}*`));
-  return missing.length === 0 ? undefined : `Debian's Rust toolchain and crates (${missing.join(', ')}; apt-get install cargo rustc librust-hyper-dev librust-tokio-dev librust-serde-json-dev librust-libc-dev librust-tar-dev)`;
+  return missing.length === 0
+    ? undefined
+    : `Debian's Rust toolchain and crates (${missing.join(', ')}; apt-get install cargo rustc librust-hyper-dev librust-tokio-dev librust-serde-json-dev librust-libc-dev librust-tar-dev)`;
 }
 
 export interface Exited {
@@ -34,10 +36,15 @@ export interface Exited {
 /** Runs a command to its end, whatever its exit status: failing runs are what some tests check. */
 export function execute(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs: number }): Promise<Exited> {
   return new Promise((resolve) => {
-    const child = execFile(command, args, { env: options.env, cwd: options.cwd, timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, stdout, stderr: error !== null && code === null ? `${stderr}\n${error.message}` : stderr });
-    });
+    const child = execFile(
+      command,
+      args,
+      { env: options.env, cwd: options.cwd, timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr: error !== null && code === null ? `${stderr}\n${error.message}` : stderr });
+      },
+    );
     child.stdin?.end();
   });
 }

@@ -102,7 +102,9 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     expect(out.error, run.stderr).to.equal(undefined);
     const fetched = out.fetched!;
     expect([fetched.digest, fetched.instanceDigest, fetched.architecture]).to.deep.equal([example.manifest.digest, amd64.manifest.digest, 'amd64']);
-    expect(fetched.layers).to.deep.equal(amd64.layers.map((l) => ({ digest: l.digest, size: l.bytes.length, mediaType: l.mediaType, compression: l.compression, diffID: l.diffId })));
+    expect(fetched.layers).to.deep.equal(
+      amd64.layers.map((l) => ({ digest: l.digest, size: l.bytes.length, mediaType: l.mediaType, compression: l.compression, diffID: l.diffId })),
+    );
     expect(fetched.blobs).to.deep.equal([amd64.config, ...amd64.layers].map((blob) => ({ digest: blob.digest, size: blob.bytes.length })));
     expect(fetched.uncompressed.map((tar) => tar.diffID)).to.deep.equal(amd64.layers.map((l) => l.diffId));
     expect(sha256File(join(dir, 'manifest.json'))).to.equal(amd64.manifest.digest);
@@ -124,7 +126,9 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     const dir = freshDir();
     const out = parseFetch(await runExample('fetch', [`oci:${chunked}:c`, dir, '--insecure-policy']));
     expect(out.error).to.equal(undefined);
-    expect(out.fetched!.layers.map((l) => [l.mediaType, l.compression, l.diffID, l.zstdChunked])).to.deep.equal([[MediaType.ociLayerZstd, 'zstd', plain.diffId, true]]);
+    expect(out.fetched!.layers.map((l) => [l.mediaType, l.compression, l.diffID, l.zstdChunked])).to.deep.equal([
+      [MediaType.ociLayerZstd, 'zstd', plain.diffId, true],
+    ]);
     const files = verifiedFiles(dir);
     expect(files.tars).to.deep.equal([plain.diffId]);
     expect(files.blobs).to.include(out.fetched!.layers[0]!.digest);
@@ -143,7 +147,10 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     expect(readFileSync(join(dir, 'usr/share/example/hello.txt'), 'utf8')).to.match(/^Hello from a layer shared/);
     expect(run.stdout).to.include('the proxy exited with 0');
 
-    const base = makeLayer([{ path: 'etc/' }, { path: 'etc/motd', content: 'base\n' }, { path: 'etc/keep', content: 'kept\n' }], { format: 'oci', compression: 'gzip' });
+    const base = makeLayer([{ path: 'etc/' }, { path: 'etc/motd', content: 'base\n' }, { path: 'etc/keep', content: 'kept\n' }], {
+      format: 'oci',
+      compression: 'gzip',
+    });
     const upper = makeLayer([{ path: 'etc/' }, { path: 'etc/.wh.motd', content: '' }], { format: 'oci', compression: 'zstd' });
     const layout = join(workDir, 'whiteout-layout');
     await writeOciLayout(layout, [{ name: 'w', artifact: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [base, upper] }) }]);
@@ -153,7 +160,7 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     expect([existsSync(join(whiteoutDir, 'etc/motd')), readFileSync(join(whiteoutDir, 'etc/keep'), 'utf8')]).to.deep.equal([false, 'kept\n']);
   });
 
-  it('extract: a whiteout behind an earlier layer\'s symlink to outside the target is refused, nothing outside removed', async () => {
+  it("extract: a whiteout behind an earlier layer's symlink to outside the target is refused, nothing outside removed", async () => {
     const outside = join(workDir, 'outside');
     const staging = join(workDir, 'symlink-staging');
     mkdirSync(outside);
@@ -163,7 +170,13 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     const tar = join(workDir, 'symlink.tar');
     await runCommand('tar', ['-cf', tar, '-C', staging, 'escape']);
     const tarBytes = readFileSync(tar);
-    const symlinkLayer: FixtureLayer = { digest: digestOf(tarBytes), diffId: digestOf(tarBytes), mediaType: MediaType.ociLayerTar, bytes: tarBytes, compression: 'none' };
+    const symlinkLayer: FixtureLayer = {
+      digest: digestOf(tarBytes),
+      diffId: digestOf(tarBytes),
+      mediaType: MediaType.ociLayerTar,
+      bytes: tarBytes,
+      compression: 'none',
+    };
     const whiteout = makeLayer([{ path: 'escape/.wh.victim', content: '' }], { format: 'oci', compression: 'gzip' });
     const layout = join(workDir, 'symlink-layout');
     await writeOciLayout(layout, [{ name: 's', artifact: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [symlinkLayer, whiteout] }) }]);
@@ -177,7 +190,13 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     const layer = images.fixtures.ociLarge.layers[0]!;
     const run = await runExample('fetch', [`oci:${images.corruptLayout}:large`, freshDir(), ...POLICY]);
     const error = parseFetch(run).error!;
-    expect([error.variant, error.code, error.expected, error.exitCode, run.code]).to.deep.equal(['IncompleteBody', 'incomplete-body', layer.bytes.length, 1, 1]);
+    expect([error.variant, error.code, error.expected, error.exitCode, run.code]).to.deep.equal([
+      'IncompleteBody',
+      'incomplete-body',
+      layer.bytes.length,
+      1,
+      1,
+    ]);
     expect(error.received).to.be.below(layer.bytes.length);
     expect(error.message).to.include(`blob ${layer.digest}`).and.to.include('the proxy exited with 1');
   });
@@ -200,7 +219,10 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
   });
 
   it('a program that cannot be started gives Spawn naming it', async () => {
-    const run = await runExample('fetch', ['oci:examples/image:latest', freshDir()], { ...process.env, CONTAINER_IMAGE_PROXY: '/nonexistent/container-image-proxy' });
+    const run = await runExample('fetch', ['oci:examples/image:latest', freshDir()], {
+      ...process.env,
+      CONTAINER_IMAGE_PROXY: '/nonexistent/container-image-proxy',
+    });
     const error = parseFetch(run).error!;
     expect([error.variant, error.code]).to.deep.equal(['Spawn', 'proxy-failed']);
     expect(error.message).to.include('/nonexistent/container-image-proxy');
@@ -220,7 +242,10 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
     const wrapper = join(workDir, 'record-arenas.sh');
     writeFileSync(wrapper, `#!/bin/sh\nprintf '%s' "\${MALLOC_ARENA_MAX-unset}" > '${record}'\nexec '${CLI_PATH}' "$@"\n`, { mode: 0o755 });
     const { MALLOC_ARENA_MAX: _inherited, ...env } = process.env;
-    for (const [given, recorded] of [[{}, '1'], [{ MALLOC_ARENA_MAX: '2' }, '2']] as const) {
+    for (const [given, recorded] of [
+      [{}, '1'],
+      [{ MALLOC_ARENA_MAX: '2' }, '2'],
+    ] as const) {
       const run = await runExample('fetch', ['oci:examples/image:latest', freshDir(), ...POLICY], { ...env, ...given, CONTAINER_IMAGE_PROXY: wrapper });
       expect([parseFetch(run).quit, run.code]).to.deep.equal(['the proxy exited with 0', 0]);
       expect(readFileSync(record, 'utf8')).to.equal(recorded);
@@ -228,7 +253,10 @@ describe('Rust client: clients/rust (built offline from Debian crates) over a re
   });
 
   describe('against a real registry (docker://)', function () {
-    const registry = useRegistry({ kind: 'anonymous' }, { tempDir: 'rust-client-registry', images: () => ({ 'rust/image:v1': standardFixtures().dockerList }) });
+    const registry = useRegistry(
+      { kind: 'anonymous' },
+      { tempDir: 'rust-client-registry', images: () => ({ 'rust/image:v1': standardFixtures().dockerList }) },
+    );
 
     it('fetches the arm64/v8 instance of a docker manifest list: layers, diff IDs and every file verified', async () => {
       const list = standardFixtures().dockerList;

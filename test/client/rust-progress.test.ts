@@ -106,7 +106,11 @@ describe('Rust client: Blob::on_progress over a real proxy', function () {
   it('extract.rs: each layer read decompressed ends with its tar length, with a total only for the uncompressed one', async () => {
     const run = await runExample('extract', [`oci:${images.mixedLayout}:mixed`, join(workDir, 'rootfs'), '--insecure-policy']);
     expect(run.code, run.stderr).to.equal(0);
-    const last = (digest: string) => run.stderr.split('\n').filter((line) => line.startsWith(`${digest}: `)).at(-1);
+    const last = (digest: string) =>
+      run.stderr
+        .split('\n')
+        .filter((line) => line.startsWith(`${digest}: `))
+        .at(-1);
     for (const layer of images.mixed.layers) {
       const bytes = Buffer.from(layer.bytes);
       const tar = layer.compression === 'gzip' ? gunzipSync(bytes) : layer.compression === 'zstd' ? zstdDecompressSync(bytes) : bytes;

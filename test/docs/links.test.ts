@@ -8,7 +8,13 @@ import { REPO_ROOT } from '../support/spawn-proxy.js';
  * relative link must reach a file, and every #anchor a heading of the file it names (as GitHub
  * makes anchors), so a renamed heading or a moved file is caught here, not by a reader.
  */
-const DOCUMENTS = ['README.md', 'bench/README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const DOCUMENTS = [
+  'README.md',
+  'bench/README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** README is for users and stays short; the topics live in docs/. */
 const README_MAX_LINES = 300;
@@ -69,7 +75,12 @@ function problemWith(link: Link): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(link.target)) return undefined; // https:, mailto:, …
   const [path = '', anchor] = link.target.split('#', 2);
   const file = path === '' ? join(REPO_ROOT, link.from) : join(REPO_ROOT, dirname(link.from), decodeURIComponent(path));
-  if (!relative(REPO_ROOT, file).split('/').every((part) => part !== '..')) return 'points outside the repository';
+  if (
+    !relative(REPO_ROOT, file)
+      .split('/')
+      .every((part) => part !== '..')
+  )
+    return 'points outside the repository';
   if (!existsSync(file)) return `${relative(REPO_ROOT, file)} does not exist`;
   if (anchor === undefined || anchor === '') return undefined;
   if (statSync(file).isDirectory() || !file.endsWith('.md')) return `#${anchor} on a file that is not markdown`;
@@ -110,11 +121,13 @@ describe('documentation links', () => {
   it('no history in the documents or the code: no issue numbers, no word of what the project began from', () => {
     // Built from parts, so this file does not match itself.
     const history = new RegExp(['iss' + 'ue [0-9]+', 'the se' + 'ed'].join('|'), 'i');
-    const found = ['README.md', 'docs', 'bench', 'src', 'test'].flatMap((root) => filesUnder(join(REPO_ROOT, root))).flatMap((file) =>
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .flatMap((text, index) => (history.test(text) ? [`${relative(REPO_ROOT, file)}:${index + 1}: ${text.trim()}`] : [])),
-    );
+    const found = ['README.md', 'docs', 'bench', 'src', 'test']
+      .flatMap((root) => filesUnder(join(REPO_ROOT, root)))
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .flatMap((text, index) => (history.test(text) ? [`${relative(REPO_ROOT, file)}:${index + 1}: ${text.trim()}`] : [])),
+      );
     expect(found).to.deep.equal([]);
   });
 

@@ -33,7 +33,9 @@ function depthOf(value: JsonValue): number {
   let current: JsonValue | undefined = value;
   while (current !== null && typeof current === 'object' && ('entries' in current || Array.isArray(current))) {
     depth++;
-    current = Array.isArray(current) ? (current as readonly JsonValue[])[0] : (current as { entries: readonly (readonly [string, JsonValue])[] }).entries[0]?.[1];
+    current = Array.isArray(current)
+      ? (current as readonly JsonValue[])[0]
+      : (current as { entries: readonly (readonly [string, JsonValue])[] }).entries[0]?.[1];
   }
   return depth;
 }
@@ -41,11 +43,18 @@ function depthOf(value: JsonValue): number {
 const expectManifestInvalid = (fn: () => unknown, pattern: RegExp): void => expectProxyError(fn, 'manifest-invalid', pattern);
 
 function schema2With(config: Uint8Array): Uint8Array {
-  return encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerSchema2, config: { mediaType: MediaType.dockerConfig, size: config.length, digest: digestOf(config) }, layers: [] }));
+  return encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.dockerSchema2,
+      config: { mediaType: MediaType.dockerConfig, size: config.length, digest: digestOf(config) },
+      layers: [],
+    }),
+  );
 }
 
 describe('go-json nesting depth (Go maxNestingDepth)', () => {
-  it('is Go\'s 10000', () => expect(MAX_NESTING_DEPTH).to.equal(10000));
+  it("is Go's 10000", () => expect(MAX_NESTING_DEPTH).to.equal(10000));
   for (const shape of ['arrays', 'objects', 'mixed'] as const) {
     it(`parses ${MAX_NESTING_DEPTH} nested ${shape}, without overflowing the stack`, () => {
       expect(depthOf(parseGoJson(encode(nested(MAX_NESTING_DEPTH, shape))))).to.equal(MAX_NESTING_DEPTH);
@@ -86,11 +95,17 @@ describe('go-json nesting depth (Go maxNestingDepth)', () => {
     expect(parseManifest(manifest, MediaType.dockerSchema1).kind).to.equal('docker-schema1');
   });
   it('converts a docker config whose unknown field makes it 10000 deep, and refuses one level more', () => {
-    const config = (total: number): Uint8Array => encode(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":${deepField(total)}}`);
+    const config = (total: number): Uint8Array =>
+      encode(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":${deepField(total)}}`);
     const ok = config(MAX_NESTING_DEPTH);
-    expect(decode(convertSchema2ToOci(schema2With(ok), ok).config)).to.equal('{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}');
+    expect(decode(convertSchema2ToOci(schema2With(ok), ok).config)).to.equal(
+      '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}',
+    );
     const deeper = config(MAX_NESTING_DEPTH + 1);
-    expectManifestInvalid(() => convertSchema2ToOci(schema2With(deeper), deeper), /cannot be converted to OCI: invalid JSON: .* maximum nesting depth of 10000/);
+    expectManifestInvalid(
+      () => convertSchema2ToOci(schema2With(deeper), deeper),
+      /cannot be converted to OCI: invalid JSON: .* maximum nesting depth of 10000/,
+    );
   });
 });
 
@@ -108,7 +123,9 @@ describe('go-json times from the raw literal (Time.UnmarshalJSON)', () => {
     });
   }
   it('refuses an escaped time in history, naming the entry', () => {
-    const config = encode('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":[{"created":"2023-01-01T00:00:00Z"},{"created":"2023-01-01\\u005400:00:00Z"}]}');
+    const config = encode(
+      '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":[{"created":"2023-01-01T00:00:00Z"},{"created":"2023-01-01\\u005400:00:00Z"}]}',
+    );
     expectManifestInvalid(() => convertSchema2ToOci(schema2With(config), config), /history\[1\]\.created: "2023-01-01T00:00:00Z" is written with escapes/);
   });
   it('still decodes escapes in strings that are not times', () => {
@@ -136,12 +153,12 @@ describe('go-json strings decoded untyped (interface{})', () => {
   });
 });
 
-describe('go-json numbers (Go\'s scanner: no length limit)', () => {
-  it('parses numbers of any length: Go\'s scanner has no limit', () => {
+describe("go-json numbers (Go's scanner: no length limit)", () => {
+  it("parses numbers of any length: Go's scanner has no limit", () => {
     const long = `0.${'0'.repeat(1500)}1`;
     const exponent = `-1${'2'.repeat(3000)}.5e+${'9'.repeat(2000)}`;
     expect(parseGoJson(encode(`{"x":${long}}`))).to.deep.equal(parseGoJson(encode(`{"x":${long}}`)));
-    expect(((parseGoJson(encode(`{"x":${long}}`)) as { entries: [string, { text: string }][] }).entries[0]![1]).text).to.equal(long);
+    expect((parseGoJson(encode(`{"x":${long}}`)) as { entries: [string, { text: string }][] }).entries[0]![1].text).to.equal(long);
     expect((parseGoJson(encode(`[${exponent}]`)) as readonly { text: string }[])[0]!.text).to.equal(exponent);
     expect(() => goUnmarshal(encode(`{"x":${long}}`), T.struct({ key: 'x', type: T.int }))).to.throw(/expected an integer/);
   });

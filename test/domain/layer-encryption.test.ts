@@ -42,8 +42,15 @@ describe('encrypted layers (ocicrypt)', () => {
   });
 
   it('lists every comma-separated wrapped key, JWE first, and refuses an entry that is not base64', () => {
-    const annotations = { 'org.opencontainers.image.enc.keys.pgp': `${b64(Buffer.from('p1'))},${b64(Buffer.from('p2'))}`, 'org.opencontainers.image.enc.keys.jwe': b64(Buffer.from('j')) };
-    expect(wrappedKeys(DIGEST, annotations).map((key) => [key.scheme, Buffer.from(key.bytes).toString()])).to.deep.equal([['jwe', 'j'], ['pgp', 'p1'], ['pgp', 'p2']]);
+    const annotations = {
+      'org.opencontainers.image.enc.keys.pgp': `${b64(Buffer.from('p1'))},${b64(Buffer.from('p2'))}`,
+      'org.opencontainers.image.enc.keys.jwe': b64(Buffer.from('j')),
+    };
+    expect(wrappedKeys(DIGEST, annotations).map((key) => [key.scheme, Buffer.from(key.bytes).toString()])).to.deep.equal([
+      ['jwe', 'j'],
+      ['pgp', 'p1'],
+      ['pgp', 'p2'],
+    ]);
     expect(() => wrappedKeys(DIGEST, { 'org.opencontainers.image.enc.keys.jwe': 'not base64!' })).to.throw(/keys\.jwe is not base64/);
   });
 
@@ -61,7 +68,10 @@ describe('encrypted layers (ocicrypt)', () => {
     const layer = encrypt(plain);
     const altered = Buffer.from(layer.ciphertext);
     altered[10]! ^= 1;
-    const { body, error } = await decrypt([altered.subarray(0, 25_000), altered.subarray(25_000)], layerCipher(DIGEST, layer.annotations, layer.privateOptions));
+    const { body, error } = await decrypt(
+      [altered.subarray(0, 25_000), altered.subarray(25_000)],
+      layerCipher(DIGEST, layer.annotations, layer.privateOptions),
+    );
     expect(isProxyError(error, 'decryption-failed'), String(error)).to.equal(true);
     expect(body.length).to.be.lessThan(plain.length);
   });

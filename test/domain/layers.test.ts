@@ -1,7 +1,14 @@
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { expect } from 'chai';
 import { digestOf, type Digest } from '../../src/domain/digest.js';
-import { type DetectedCompression, describeLayers, detectCompression, layerCompression, type LayerCompression, type LayerInfo } from '../../src/domain/layers.js';
+import {
+  type DetectedCompression,
+  describeLayers,
+  detectCompression,
+  layerCompression,
+  type LayerCompression,
+  type LayerInfo,
+} from '../../src/domain/layers.js';
 import { type Descriptor } from '../../src/domain/manifest.js';
 import { MediaType } from '../../src/domain/media-types.js';
 
@@ -94,7 +101,12 @@ describe('layers: compression and diff IDs', () => {
     it('marks zstd:chunked layers, under the annotation name of today and of older writers, and no other', () => {
       const annotated = (key: string): Descriptor => ({ ...layers[1]!, annotations: { [key]: digestFor('toc'), 'org.example': 'x' } });
       const described = describeLayers(
-        [annotated('io.github.containers.zstd-chunked.manifest-checksum'), annotated('io.containers.zstd-chunked.manifest-checksum'), annotated('io.github.containers.zstd-chunked.manifest-position'), layers[1]!],
+        [
+          annotated('io.github.containers.zstd-chunked.manifest-checksum'),
+          annotated('io.containers.zstd-chunked.manifest-checksum'),
+          annotated('io.github.containers.zstd-chunked.manifest-position'),
+          layers[1]!,
+        ],
         configWith([diffIds[1], diffIds[1], diffIds[1], diffIds[1]]),
       );
       expect(described.map((info) => info.zstdChunked)).to.deep.equal([true, true, undefined, undefined]);
@@ -148,7 +160,7 @@ describe('layers: compression and diff IDs', () => {
       for (const error of errorsOf(described)) expect(error).to.match(/^the config's rootfs.diff_ids cannot be read: .*diff_ids/);
     });
 
-    it("keys are matched as Go matches them: RootFS and Diff_IDs name the same fields", () => {
+    it('keys are matched as Go matches them: RootFS and Diff_IDs name the same fields', () => {
       const config = json({ RootFS: { type: 'layers', Diff_IDs: diffIds } });
       expect(diffIDsOf(describeLayers(layers, config))).to.deep.equal(diffIds);
     });

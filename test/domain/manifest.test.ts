@@ -13,8 +13,16 @@ const schema2 = {
   config: { mediaType: M.dockerConfig, digest: d('c'), size: 2 },
   layers: [{ mediaType: M.dockerLayerGzip, digest: d('1'), size: 10 }],
 };
-const ociIndex = { schemaVersion: 2, mediaType: M.ociIndex, manifests: [{ mediaType: M.ociManifest, digest: d('a'), size: 5, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }] };
-const dockerList = { schemaVersion: 2, mediaType: M.dockerList, manifests: [{ mediaType: M.dockerSchema2, digest: d('a'), size: 5, platform: { architecture: 'amd64', os: 'linux' } }] };
+const ociIndex = {
+  schemaVersion: 2,
+  mediaType: M.ociIndex,
+  manifests: [{ mediaType: M.ociManifest, digest: d('a'), size: 5, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }],
+};
+const dockerList = {
+  schemaVersion: 2,
+  mediaType: M.dockerList,
+  manifests: [{ mediaType: M.dockerSchema2, digest: d('a'), size: 5, platform: { architecture: 'amd64', os: 'linux' } }],
+};
 const schema1 = { schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [{ blobSum: d('1') }], history: [{ v1Compatibility: '{}' }], signatures: [{}] };
 
 describe('normalizeManifestMediaType', () => {
@@ -101,7 +109,9 @@ describe('parseManifest', () => {
     it(`parses ${name} whose entries have no mediaType, as containers/image does: the instance's own type decides`, () => {
       const { mediaType: _entryType, ...untyped } = list.manifests[0]!;
       const parsed = parseManifest(bytes({ ...list, manifests: [untyped] }), kind);
-      expect(parsed.kind === 'oci-index' || parsed.kind === 'docker-list' ? parsed.manifests.map((m) => [m.mediaType, m.digest]) : []).to.deep.equal([['', d('a')]]);
+      expect(parsed.kind === 'oci-index' || parsed.kind === 'docker-list' ? parsed.manifests.map((m) => [m.mediaType, m.digest]) : []).to.deep.equal([
+        ['', d('a')],
+      ]);
     });
   }
   it('parses a docker list; an entry without platform gets the empty one Go gives it', () => {
@@ -139,10 +149,20 @@ describe('parseManifest', () => {
     ['a fractional size', { ...ociManifest, layers: [{ ...layer, size: 1.5 }] }, M.ociManifest, /layers\[0\]\.size: expected an integer/],
     ['a size as a string', { ...ociManifest, layers: [{ ...layer, size: '10' }] }, M.ociManifest, /expected an integer, found string/],
     ['a layer without mediaType', { ...ociManifest, layers: [{ digest: d('1'), size: 1 }] }, M.ociManifest, /layers\[0\] has no mediaType/],
-    ['a schema2 layer of an unknown type', { ...schema2, layers: [{ ...layer, mediaType: 'application/x-foo' }] }, M.dockerSchema2, /unsupported docker v2s2 media type "application\/x-foo"/],
+    [
+      'a schema2 layer of an unknown type',
+      { ...schema2, layers: [{ ...layer, mediaType: 'application/x-foo' }] },
+      M.dockerSchema2,
+      /unsupported docker v2s2 media type "application\/x-foo"/,
+    ],
     ['schema2 with an OCI layer type', { ...schema2, layers: [layer] }, M.dockerSchema2, /unsupported docker v2s2 media type/],
     // As in containers/image: no Content-Type (or application/json) means schema1, and a schema2 body then fails.
-    ['a schema2 body without Content-Type', schema2, '', /schemaVersion is 2, not 1 \(the document looks like application\/vnd\.docker\.distribution\.manifest\.v2\+json/],
+    [
+      'a schema2 body without Content-Type',
+      schema2,
+      '',
+      /schemaVersion is 2, not 1 \(the document looks like application\/vnd\.docker\.distribution\.manifest\.v2\+json/,
+    ],
     ['a schema2 body as application/json', schema2, 'application/json', /v1\+prettyjws manifest: schemaVersion is 2/],
     ['schema1 with fsLayers and history of different lengths', { ...schema1, history: [] }, M.dockerSchema1Signed, /same, non-zero length/],
     ['an HTML error page', '<html></html>', 'text/html', /invalid JSON/],

@@ -78,10 +78,18 @@ describe('convertSchema2ToOci', () => {
       });
     }
     it('refuses a type containers/image parses but cannot convert', () => {
-      expectError(() => convertSchema2ToOci(schema2With(config, [layer(MediaType.dockerConfig)]), config), 'manifest-invalid', /^Unknown media type during manifest conversion: "application\/vnd\.docker\.container\.image\.v1\+json"/);
+      expectError(
+        () => convertSchema2ToOci(schema2With(config, [layer(MediaType.dockerConfig)]), config),
+        'manifest-invalid',
+        /^Unknown media type during manifest conversion: "application\/vnd\.docker\.container\.image\.v1\+json"/,
+      );
     });
     it('refuses an unknown layer type while parsing, as containers/image does', () => {
-      expectError(() => convertSchema2ToOci(schema2With(config, [layer('application/x-unknown')]), config), 'manifest-invalid', /unsupported docker v2s2 media type "application\/x-unknown"/);
+      expectError(
+        () => convertSchema2ToOci(schema2With(config, [layer('application/x-unknown')]), config),
+        'manifest-invalid',
+        /unsupported docker v2s2 media type "application\/x-unknown"/,
+      );
     });
   });
 
@@ -113,7 +121,9 @@ describe('convertSchema2ToOci', () => {
     }
     it('converts the config "null" to an empty image, as Go does', () => {
       const bytes = encode('null');
-      expect(text(convertSchema2ToOci(schema2With(bytes), bytes).config)).to.equal('{"architecture":"","os":"","config":{},"rootfs":{"type":"","diff_ids":null}}');
+      expect(text(convertSchema2ToOci(schema2With(bytes), bytes).config)).to.equal(
+        '{"architecture":"","os":"","config":{},"rootfs":{"type":"","diff_ids":null}}',
+      );
     });
   });
 });
@@ -156,7 +166,6 @@ describe('go-json', () => {
   });
   it('sorts map keys by UTF-8 bytes, not UTF-16 units', () => {
     const type = T.map(T.string);
-    expect(text(goMarshal(goUnmarshal(encode({ '😀': '1', 'ｶ': '2', a: '3' }), type), type))).to.equal('{"a":"3","ｶ":"2","😀":"1"}');
+    expect(text(goMarshal(goUnmarshal(encode({ '😀': '1', ｶ: '2', a: '3' }), type), type))).to.equal('{"a":"3","ｶ":"2","😀":"1"}');
   });
 });
-

@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { isProxyError } from '../../src/domain/errors.js';
 import { type Descriptor, type ManifestList } from '../../src/domain/manifest.js';
 import { MediaType as M } from '../../src/domain/media-types.js';
-import { assumedVariant, chooseInstance, goPlatform, type Platform, variantFromCpuinfo, wantedPlatforms, ZSTD_INSTANCE_ANNOTATION } from '../../src/domain/platform.js';
+import {
+  assumedVariant,
+  chooseInstance,
+  goPlatform,
+  type Platform,
+  variantFromCpuinfo,
+  wantedPlatforms,
+  ZSTD_INSTANCE_ANNOTATION,
+} from '../../src/domain/platform.js';
 
 describe('goPlatform', () => {
   const table: [string, string, 'LE' | 'BE', string, string][] = [
@@ -50,7 +58,12 @@ describe('variantFromCpuinfo', () => {
     it(`${why} → ${String(expected)}`, () => expect(variantFromCpuinfo(cpuinfo, architecture)).to.equal(expected));
   }
   it('assumes v8/v7 on macOS and Windows only', () => {
-    expect([assumedVariant('darwin', 'arm64'), assumedVariant('windows', 'arm'), assumedVariant('linux', 'arm64'), assumedVariant('darwin', 'amd64')]).to.deep.equal(['v8', 'v7', undefined, undefined]);
+    expect([
+      assumedVariant('darwin', 'arm64'),
+      assumedVariant('windows', 'arm'),
+      assumedVariant('linux', 'arm64'),
+      assumedVariant('darwin', 'amd64'),
+    ]).to.deep.equal(['v8', 'v7', undefined, undefined]);
   });
 });
 

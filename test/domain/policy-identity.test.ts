@@ -17,11 +17,7 @@ describe('policy identity and namespaces', () => {
     [`docker://quay.io/x@${SHA256}`, `quay.io/x@${SHA256}`, ['quay.io/x', 'quay.io', '*.io']],
     ['docker://localhost:5000/a/b/c:1', 'localhost:5000/a/b/c:1', ['localhost:5000/a/b/c', 'localhost:5000/a/b', 'localhost:5000/a', 'localhost:5000']],
     ['docker://localhost/x', 'localhost/x:latest', ['localhost/x', 'localhost']],
-    [
-      'docker://a.b.example.com/x:1',
-      'a.b.example.com/x:1',
-      ['a.b.example.com/x', 'a.b.example.com', '*.b.example.com', '*.example.com', '*.com'],
-    ],
+    ['docker://a.b.example.com/x:1', 'a.b.example.com/x:1', ['a.b.example.com/x', 'a.b.example.com', '*.b.example.com', '*.example.com', '*.com']],
     // containers/image treats an IP address like any dotted host name.
     ['docker://127.0.0.1:5000/x:1', '127.0.0.1:5000/x:1', ['127.0.0.1:5000/x', '127.0.0.1:5000', '*.0.0.1', '*.0.1', '*.1']],
     ['oci:/a/b/c', '/a/b/c', ['/a/b/c', '/a/b', '/a']],
@@ -59,15 +55,22 @@ describe('policy identity and namespaces', () => {
     ['a relative dir path', { transport: 'dir', path: './x' }],
     ['a relative oci-archive path', { transport: 'oci-archive', path: 'x.tar' }],
     ['a docker reference without tag or digest', { transport: 'docker', docker: { domain: 'docker.io', path: 'library/busybox' } }],
-    ['a docker reference with tag and digest', { transport: 'docker', docker: { domain: 'docker.io', path: 'library/busybox', tag: '1', digest: SHA256 as Digest } }],
+    [
+      'a docker reference with tag and digest',
+      { transport: 'docker', docker: { domain: 'docker.io', path: 'library/busybox', tag: '1', digest: SHA256 as Digest } },
+    ],
   ];
   for (const [why, ref] of refused) {
     it(`refuses ${why} as an internal error`, () => {
-      expect(() => policyIdentity(ref)).to.throw().that.satisfies((err: unknown) => isProxyError(err, 'internal'));
+      expect(() => policyIdentity(ref))
+        .to.throw()
+        .that.satisfies((err: unknown) => isProxyError(err, 'internal'));
     });
   }
 
   it('refuses a relative path for namespaces too', () => {
-    expect(() => policyNamespaces({ transport: 'dir', path: 'x' })).to.throw().that.satisfies((err: unknown) => isProxyError(err, 'internal'));
+    expect(() => policyNamespaces({ transport: 'dir', path: 'x' }))
+      .to.throw()
+      .that.satisfies((err: unknown) => isProxyError(err, 'internal'));
   });
 });

@@ -63,8 +63,21 @@ describe('policy.json parsing', () => {
           docker: {
             a: [{ type: 'insecureAcceptAnything' }],
             b: [{ type: 'signedBy', keyType: 'GPGKeys', keyData: Buffer.from('key').toString('base64'), signedIdentity: { type: 'matchRepository' } }],
-            c: [{ type: 'sigstoreSigned', keyPaths: ['/k1', '/k2'], signedIdentity: { type: 'remapIdentity', prefix: 'quay.io', signedPrefix: 'example.com/mirror' } }],
-            d: [{ type: 'sigstoreSigned', fulcio: { caPath: '/ca', oidcIssuer: 'https://issuer', subjectEmail: 'a@b' }, rekorPublicKeyPath: '/rekor', signedIdentity: { type: 'matchRepoDigestOrExact' } }],
+            c: [
+              {
+                type: 'sigstoreSigned',
+                keyPaths: ['/k1', '/k2'],
+                signedIdentity: { type: 'remapIdentity', prefix: 'quay.io', signedPrefix: 'example.com/mirror' },
+              },
+            ],
+            d: [
+              {
+                type: 'sigstoreSigned',
+                fulcio: { caPath: '/ca', oidcIssuer: 'https://issuer', subjectEmail: 'a@b' },
+                rekorPublicKeyPath: '/rekor',
+                signedIdentity: { type: 'matchRepoDigestOrExact' },
+              },
+            ],
             e: [{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: ['/k'], signedIdentity: { type: 'exactReference', dockerReference: 'busybox:1' } }],
           },
           dir: { '/abs/path': [{ type: 'reject' }] },
@@ -75,7 +88,12 @@ describe('policy.json parsing', () => {
       'p.json',
     );
     const scopes = policy.transports['docker']!;
-    expect(scopes['b']![0]).to.deep.equal({ type: 'signedBy', keyType: 'GPGKeys', keys: { kind: 'data', data: [Buffer.from('key')] }, signedIdentity: { type: 'matchRepository' } });
+    expect(scopes['b']![0]).to.deep.equal({
+      type: 'signedBy',
+      keyType: 'GPGKeys',
+      keys: { kind: 'data', data: [Buffer.from('key')] },
+      signedIdentity: { type: 'matchRepository' },
+    });
     const c = scopes['c']![0]!;
     expect(c.type === 'sigstoreSigned' && c.trust).to.deep.equal({ kind: 'keys', keys: { kind: 'paths', paths: ['/k1', '/k2'] } });
     const d = scopes['d']![0]!;
@@ -92,7 +110,8 @@ describe('policy.json parsing', () => {
 
   const signedBy = (extra: object): string => JSON.stringify({ default: [{ type: 'signedBy', keyType: 'GPGKeys', ...extra }] });
   const sigstore = (extra: object): string => JSON.stringify({ default: [{ type: 'sigstoreSigned', signedIdentity: { type: 'matchRepository' }, ...extra }] });
-  const withScope = (transport: string, scope: string): string => JSON.stringify({ default: [{ type: 'reject' }], transports: { [transport]: { [scope]: [{ type: 'reject' }] } } });
+  const withScope = (transport: string, scope: string): string =>
+    JSON.stringify({ default: [{ type: 'reject' }], transports: { [transport]: { [scope]: [{ type: 'reject' }] } } });
   const bad: [string, string, string][] = [
     ['invalid JSON', '{', 'invalid JSON'],
     ['a non-object', '[]', 'top level'],
@@ -111,7 +130,11 @@ describe('policy.json parsing', () => {
     ['the dir: scope "/"', withScope('dir', '/'), 'use the "" scope'],
     ['a non-canonical oci: scope', withScope('oci', '/a/../b:tag'), 'not in canonical form'],
     ['a docker-archive: scope', withScope('docker-archive', '/a.tar'), 'only the "" scope'],
-    ['a docker-daemon: image ID as a scope', withScope('docker-daemon', 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), 'is an image ID, which cannot be used as a namespace'],
+    [
+      'a docker-daemon: image ID as a scope',
+      withScope('docker-daemon', 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'),
+      'is an image ID, which cannot be used as a namespace',
+    ],
     ['signedBy without keyType', JSON.stringify({ default: [{ type: 'signedBy', keyPath: '/k' }] }), '"keyType" is missing'],
     ['signedBy with an unknown keyType', signedBy({ keyType: 'Magic', keyPath: '/k' }), 'unknown keyType "Magic"'],
     ['signedBy without keys', signedBy({}), 'one of "keyPath", "keyPaths" or "keyData"'],
@@ -120,19 +143,39 @@ describe('policy.json parsing', () => {
     ['signedBy with invalid base64', signedBy({ keyData: 'not base64!' }), 'not valid base64'],
     ['signedBy with a numeric keyPath', signedBy({ keyPath: 5 }), 'keyPath must be a string'],
     ['an unknown signedIdentity', signedBy({ keyPath: '/k', signedIdentity: { type: 'matchVibes' } }), 'unknown signedIdentity type "matchVibes"'],
-    ['exactReference without a tag', signedBy({ keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'busybox' } }), 'neither a tag nor a digest'],
-    ['exactReference that does not parse', signedBy({ keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'UPPER/case:1' } }), 'invalid image reference'],
+    [
+      'exactReference without a tag',
+      signedBy({ keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'busybox' } }),
+      'neither a tag nor a digest',
+    ],
+    [
+      'exactReference that does not parse',
+      signedBy({ keyPath: '/k', signedIdentity: { type: 'exactReference', dockerReference: 'UPPER/case:1' } }),
+      'invalid image reference',
+    ],
     ['exactRepository without its field', signedBy({ keyPath: '/k', signedIdentity: { type: 'exactRepository' } }), '"dockerRepository" is missing'],
     ['matchExact with a field', signedBy({ keyPath: '/k', signedIdentity: { type: 'matchExact', dockerReference: 'a:b' } }), 'unknown key "dockerReference"'],
-    ['remapIdentity with an invalid prefix', signedBy({ keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'quay.io/Bad', signedPrefix: 'quay.io' } }), 'prefix "quay.io/Bad"'],
-    ['remapIdentity with a tagged prefix', signedBy({ keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'quay.io', signedPrefix: 'quay.io/a:1' } }), 'signedPrefix'],
+    [
+      'remapIdentity with an invalid prefix',
+      signedBy({ keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'quay.io/Bad', signedPrefix: 'quay.io' } }),
+      'prefix "quay.io/Bad"',
+    ],
+    [
+      'remapIdentity with a tagged prefix',
+      signedBy({ keyPath: '/k', signedIdentity: { type: 'remapIdentity', prefix: 'quay.io', signedPrefix: 'quay.io/a:1' } }),
+      'signedPrefix',
+    ],
     ['sigstoreSigned without signedIdentity', JSON.stringify({ default: [{ type: 'sigstoreSigned', keyPath: '/k' }] }), '"signedIdentity" is required'],
     ['sigstoreSigned without a trust root', sigstore({}), 'exactly one of'],
     ['sigstoreSigned with a key and fulcio', sigstore({ keyPath: '/k', fulcio: { caPath: '/ca', oidcIssuer: 'i', subjectEmail: 'e' } }), 'exactly one of'],
     ['sigstoreSigned with two key fields', sigstore({ keyPath: '/k', keyDatas: ['AAAA'] }), 'cannot be combined'],
     ['fulcio without Rekor', sigstore({ fulcio: { caPath: '/ca', oidcIssuer: 'i', subjectEmail: 'e' } }), 'needs a Rekor public key'],
     ['fulcio without an issuer', sigstore({ fulcio: { caPath: '/ca', subjectEmail: 'e' }, rekorPublicKeyPath: '/r' }), '"oidcIssuer"'],
-    ['fulcio with an unknown field', sigstore({ fulcio: { caPath: '/ca', oidcIssuer: 'i', subjectEmail: 'e', x: 1 }, rekorPublicKeyPath: '/r' }), 'unknown key "x"'],
+    [
+      'fulcio with an unknown field',
+      sigstore({ fulcio: { caPath: '/ca', oidcIssuer: 'i', subjectEmail: 'e', x: 1 }, rekorPublicKeyPath: '/r' }),
+      'unknown key "x"',
+    ],
     ['two Rekor keys fields', sigstore({ keyPath: '/k', rekorPublicKeyPath: '/r', rekorPublicKeyData: 'AAAA' }), 'cannot be combined'],
     ['pki with Rekor', sigstore({ pki: { caRootsPath: '/r', subjectEmail: 'e' }, rekorPublicKeyPath: '/r' }), 'cannot be combined with a Rekor'],
     ['pki without a subject', sigstore({ pki: { caRootsPath: '/r' } }), '"subjectEmail" or "subjectHostname"'],
@@ -144,7 +187,9 @@ describe('policy.json parsing', () => {
         expect.fail('parsed');
       } catch (err) {
         expect(isProxyError(err, 'policy-invalid'), String(err)).to.equal(true);
-        expect((err as Error).message).to.contain('/etc/p.json').and.to.contain(message);
+        expect((err as Error).message)
+          .to.contain('/etc/p.json')
+          .and.to.contain(message);
       }
     });
   }

@@ -59,7 +59,10 @@ describe('parseDockerReference (ParseNormalizedNamed)', () => {
     ['busybox:UPPER_case.tag-1', docker('docker.io', 'library/busybox', 'UPPER_case.tag-1')],
     [`busybox:_${'x'.repeat(127)}`, docker('docker.io', 'library/busybox', `_${'x'.repeat(127)}`)],
     [`docker.io/${HEX64}`, docker('docker.io', `library/${HEX64}`)],
-    ['thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev', docker('docker.io', 'library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev')],
+    [
+      'thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev',
+      docker('docker.io', 'library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev'),
+    ],
     ['x'.repeat(LONGEST_OFFICIAL_NAME), docker('docker.io', `library/${'x'.repeat(LONGEST_OFFICIAL_NAME)}`)],
   ];
   for (const [input, expected] of valid) {
@@ -108,7 +111,13 @@ describe('parseDockerReference (ParseNormalizedNamed)', () => {
     });
   }
 
-  const adversarial = ['a'.repeat(50_000) + '!', 'a' + '-'.repeat(50_000) + '!', 'a.'.repeat(30_000) + '!', `${'a-'.repeat(30_000)}/!`, `x/${'a_'.repeat(30_000)}`];
+  const adversarial = [
+    'a'.repeat(50_000) + '!',
+    'a' + '-'.repeat(50_000) + '!',
+    'a.'.repeat(30_000) + '!',
+    `${'a-'.repeat(30_000)}/!`,
+    `x/${'a_'.repeat(30_000)}`,
+  ];
   for (const input of adversarial) {
     it(`rejects a ${input.length}-character pathological input in linear time`, () => {
       const started = performance.now();
@@ -222,10 +231,22 @@ describe('parseImageName', () => {
     ['oci-archive:/a.tar:tag', { transport: 'oci-archive', path: '/a.tar', reference: 'tag' }, 'oci-archive:/a.tar:tag'],
     ['oci-archive:/a.tar:b:c', { transport: 'oci-archive', path: '/a.tar', reference: 'b:c' }, 'oci-archive:/a.tar:b:c'],
     ['docker-archive:/a.tar', { transport: 'docker-archive', path: '/a.tar' }, 'docker-archive:/a.tar'],
-    ['docker-archive:/a.tar:busybox', { transport: 'docker-archive', path: '/a.tar', docker: latest('docker.io', 'library/busybox') }, 'docker-archive:/a.tar:docker.io/library/busybox:latest'],
-    ['docker-archive:/a.tar:quay.io/x:1', { transport: 'docker-archive', path: '/a.tar', docker: docker('quay.io', 'x', '1') }, 'docker-archive:/a.tar:quay.io/x:1'],
+    [
+      'docker-archive:/a.tar:busybox',
+      { transport: 'docker-archive', path: '/a.tar', docker: latest('docker.io', 'library/busybox') },
+      'docker-archive:/a.tar:docker.io/library/busybox:latest',
+    ],
+    [
+      'docker-archive:/a.tar:quay.io/x:1',
+      { transport: 'docker-archive', path: '/a.tar', docker: docker('quay.io', 'x', '1') },
+      'docker-archive:/a.tar:quay.io/x:1',
+    ],
     ['docker-archive:a.tar:@1', { transport: 'docker-archive', path: 'a.tar', index: 1 }, 'docker-archive:a.tar:@1'],
-    ['docker-daemon:busybox:1', { transport: 'docker-daemon', docker: docker('docker.io', 'library/busybox', '1') }, 'docker-daemon:docker.io/library/busybox:1'],
+    [
+      'docker-daemon:busybox:1',
+      { transport: 'docker-daemon', docker: docker('docker.io', 'library/busybox', '1') },
+      'docker-daemon:docker.io/library/busybox:1',
+    ],
     ['docker-daemon:localhost/app:v1', { transport: 'docker-daemon', docker: docker('localhost', 'app', 'v1') }, 'docker-daemon:localhost/app:v1'],
     ['docker-daemon:quay.io:443/a/b:c', { transport: 'docker-daemon', docker: docker('quay.io:443', 'a/b', 'c') }, 'docker-daemon:quay.io:443/a/b:c'],
     [`docker-daemon:${SHA256}`, { transport: 'docker-daemon', imageId: SHA256 as Digest }, `docker-daemon:${SHA256}`],

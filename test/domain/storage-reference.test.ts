@@ -25,11 +25,17 @@ describe('containers-storage references (storage_transport.go ParseReference)', 
     [ID, { id: ID }],
     [`@${ID}`, { id: ID }],
     ['5b0d3e5a', { idPrefix: '5b0d3e5a', named: { domain: 'docker.io', path: 'library/5b0d3e5a', tag: 'latest' }, prefixMayBeName: true }],
-    ['[overlay@/var/lib/containers/storage+/run/containers/storage]busybox', {
-      store: { driver: 'overlay', graphRoot: '/var/lib/containers/storage', runRoot: '/run/containers/storage' },
-      named: { domain: 'docker.io', path: 'library/busybox', tag: 'latest' },
-    }],
-    ['[vfs@/s:vfs.imagestore=/ro,x=y]a:1', { store: { driver: 'vfs', graphRoot: '/s', options: ['vfs.imagestore=/ro', 'x=y'] }, named: { domain: 'docker.io', path: 'library/a', tag: '1' } }],
+    [
+      '[overlay@/var/lib/containers/storage+/run/containers/storage]busybox',
+      {
+        store: { driver: 'overlay', graphRoot: '/var/lib/containers/storage', runRoot: '/run/containers/storage' },
+        named: { domain: 'docker.io', path: 'library/busybox', tag: 'latest' },
+      },
+    ],
+    [
+      '[vfs@/s:vfs.imagestore=/ro,x=y]a:1',
+      { store: { driver: 'vfs', graphRoot: '/s', options: ['vfs.imagestore=/ro', 'x=y'] }, named: { domain: 'docker.io', path: 'library/a', tag: '1' } },
+    ],
     ['[/srv/store]a:1', { store: { graphRoot: '/srv/store' }, named: { domain: 'docker.io', path: 'library/a', tag: '1' } }],
   ];
   for (const [input, expected] of valid) {
@@ -73,13 +79,21 @@ describe('containers-storage references (storage_transport.go ParseReference)', 
   it('forms policy scopes as containers/image does: identity, then the name without the ID, its parents, the store, the graph root', () => {
     const ref: StorageReference = { ...parse(`containers-storage:quay.io/ns/app:1@${ID}`), store: { driver: 'overlay', graphRoot: '/s', runRoot: '/r' } };
     expect(policyIdentity(ref)).to.equal(`[overlay@/s]quay.io/ns/app:1@${ID}`);
-    expect(policyNamespaces(ref)).to.deep.equal(['[overlay@/s]quay.io/ns/app:1', '[overlay@/s]quay.io/ns/app', '[overlay@/s]quay.io/ns', '[overlay@/s]quay.io', '[overlay@/s]', '[/s]']);
+    expect(policyNamespaces(ref)).to.deep.equal([
+      '[overlay@/s]quay.io/ns/app:1',
+      '[overlay@/s]quay.io/ns/app',
+      '[overlay@/s]quay.io/ns',
+      '[overlay@/s]quay.io',
+      '[overlay@/s]',
+      '[/s]',
+    ]);
     const tagged: StorageReference = { ...parse(`containers-storage:quay.io/app:1@${DIGEST}`), store: { driver: 'vfs', graphRoot: '/s' } };
     expect(policyNamespaces(tagged)).to.deep.equal(['[vfs@/s]quay.io/app:1', '[vfs@/s]quay.io/app', '[vfs@/s]quay.io', '[vfs@/s]', '[/s]']);
   });
 
   it('validates policy.json scopes as ValidatePolicyConfigurationScope does', () => {
-    for (const good of ['[overlay@/s]', '[/s]', '[overlay@/s]quay.io/app', `[overlay@/s]a:1@${ID}`, `[overlay@/s]a@${DIGEST}@${ID}`]) expect(storageScopeProblem(good), good).to.equal(undefined);
+    for (const good of ['[overlay@/s]', '[/s]', '[overlay@/s]quay.io/app', `[overlay@/s]a:1@${ID}`, `[overlay@/s]a@${DIGEST}@${ID}`])
+      expect(storageScopeProblem(good), good).to.equal(undefined);
     for (const bad of ['quay.io/app', '[overlay@relative]x', '[@/s]', '[overlay@/s]a@xyz']) expect(storageScopeProblem(bad), bad).to.be.a('string');
   });
 });

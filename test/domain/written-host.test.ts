@@ -47,7 +47,9 @@ describe('written-host: URLs only for hosts as written', () => {
   for (const [host, reason] of refused) {
     it(`refuses ${host}`, () => {
       const message = refusal(() => urlForHost('https', host, 'invalid-reference', `registry ${host}`));
-      expect(message).to.include(`host ${JSON.stringify(host)} is refused`).and.match(reason);
+      expect(message)
+        .to.include(`host ${JSON.stringify(host)} is refused`)
+        .and.match(reason);
     });
   }
 
@@ -59,9 +61,21 @@ describe('written-host: URLs only for hosts as written', () => {
     expect(parseUrlAsWritten('https://cdn.example:443/blob', undefined, 'registry-error', 'realm').href).to.equal('https://cdn.example/blob');
   });
 
-  const rewritten = ['http://2130706433/x', '//0x7f.1:8080/x', 'http:2130706433/x', 'http:/2130706433/x', 'http://2130\t706433/x', 'http://u@p@2130706433/x', 'https:\\\\2130706433\\x', ' https://2130706433/', 'http://[0:0::1]/x', 'http://h:0080/x'];
+  const rewritten = [
+    'http://2130706433/x',
+    '//0x7f.1:8080/x',
+    'http:2130706433/x',
+    'http:/2130706433/x',
+    'http://2130\t706433/x',
+    'http://u@p@2130706433/x',
+    'https:\\\\2130706433\\x',
+    ' https://2130706433/',
+    'http://[0:0::1]/x',
+    'http://h:0080/x',
+  ];
   for (const text of rewritten) {
-    it(`refuses the URL ${JSON.stringify(text)}`, () => expect(refusal(() => parseUrlAsWritten(text, base, 'registry-error', 'redirect'))).to.include('is refused'));
+    it(`refuses the URL ${JSON.stringify(text)}`, () =>
+      expect(refusal(() => parseUrlAsWritten(text, base, 'registry-error', 'redirect'))).to.include('is refused'));
   }
 
   it('never quotes userinfo or an unparsable URL', () => {

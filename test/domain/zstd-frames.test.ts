@@ -23,7 +23,12 @@ function skippableFrame(content: Uint8Array, nibble = 0): Buffer {
  * optional fields it announces, then the given blocks (the last one flagged) and a checksum if
  * asked. The splitter needs only the structure, so contents and checksum are arbitrary.
  */
-function handFrame(descriptor: number, header: number[], blocks: readonly { type: 0 | 1 | 2 | 3; size: number; content: number[] }[], checksum = false): Buffer {
+function handFrame(
+  descriptor: number,
+  header: number[],
+  blocks: readonly { type: 0 | 1 | 2 | 3; size: number; content: number[] }[],
+  checksum = false,
+): Buffer {
   const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, descriptor, ...header])];
   blocks.forEach((block, i) => {
     const value = (block.size << 3) | (block.type << 1) | (i === blocks.length - 1 ? 1 : 0);
@@ -90,7 +95,19 @@ describe('zstd frames: ZstdFrameSplitter', () => {
     { kind: 'zstd' as const, bytes: zstdFrame(Buffer.alloc(300_000, 7)) },
     { kind: 'skippable' as const, bytes: skippableFrame(new Uint8Array(0)) },
     // Raw, RLE and compressed blocks, a 2-byte dictionary ID, an 8-byte content size, a checksum.
-    { kind: 'zstd' as const, bytes: handFrame(0xc2 | 0x04, [0x40, 1, 2, 1, 2, 3, 4, 5, 6, 7, 8], [{ type: 0, size: 3, content: [1, 2, 3] }, { type: 1, size: 1000, content: [9] }, { type: 2, size: 2, content: [5, 5] }], true) },
+    {
+      kind: 'zstd' as const,
+      bytes: handFrame(
+        0xc2 | 0x04,
+        [0x40, 1, 2, 1, 2, 3, 4, 5, 6, 7, 8],
+        [
+          { type: 0, size: 3, content: [1, 2, 3] },
+          { type: 1, size: 1000, content: [9] },
+          { type: 2, size: 2, content: [5, 5] },
+        ],
+        true,
+      ),
+    },
     // Single segment: the content size is then 1 byte, and there is no window descriptor.
     { kind: 'zstd' as const, bytes: handFrame(0x20, [5], [{ type: 0, size: 0, content: [] }]) },
   ];
@@ -114,14 +131,49 @@ describe('zstd frames: ZstdFrameSplitter', () => {
   });
 
   const errors: [string, Uint8Array, string][] = [
-    ['garbage after the frames', Buffer.concat([stream, Buffer.from('garbage!')]), `zstd frame 7 (from byte ${stream.length}) starts with 0x62726167, neither a zstd frame's magic number (0xFD2FB528) nor a skippable frame's (0x184D2A5?)`],
-    ['a reserved block type', handFrame(0x00, [0x40], [{ type: 0, size: 1, content: [0] }, { type: 3, size: 1, content: [0] }]), 'block 2 of zstd frame 1 (from byte 0) has the reserved block type'],
-    ['the reserved descriptor bit', handFrame(0x08, [0x40], [{ type: 0, size: 0, content: [] }]), 'zstd frame 1 (from byte 0) sets the reserved bit of its frame header descriptor'],
-    ['a block above 128 KiB', handFrame(0x00, [0x40], [{ type: 0, size: 128 * 1024 + 1, content: [] }]), 'block 1 of zstd frame 1 (from byte 0) claims 131073 bytes, more than the 128 KiB a block may hold'],
+    [
+      'garbage after the frames',
+      Buffer.concat([stream, Buffer.from('garbage!')]),
+      `zstd frame 7 (from byte ${stream.length}) starts with 0x62726167, neither a zstd frame's magic number (0xFD2FB528) nor a skippable frame's (0x184D2A5?)`,
+    ],
+    [
+      'a reserved block type',
+      handFrame(
+        0x00,
+        [0x40],
+        [
+          { type: 0, size: 1, content: [0] },
+          { type: 3, size: 1, content: [0] },
+        ],
+      ),
+      'block 2 of zstd frame 1 (from byte 0) has the reserved block type',
+    ],
+    [
+      'the reserved descriptor bit',
+      handFrame(0x08, [0x40], [{ type: 0, size: 0, content: [] }]),
+      'zstd frame 1 (from byte 0) sets the reserved bit of its frame header descriptor',
+    ],
+    [
+      'a block above 128 KiB',
+      handFrame(0x00, [0x40], [{ type: 0, size: 128 * 1024 + 1, content: [] }]),
+      'block 1 of zstd frame 1 (from byte 0) claims 131073 bytes, more than the 128 KiB a block may hold',
+    ],
     ['a stream cut in a block', stream.subarray(0, 100), 'the zstd stream ends at byte 100, inside the block content of zstd frame 1 (from byte 0)'],
-    ['a stream cut in a magic number', Buffer.concat([frames[0]!.bytes, Buffer.from([0x28, 0xb5])]), `the zstd stream ends at byte ${frames[0]!.bytes.length + 2}, inside the magic of zstd frame 2 (from byte ${frames[0]!.bytes.length})`],
-    ['a stream cut in a checksum', frames[0]!.bytes.subarray(0, frames[0]!.bytes.length - 1), `the zstd stream ends at byte ${frames[0]!.bytes.length - 1}, inside the checksum of zstd frame 1 (from byte 0)`],
-    ['a stream cut in a skippable frame', frames[1]!.bytes.subarray(0, 10), 'the zstd stream ends at byte 10, inside the skippable content of zstd frame 1 (from byte 0)'],
+    [
+      'a stream cut in a magic number',
+      Buffer.concat([frames[0]!.bytes, Buffer.from([0x28, 0xb5])]),
+      `the zstd stream ends at byte ${frames[0]!.bytes.length + 2}, inside the magic of zstd frame 2 (from byte ${frames[0]!.bytes.length})`,
+    ],
+    [
+      'a stream cut in a checksum',
+      frames[0]!.bytes.subarray(0, frames[0]!.bytes.length - 1),
+      `the zstd stream ends at byte ${frames[0]!.bytes.length - 1}, inside the checksum of zstd frame 1 (from byte 0)`,
+    ],
+    [
+      'a stream cut in a skippable frame',
+      frames[1]!.bytes.subarray(0, 10),
+      'the zstd stream ends at byte 10, inside the skippable content of zstd frame 1 (from byte 0)',
+    ],
   ];
   for (const [name, bytes, message] of errors) {
     it(`refuses ${name}, saying where and what`, () => {
@@ -132,7 +184,9 @@ describe('zstd frames: ZstdFrameSplitter', () => {
   it('property: any frames, cut anywhere, come out whole and in order', () => {
     const frame = fc.oneof(
       fc.uint8Array({ maxLength: 2000 }).map((content) => ({ kind: 'zstd' as const, bytes: zstdFrame(content) })),
-      fc.tuple(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 15 })).map(([content, nibble]) => ({ kind: 'skippable' as const, bytes: skippableFrame(content, nibble) })),
+      fc
+        .tuple(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 15 }))
+        .map(([content, nibble]) => ({ kind: 'skippable' as const, bytes: skippableFrame(content, nibble) })),
     );
     fc.assert(
       fc.property(fc.array(frame, { maxLength: 8 }), fc.integer({ min: 1, max: 300 }), (generated, size) => {
@@ -206,7 +260,7 @@ describe('zstd frames: ZstdFramesDecompress', () => {
     expect(body.length).to.be.lessThan(parts[0]!.length);
   });
 
-  it('fails a corrupt frame with the decoder\'s error', async () => {
+  it("fails a corrupt frame with the decoder's error", async () => {
     const corrupt = Buffer.from(frames[2]!);
     corrupt[corrupt.length - 1] = corrupt.at(-1)! ^ 0xff; // its checksum
     const { error } = await decompress([frames[0]!, corrupt]);

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { digestOf, type Digest } from '../../src/domain/digest.js';
-import { makeImage, makeLayer, PLATFORMS, standardFixtures, writeDirImage, writeOciLayout, type FixtureImage, type FixtureLayer } from '../support/image-fixtures.js';
+import {
+  makeImage,
+  makeLayer,
+  PLATFORMS,
+  standardFixtures,
+  writeDirImage,
+  writeOciLayout,
+  type FixtureImage,
+  type FixtureLayer,
+} from '../support/image-fixtures.js';
 import { type HttpAnswer, REPO_ROOT, spawnProxy, type ProxyProcess } from '../support/spawn-proxy.js';
 
 /**
@@ -46,7 +55,10 @@ describe('end to end: API 1.1 (layers, decompressed layers, ?image=, /close, /ve
   const fixtures = standardFixtures();
   const zstdImage = fixtures.ociZstdIndex.instances[1]!;
   /** Its second layer claims a diff ID that is not its tar's. */
-  const lyingLayer: FixtureLayer = { ...makeLayer([{ path: 'lie/' }, { path: 'lie/data', content: 'x'.repeat(200_000) }], { format: 'oci', compression: 'gzip' }), diffId: digestOf(Buffer.from('not this tar')) };
+  const lyingLayer: FixtureLayer = {
+    ...makeLayer([{ path: 'lie/' }, { path: 'lie/data', content: 'x'.repeat(200_000) }], { format: 'oci', compression: 'gzip' }),
+    diffId: digestOf(Buffer.from('not this tar')),
+  };
   const lyingImage = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [fixtures.ociSingle.layers[0]!, lyingLayer] });
   const otherImage = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [fixtures.ociSingle.layers[0]!], cmd: ['/bin/other'] });
   let root: string;
@@ -99,7 +111,9 @@ describe('end to end: API 1.1 (layers, decompressed layers, ?image=, /close, /ve
     it(`GET /layers for ${name}: the manifest's layers, their compression and the config's diff IDs`, async () => {
       const { layers, manifest, diffIds } = await layersAndManifest(start(...args()));
       expect(layers.map((l) => l.compression)).to.deep.equal(compressions);
-      expect(layers.map((l) => l.diffID)).to.deep.equal(diffIds).and.to.deep.equal(fixture.layers.map((l) => l.diffId));
+      expect(layers.map((l) => l.diffID))
+        .to.deep.equal(diffIds)
+        .and.to.deep.equal(fixture.layers.map((l) => l.diffId));
       expect(layers.map((l) => [l.digest, l.size, l.mediaType])).to.deep.equal(manifest.layers.map((l) => [l.digest, l.size, l.mediaType]));
     });
   }
@@ -177,7 +191,9 @@ describe('end to end: API 1.1 (layers, decompressed layers, ?image=, /close, /ve
     const proxy = start();
     expect((await proxy.request('GET', `/manifest?${image}`)).headers['instance-digest']).to.equal(fixtures.ociSingle.manifest.digest);
     await writeOciLayout(moving, [{ artifact: otherImage, name: 'current' }]);
-    expect((await proxy.request('GET', `/manifest?${image}`)).headers['instance-digest'], 'still the cached resolution').to.equal(fixtures.ociSingle.manifest.digest);
+    expect((await proxy.request('GET', `/manifest?${image}`)).headers['instance-digest'], 'still the cached resolution').to.equal(
+      fixtures.ociSingle.manifest.digest,
+    );
     const closed = await proxy.request('POST', `/close?${image}`);
     expect([closed.status, closed.body.length]).to.deep.equal([200, 0]);
     expect((await proxy.request('GET', `/manifest?${image}`)).headers['instance-digest'], 'resolved again').to.equal(otherImage.manifest.digest);

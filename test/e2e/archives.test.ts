@@ -50,12 +50,16 @@ describe('end to end: archive transports', function () {
       expect([answer.status, answer.complete], proxy.stderr()).to.deep.equal([200, true]);
       expect(digestOf(answer.body)).to.equal(layer.digest);
       expect(answer.body.length).to.equal(layer.size);
-      if (oracle !== undefined) expect(answer.body.equals(await readFile(join(oracle, 'blobs', 'sha256', digestHex(parseDigest(layer.digest)))))).to.equal(true);
+      if (oracle !== undefined)
+        expect(answer.body.equals(await readFile(join(oracle, 'blobs', 'sha256', digestHex(parseDigest(layer.digest)))))).to.equal(true);
     }
   }
 
   it('serves an oci-archive image by ref name: manifest, config and every blob', async function () {
-    const path = await ociArchive(work, 'fixtures', [{ artifact: ociIndex, name: 'list' }, { artifact: ociSingle, name: 'single' }]);
+    const path = await ociArchive(work, 'fixtures', [
+      { artifact: ociIndex, name: 'list' },
+      { artifact: ociSingle, name: 'single' },
+    ]);
     const proxy = proxyFor(`oci-archive:${path}:single`);
     const manifest = await proxy.request('GET', '/manifest');
     expect(manifest.status, proxy.stderr()).to.equal(200);

@@ -7,7 +7,20 @@
  * there while it still serves, and that no cache directory, however odd, keeps it from answering.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { expect } from 'chai';
 import { ensureExecutables, EXE } from '../support/executables.js';
@@ -84,7 +97,10 @@ for (const form of FORMS) {
 
     /** A session that serves a manifest and quits; what it logged about the code cache at --log-level debug. */
     async function serve(extra: NodeJS.ProcessEnv = {}, beforeQuit: (pid: number) => void = () => undefined): Promise<string[]> {
-      const proxy = spawnProxy(['--log-level', 'debug', '--insecure-policy', 'oci:examples/image:latest'], { env: { ...env, ...extra }, command: form.command });
+      const proxy = spawnProxy(['--log-level', 'debug', '--insecure-policy', 'oci:examples/image:latest'], {
+        env: { ...env, ...extra },
+        command: form.command,
+      });
       try {
         expect((await proxy.request('GET', '/manifest')).status).to.equal(200);
         beforeQuit(proxy.child.pid!);
@@ -93,11 +109,20 @@ for (const form of FORMS) {
       } finally {
         await proxy.dispose();
       }
-      const lines = proxy.stderr().split('\n').filter((line) => line.startsWith('{'));
-      return lines.map((line) => JSON.parse(line) as { event: string; message: string }).filter((entry) => entry.event === 'code-cache').map((entry) => entry.message);
+      const lines = proxy
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('{'));
+      return lines
+        .map((line) => JSON.parse(line) as { event: string; message: string })
+        .filter((entry) => entry.event === 'code-cache')
+        .map((entry) => entry.message);
     }
 
-    const cacheFiles = (where = cacheDir): string[] => readdirSync(where).filter((name) => CACHE_FILE.test(name)).sort();
+    const cacheFiles = (where = cacheDir): string[] =>
+      readdirSync(where)
+        .filter((name) => CACHE_FILE.test(name))
+        .sort();
 
     /** A stage-1 cache another session wrote (its name and path), made in a directory of its own. */
     async function goodCache(): Promise<{ name: string; path: string }> {
@@ -210,7 +235,9 @@ for (const form of FORMS) {
         const notes = await serve(variable);
         await version(variable);
         expect(notes).to.have.length(1);
-        expect(notes[0]).to.match(/^no code cache: /).and.to.match(says);
+        expect(notes[0])
+          .to.match(/^no code cache: /)
+          .and.to.match(says);
         let after = snapshot(watched);
         if (form.command[0] === EXE && variable['NODE_COMPILE_CACHE'] !== undefined) {
           // Node itself makes an empty version directory in $NODE_COMPILE_CACHE at every start of
@@ -251,7 +278,7 @@ for (const form of FORMS) {
       expect(cacheFiles(cache)).to.have.length(1);
     });
 
-    it('as another user, keeps it in ~/.cache/container-image-proxy, both made 0700 and that user\'s', () => {
+    it("as another user, keeps it in ~/.cache/container-image-proxy, both made 0700 and that user's", () => {
       chmodSync(dir, 0o755);
       const home = directory(join(dir, 'home'), 0o755, NOBODY);
       const { XDG_CACHE_HOME: _xdg, ...withoutXdg } = env;

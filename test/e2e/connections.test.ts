@@ -100,7 +100,10 @@ describe('end to end: how connections end', function () {
     ];
     const send = () => requests.map(([method, path]) => requestBytes(method, path.replace('LARGE', largeDigest))).join('');
     const check = (bytes: Buffer) => {
-      const answers = parseResponses(bytes, requests.map(([method]) => method));
+      const answers = parseResponses(
+        bytes,
+        requests.map(([method]) => method),
+      );
       expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200]);
       expect(digestOf(answers[1]!.body)).to.equal(largeDigest);
       expect(JSON.parse(answers[2]!.body.toString('utf8')) as unknown).to.have.property('apiVersion');
@@ -181,7 +184,11 @@ describe('end to end: how connections end', function () {
   it('a query parameter given twice is 400 bad-request, whichever the endpoint; the connection stays usable', async () => {
     const proxy = sidecar([largeImage]);
     const image = encodeURIComponent(largeImage);
-    for (const path of [`/manifest?image=${image}&image=${image}`, `/layers?image=${image}&image=oci:/elsewhere`, `/blobs/${largeDigest}?decompress=true&decompress=false`]) {
+    for (const path of [
+      `/manifest?image=${image}&image=${image}`,
+      `/layers?image=${image}&image=oci:/elsewhere`,
+      `/blobs/${largeDigest}?decompress=true&decompress=false`,
+    ]) {
       const answer = await proxy.request('GET', path);
       expect(answer.status, path).to.equal(400);
       const body = JSON.parse(answer.body.toString('utf8')) as { code: string; message: string };
@@ -300,7 +307,9 @@ describe('end to end: how connections end', function () {
       expect(await proxy.exited).to.deep.equal({ code: 1, signal: null });
       const lines = proxy.stderr().trimEnd().split('\n');
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(/digest-mismatch/).and.to.contain(layer.digest);
+      expect(lines[0])
+        .to.match(/digest-mismatch/)
+        .and.to.contain(layer.digest);
     });
 
     it('a client that hangs up while the layer is still awaited is not reported, and the session goes on', async () => {

@@ -81,7 +81,9 @@ describe('end to end: containers-storage hazards', function () {
     expect(body.length, 'the body ends short').to.be.below(layer.size);
     expect(body.length, 'read past the first bytes before the removal').to.be.above(0);
     expect(await proxy.exited, 'the parent learns of it from the exit status').to.deep.equal({ code: 1, signal: null });
-    expect(proxy.stderr()).to.match(/blob-not-found/).and.match(/removed or changed while it was read/);
+    expect(proxy.stderr())
+      .to.match(/blob-not-found/)
+      .and.match(/removed or changed while it was read/);
   });
 
   it('ends a layer short when a file it has not reached yet is overwritten (same size) or truncated while its body streams', async function () {
@@ -182,7 +184,11 @@ describe('end to end: containers-storage hazards', function () {
    * GETs `path` over the proxy's socket, stops reading after the first bytes (the proxy then
    * stalls on a full socket), runs `meanwhile`, and reads on to the end of the connection.
    */
-  function readPausedWhile(proxy: ProxyProcess, path: string, meanwhile: () => Promise<unknown>): Promise<{ status: number; contentLength: number; body: Buffer }> {
+  function readPausedWhile(
+    proxy: ProxyProcess,
+    path: string,
+    meanwhile: () => Promise<unknown>,
+  ): Promise<{ status: number; contentLength: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const req = request({ agent: agentOver(proxy.socket), method: 'GET', path, host: 'localhost' }, (res) => {
         const chunks: Buffer[] = [];

@@ -50,7 +50,13 @@ describe('end to end: containers-storage signatures and policy scopes', function
       { artifact: third!, name: 'third' },
     ]);
     const copy = (from: string, name: string, signBy?: string) =>
-      skopeo(env, ['copy', '--quiet', ...(signBy === undefined ? [] : ['--sign-by', signBy]), `oci:${layout}:${from}`, `containers-storage:${store.spec}${name}`]);
+      skopeo(env, [
+        'copy',
+        '--quiet',
+        ...(signBy === undefined ? [] : ['--sign-by', signBy]),
+        `oci:${layout}:${from}`,
+        `containers-storage:${store.spec}${name}`,
+      ]);
     await copy('first', 'localhost/signed:1', trusted);
     await copy('second', 'localhost/forged:1', stranger);
     await copy('third', 'localhost/unsigned:1');

@@ -94,7 +94,11 @@ describe('end to end: containers-storage', function () {
   async function manifestOf(proxy: ProxyProcess): Promise<{ manifest: Manifest; digest: string; instance: string }> {
     const answer = await proxy.request('GET', '/manifest');
     expect(answer.status, `${answer.body.toString()}\n${proxy.stderr()}`).to.equal(200);
-    return { manifest: JSON.parse(answer.body.toString()) as Manifest, digest: String(answer.headers['manifest-digest']), instance: String(answer.headers['instance-digest']) };
+    return {
+      manifest: JSON.parse(answer.body.toString()) as Manifest,
+      digest: String(answer.headers['manifest-digest']),
+      instance: String(answer.headers['instance-digest']),
+    };
   }
 
   const kinds = ['mixed', 'docker', 'zstd', 'index', 'built'] as const;
@@ -125,7 +129,10 @@ describe('end to end: containers-storage', function () {
   it('pins where it differs from skopeo: its dir: copy of a pulled image types the uncompressed layers it writes as compressed', async function () {
     for (const kind of ['mixed', 'docker', 'zstd'] as const) {
       const copied = await oracle(`${images.overlay.spec}${images.names[kind]}`);
-      expect(copied.raw.layers.map((l) => l.digest), kind).to.deep.equal(copied.layers);
+      expect(
+        copied.raw.layers.map((l) => l.digest),
+        kind,
+      ).to.deep.equal(copied.layers);
       for (const layer of copied.manifest.layers) {
         const bytes = await readFile(join(copied.dir, digestHex(parseDigest(layer.digest))));
         expect([digestOf(bytes), detectCompression(bytes)], kind).to.deep.equal([layer.digest, 'none']);
@@ -163,7 +170,12 @@ describe('end to end: containers-storage', function () {
 
   it('finds an image by ID, by unique ID prefix and by NAME@ID, as containers/image resolves them', async function () {
     const expected = await oracle(`${images.overlay.spec}${images.names.built}`);
-    for (const reference of [images.builtId, images.builtId.slice(0, 12), `${images.names.built}@${images.builtId}`, `localhost/built:1@${images.builtId.slice(0, 8)}`]) {
+    for (const reference of [
+      images.builtId,
+      images.builtId.slice(0, 12),
+      `${images.names.built}@${images.builtId}`,
+      `localhost/built:1@${images.builtId.slice(0, 8)}`,
+    ]) {
       const { digest } = await manifestOf(proxyFor(`containers-storage:${images.overlay.spec}${reference}`));
       expect(digest, reference).to.equal(expected.digest);
     }

@@ -96,7 +96,21 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     // The same protected key as PKCS#8 (what OpenSSL 3 writes by default), and the RSA key as a JWK.
     await openssl('pkcs8', '-topk8', '-v2', 'aes256', '-in', path('protected-open.pem'), '-passout', `pass:${PASSWORD}`, '-out', path('protected-pkcs8.pem'));
     await writeFile(path('rsa.jwk'), JSON.stringify(createPrivateKey(await readFile(path('rsa.pem'))).export({ format: 'jwk' })));
-    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('pkcs7.pem'), '-out', path('pkcs7.crt'), '-subj', '/CN=layer recipient', '-days', '2');
+    await openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path('pkcs7.pem'),
+      '-out',
+      path('pkcs7.crt'),
+      '-subj',
+      '/CN=layer recipient',
+      '-days',
+      '2',
+    );
     // An OpenPGP key with an encryption subkey, in a private keyring skopeo finds through GNUPGHOME.
     const gnupg = path('gnupg');
     await mkdir(gnupg, { mode: 0o700 });
@@ -108,7 +122,16 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
 
     const source = `oci:${join(REPO_ROOT, 'examples/image')}:latest`;
     const withGpg = { ...env, env: { ...env.env, GNUPGHOME: gnupg } };
-    await skopeo(env, ['copy', '--quiet', '--encryption-key', `jwe:${path('rsa.pub')}`, '--encryption-key', `jwe:${path('ec.pub')}`, source, `oci:${path('jwe')}:enc`]);
+    await skopeo(env, [
+      'copy',
+      '--quiet',
+      '--encryption-key',
+      `jwe:${path('rsa.pub')}`,
+      '--encryption-key',
+      `jwe:${path('ec.pub')}`,
+      source,
+      `oci:${path('jwe')}:enc`,
+    ]);
     await skopeo(env, ['copy', '--quiet', '--encryption-key', `jwe:${path('protected.pub')}`, source, `oci:${path('protected')}:enc`]);
     await skopeo(env, ['copy', '--quiet', '--encryption-key', `pkcs7:${path('pkcs7.crt')}`, source, `oci:${path('pkcs7')}:enc`]);
     await skopeo(withGpg, ['copy', '--quiet', '--encryption-key', 'pgp:layers@example.com', source, `oci:${path('pgp')}:enc`]);
@@ -121,7 +144,13 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       ['pkcs7', [path('pkcs7.pem'), path('pkcs7.crt')]],
       ['pgp', [path('secret-binary.gpg')]],
     ] as const) {
-      await skopeo(env, ['copy', '--quiet', ...keys.flatMap((key) => ['--decryption-key', key]), `oci:${path(layout)}:enc`, `oci:${path(`${layout}-oracle`)}:plain`]);
+      await skopeo(env, [
+        'copy',
+        '--quiet',
+        ...keys.flatMap((key) => ['--decryption-key', key]),
+        `oci:${path(layout)}:enc`,
+        `oci:${path(`${layout}-oracle`)}:plain`,
+      ]);
     }
   });
 
@@ -157,7 +186,9 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       for (const [i, layer] of layers.entries()) {
         const plain = await served.request('GET', `/blobs/${layer.digest}?decrypt=true`);
         expect([plain.status, plain.complete, plain.headers['content-length']], served.stderr()).to.deep.equal([200, true, String(oracle.layers[i]!.size)]);
-        expect(plain.body.equals(await readFile(ociBlobPath(path(`${layout}-oracle`), oracle.layers[i]!.digest))), `layer ${i} as skopeo decrypts it`).to.equal(true);
+        expect(plain.body.equals(await readFile(ociBlobPath(path(`${layout}-oracle`), oracle.layers[i]!.digest))), `layer ${i} as skopeo decrypts it`).to.equal(
+          true,
+        );
         const tar = await served.request('GET', `/blobs/${layer.digest}?decompress=true`);
         expect([tar.status, tar.complete, sha256(tar.body)], served.stderr()).to.deep.equal([200, true, layer.diffID]);
         const stored = await served.request('GET', `/blobs/${layer.digest}`);
@@ -167,8 +198,12 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
   }
 
   it('the TypeScript client: layers() marks encrypted layers, blob(digest, { decrypt: true }) gives the plaintext, decompressedLayer() the tar', async function () {
-    const client = await ImageProxy.spawn({ image: `oci:${path('jwe')}:enc`, args: ['--insecure-policy', '--decryption-key', path('ec.pem')], stderr: 'ignore' });
-    const read = async (stream: Readable) => Buffer.concat(await stream.toArray() as Buffer[]);
+    const client = await ImageProxy.spawn({
+      image: `oci:${path('jwe')}:enc`,
+      args: ['--insecure-policy', '--decryption-key', path('ec.pem')],
+      stderr: 'ignore',
+    });
+    const read = async (stream: Readable) => Buffer.concat((await stream.toArray()) as Buffer[]);
     try {
       const oracle = await manifestOf(path('jwe-oracle'));
       for (const [i, layer] of (await client.layers()).entries()) {
@@ -194,7 +229,11 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       '            answers.append([layer["encrypted"], layer["decryptable"], "sha256:" + hashlib.sha256(body.read()).hexdigest()])',
       '    print(json.dumps(answers))',
     ].join('\n');
-    const { stdout } = await run('python3', ['-c', script, process.execPath, CLI_PATH, `oci:${path('jwe')}:enc`, '--insecure-policy', '--decryption-key', path('rsa.pem')], { env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'clients/python') } });
+    const { stdout } = await run(
+      'python3',
+      ['-c', script, process.execPath, CLI_PATH, `oci:${path('jwe')}:enc`, '--insecure-policy', '--decryption-key', path('rsa.pem')],
+      { env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'clients/python') } },
+    );
     const oracle = await manifestOf(path('jwe-oracle'));
     expect(JSON.parse(stdout)).to.deep.equal(oracle.layers.map((layer) => [true, true, layer.digest]));
   });
@@ -212,7 +251,10 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const encrypted = await manifestOf(path('jwe'));
     const oracle = await manifestOf(path('jwe-oracle'));
     expect(summary.decrypted).to.have.length(encrypted.layers.length);
-    expect(summary.layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable]), 'Layer.encrypted and Layer.decryptable').to.deep.equal(encrypted.layers.map((layer) => [layer.digest, true, true]));
+    expect(
+      summary.layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable]),
+      'Layer.encrypted and Layer.decryptable',
+    ).to.deep.equal(encrypted.layers.map((layer) => [layer.digest, true, true]));
     for (const [i, layer] of encrypted.layers.entries()) {
       expect(sha256(await readFile(join(out, 'decrypted', 'sha256', digestHex(layer.digest)))), `layer ${i} decrypted`).to.equal(oracle.layers[i]!.digest);
     }
@@ -230,7 +272,9 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     const [layer] = await api.layers(image);
     expect(layer!.decryptable).to.equal(true);
     const { stream } = await api.blob(image, layer!.digest, { decrypt: true });
-    expect(Buffer.concat((await stream.toArray()) as Buffer[]).equals(await readFile(ociBlobPath(path('jwe-oracle'), oracle.layers[0]!.digest)))).to.equal(true);
+    expect(Buffer.concat((await stream.toArray()) as Buffer[]).equals(await readFile(ociBlobPath(path('jwe-oracle'), oracle.layers[0]!.digest)))).to.equal(
+      true,
+    );
     expect(offered.length).to.be.greaterThan(0);
   });
 
@@ -265,13 +309,21 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     // fd 5 is a FIFO opened read-write, so a writer stays open for good: waiting for its end would never start.
     await run('mkfifo', [path('password.fifo')]);
     const launch = (write: string) => ['bash', '-c', `exec 5<>"${path('password.fifo')}"; ${write} exec "$0" "$1" "\${@:2}"`, process.execPath, CLI_PATH];
-    const served = proxyRunning(launch(`cat "${path('password')}" >&5;`), '--insecure-policy', '--decryption-key', `${path('protected.pem')}:fd=5`, `oci:${path('protected')}:enc`);
+    const served = proxyRunning(
+      launch(`cat "${path('password')}" >&5;`),
+      '--insecure-policy',
+      '--decryption-key',
+      `${path('protected.pem')}:fd=5`,
+      `oci:${path('protected')}:enc`,
+    );
     const [layer] = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
     expect([layer!.encrypted, layer!.decryptable], served.stderr()).to.deep.equal([true, true]);
 
     const silent = proxyRunning(launch(''), '--insecure-policy', '--decryption-key', `${path('protected.pem')}:fd=5`, `oci:${path('protected')}:enc`);
     expect((await silent.exited).code, silent.stderr()).to.equal(2);
-    expect(silent.stderr()).to.contain(`--decryption-key ${path('protected.pem')}: cannot read the password from file descriptor 5 (nothing was written to it within 5 s)`);
+    expect(silent.stderr()).to.contain(
+      `--decryption-key ${path('protected.pem')}: cannot read the password from file descriptor 5 (nothing was written to it within 5 s)`,
+    );
   });
 
   it('a key that opens no layer: /layers says so, ?decrypt=true and ?decompress=true answer no-decryption-key, the stored bytes are still served', async function () {
@@ -317,7 +369,17 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
     await writeFile(ociBlobPath(layout, layer.digest), blob);
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
     await writeFile(join(layout, 'blobs', 'sha256', digestHex(sha256(manifestBytes))), manifestBytes);
-    const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifestBytes), size: manifestBytes.length, annotations: { 'org.opencontainers.image.ref.name': 'enc' } }] };
+    const index = {
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha256(manifestBytes),
+          size: manifestBytes.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'enc' },
+        },
+      ],
+    };
     await writeFile(join(layout, 'index.json'), JSON.stringify(index));
     return layout;
   }
@@ -375,7 +437,9 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       const encrypted = await manifestOf(path('jwe'));
       const oracle = await manifestOf(path('jwe-oracle'));
       const layers = jsonOf<LayerAnswer[]>(await served.request('GET', '/layers'));
-      expect(layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable])).to.deep.equal(encrypted.layers.map((layer) => [layer.digest, true, true]));
+      expect(layers.map((layer) => [layer.digest, layer.encrypted, layer.decryptable])).to.deep.equal(
+        encrypted.layers.map((layer) => [layer.digest, true, true]),
+      );
       for (const [i, layer] of layers.entries()) {
         const plain = await served.request('GET', `/blobs/${layer.digest}?decrypt=true`);
         expect([plain.complete, sha256(plain.body)], served.stderr()).to.deep.equal([true, oracle.layers[i]!.digest]);
@@ -394,7 +458,11 @@ describe('end to end: encrypted layers (--decryption-key, ?decrypt=true), skopeo
       ['a malformed PEM key', () => path('malformed.pem'), 'malformed.pem: a malformed private key'],
       ['a password-protected key without its password', () => path('protected.pem'), 'protected.pem: the private key is protected by a password'],
       ['a password-protected key with a wrong password', () => `${path('protected.pem')}:Tr0ub4dor&3`, 'protected.pem: wrong password for the private key'],
-      ['a password file descriptor that is not open', () => `${path('protected.pem')}:fd=999`, 'protected.pem: cannot read the password from file descriptor 999 (EBADF)'],
+      [
+        'a password file descriptor that is not open',
+        () => `${path('protected.pem')}:fd=999`,
+        'protected.pem: cannot read the password from file descriptor 999 (EBADF)',
+      ],
       ['a password file that does not exist', () => `${path('protected.pem')}:file=${path('no-such-password')}`, 'protected.pem: password file'],
     ] as const) {
       it(name, async function () {

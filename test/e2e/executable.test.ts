@@ -196,7 +196,11 @@ describe('end to end: the single executables with no Node.js on PATH', function 
       const reference = image.slice('docker://'.length);
       const [host, repository] = [registry!.host, 'exe/image'];
       const payload = join(dir, 'payload.json');
-      const critical = { identity: { 'docker-reference': reference }, image: { 'docker-manifest-digest': dockerFixture.manifest.digest }, type: 'atomic container signature' };
+      const critical = {
+        identity: { 'docker-reference': reference },
+        image: { 'docker-manifest-digest': dockerFixture.manifest.digest },
+        type: 'atomic container signature',
+      };
       writeFileSync(payload, JSON.stringify({ critical, optional: {} }));
       const lookaside = join(dir, 'lookaside');
       const signatureDir = lookasideDir(lookaside, repository, dockerFixture.manifest.digest);
@@ -209,7 +213,10 @@ describe('end to end: the single executables with no Node.js on PATH', function 
         const key = join(dir, `${name}.gpg`);
         await home.exportPublic(fingerprint, key);
         const policy = join(dir, `${name}-policy.json`);
-        writeFileSync(policy, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: key }] } } }));
+        writeFileSync(
+          policy,
+          JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: key }] } } }),
+        );
         return policy;
       };
       return { trustedPolicy: await policyTrusting(signer, 'signer'), strangerPolicy: await policyTrusting(stranger, 'stranger'), registriesD };

@@ -34,7 +34,10 @@ function edited(image: FixtureImage, editConfig: (text: string) => string, editM
 }
 
 /** Adds `"x": value` as the last member of a JSON object's text. */
-const withField = (value: string) => (text: string): string => `${text.slice(0, -1)},"x":${value}}`;
+const withField =
+  (value: string) =>
+  (text: string): string =>
+    `${text.slice(0, -1)},"x":${value}}`;
 
 describe('end to end: Go encoding/json limits, skopeo as the oracle', function () {
   this.timeout(120_000);

@@ -23,7 +23,11 @@ function errorOf(answer: HttpAnswer): { code: string; message: string } {
 
 describe('end to end: hostile inputs found by the property tests', function () {
   this.timeout(60_000);
-  const image = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [makeLayer([{ path: 'hello.txt', content: encode('hello\n') }], { format: 'oci', compression: 'gzip' })] });
+  const image = makeImage({
+    format: 'oci',
+    platform: PLATFORMS.amd64,
+    layers: [makeLayer([{ path: 'hello.txt', content: encode('hello\n') }], { format: 'oci', compression: 'gzip' })],
+  });
   let work: string;
   let good: string;
   let proxy: ProxyProcess;
@@ -71,13 +75,16 @@ describe('end to end: hostile inputs found by the property tests', function () {
   it('an OCI layout whose index.json has a digest nested 100000 levels deep is manifest-invalid', async () => {
     const layout = join(work, 'deep-digest');
     await writeOciLayout(layout, [{ artifact: image }]);
-    await writeFile(join(layout, 'index.json'), `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"digest":${'['.repeat(100_000)}${']'.repeat(100_000)}}]}`);
+    await writeFile(
+      join(layout, 'index.json'),
+      `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"digest":${'['.repeat(100_000)}${']'.repeat(100_000)}}]}`,
+    );
     const error = await refusedThenServing(`oci:${layout}`);
     expect(error.code).to.equal('manifest-invalid');
     expect(error.message).to.contain('manifests[0]: invalid digest [[[');
   });
 
-  it('a registry error whose detail is nested 20000 levels deep is reported with the registry\'s code', async () => {
+  it("a registry error whose detail is nested 20000 levels deep is reported with the registry's code", async () => {
     const registry = await FakeRegistry.start();
     try {
       const body = `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`;
@@ -110,7 +117,10 @@ describe('end to end: hostile inputs found by the property tests', function () {
       await gpg.exportPublic(signer, key);
       const payload = join(work, 'payload.json');
       const deepType = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-      await writeFile(payload, `{"critical":{"type":${deepType},"image":{"docker-manifest-digest":"${manifestDigest}"},"identity":{"docker-reference":"${registry.host}/${repository}:1"}},"optional":{}}`);
+      await writeFile(
+        payload,
+        `{"critical":{"type":${deepType},"image":{"docker-manifest-digest":"${manifestDigest}"},"identity":{"docker-reference":"${registry.host}/${repository}:1"}},"optional":{}}`,
+      );
       const sigstore = join(work, 'sigstore');
       const signatureDir = lookasideDir(sigstore, repository, manifestDigest);
       await mkdir(signatureDir, { recursive: true });
@@ -119,7 +129,13 @@ describe('end to end: hostile inputs found by the property tests', function () {
       await mkdir(registriesD);
       await writeFile(join(registriesD, 'lookaside.yaml'), `docker:\n  ${registry.host}:\n    lookaside: file://${sigstore}\n`);
       const policy = join(work, 'signed-policy.json');
-      await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }], transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: key }] } } }));
+      await writeFile(
+        policy,
+        JSON.stringify({
+          default: [{ type: 'insecureAcceptAnything' }],
+          transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: key }] } },
+        }),
+      );
       const signed = spawnProxy(['--policy', policy, '--registries.d', registriesD, '--tls-verify=false', `oci:${good}`]);
       try {
         const answer = await signed.request('GET', `/manifest?image=${encodeURIComponent(`docker://${registry.host}/${repository}:1`)}`);

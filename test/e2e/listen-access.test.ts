@@ -68,7 +68,9 @@ describe('end to end: a listening proxy lets in only its owner', function () {
     }
 
     it('--unsafe-expose-to-network still needs a token', async () => {
-      const run = await runCli(['--listen', '192.0.2.1:0', '--unsafe-expose-to-network', '--insecure-policy', image], { env: { ...process.env, CONTAINER_IMAGE_PROXY_TOKEN: '' } });
+      const run = await runCli(['--listen', '192.0.2.1:0', '--unsafe-expose-to-network', '--insecure-policy', image], {
+        env: { ...process.env, CONTAINER_IMAGE_PROXY_TOKEN: '' },
+      });
       expect(run.code).to.equal(2);
       expect(run.stderr).to.contain('--listen-token-file').and.to.contain('CONTAINER_IMAGE_PROXY_TOKEN');
     });
@@ -166,7 +168,10 @@ describe('end to end: a listening proxy lets in only its owner', function () {
       const answer = await httpRequest(fresh, 'GET', '/manifest', authorized).catch((err: Error) => err);
       expect(answer instanceof Error ? answer.message : answer.status).to.equal(200);
       fresh.destroy();
-      expect((await httpRequest(agent, 'GET', '/manifest', authorized)).status, 'the authorized connection idled past the timeout and is still served').to.equal(200);
+      expect(
+        (await httpRequest(agent, 'GET', '/manifest', authorized)).status,
+        'the authorized connection idled past the timeout and is still served',
+      ).to.equal(200);
       agent.destroy();
     });
 
@@ -177,7 +182,10 @@ describe('end to end: a listening proxy lets in only its owner', function () {
     });
 
     it('the token options need --listen', async () => {
-      for (const args of [['--sockfd', '3', '--listen-token-file', '/t'], ['--sockfd', '3', '--unsafe-expose-to-network']]) {
+      for (const args of [
+        ['--sockfd', '3', '--listen-token-file', '/t'],
+        ['--sockfd', '3', '--unsafe-expose-to-network'],
+      ]) {
         const run = await runCli([...args, '--insecure-policy', image]);
         expect(run.code, args.join(' ')).to.equal(2);
         expect(run.stderr).to.contain('only applies with --listen');
@@ -198,7 +206,9 @@ describe('end to end: a listening proxy lets in only its owner', function () {
       const port = proxy.address.slice(proxy.address.lastIndexOf(':') + 1);
       for (const [why, headers] of refusals) {
         const filled = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, value.replace('PORT', port)]));
-        const answer = errorAnswerOf(await exchange(proxy.connect(), requestBytes('GET', `/manifest?image=${encodeURIComponent(image)}`, filled), { halfClose: true }));
+        const answer = errorAnswerOf(
+          await exchange(proxy.connect(), requestBytes('GET', `/manifest?image=${encodeURIComponent(image)}`, filled), { halfClose: true }),
+        );
         expect([answer.status, answer.code], why).to.deep.equal([403, 'client-forbidden']);
       }
       const quit = requestBytes('POST', '/quit', { 'Content-Type': 'text/plain', Origin: 'https://evil.example' });
@@ -215,7 +225,10 @@ describe('end to end: a listening proxy lets in only its owner', function () {
 
     it('a unix socket is not checked: only local users can reach it, and browsers cannot', async () => {
       const proxy = await listening(`unix:${join(workDir, 'browser.sock')}`, [image]);
-      const [answer] = parseResponses(await exchange(proxy.connect(), requestBytes('GET', '/version', { Host: 'attacker.example', Origin: 'http://attacker.example' }), { halfClose: true }), ['GET']);
+      const [answer] = parseResponses(
+        await exchange(proxy.connect(), requestBytes('GET', '/version', { Host: 'attacker.example', Origin: 'http://attacker.example' }), { halfClose: true }),
+        ['GET'],
+      );
       expect(answer!.status).to.equal(200);
     });
   });
@@ -239,7 +252,13 @@ describe('end to end: a listening proxy lets in only its owner', function () {
     // The connection it had still gets a whole blob, which needs a file opened.
     const answer = await httpRequest(agent, 'GET', `/blobs/${blob.digest}`);
     expect([answer.status, answer.complete, digestOf(answer.body)]).to.deep.equal([200, true, blob.digest]);
-    expect(await closedPromptly(proxy.connect().on('error', () => undefined), 2000), 'a new connection is closed at once, not left hanging').to.equal(true);
+    expect(
+      await closedPromptly(
+        proxy.connect().on('error', () => undefined),
+        2000,
+      ),
+      'a new connection is closed at once, not left hanging',
+    ).to.equal(true);
 
     for (const socket of crowd) socket.destroy();
     await delay(300);

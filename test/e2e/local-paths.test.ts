@@ -45,7 +45,9 @@ function errorOf(answer: HttpAnswer): ErrorBody {
 
 /** The peak resident memory of a process, from /proc (Linux), in bytes. */
 function peakRss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1]) * 1024;
 }
 
@@ -118,7 +120,11 @@ describe('end to end: local paths cannot stall or exhaust the proxy', function (
       expect((await within(PROMPT_MS, 'GET /version', httpRequest(agents[4]!, 'GET', '/version'))).status).to.equal(200);
       const stalled = fifoLayouts.map((dir, i) => httpRequest(agents[i]!, 'GET', imageQuery(`oci:${dir}`)));
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const other = await within(PROMPT_MS, 'another image while the FIFOs wait for a writer', httpRequest(agents[4]!, 'GET', imageQuery(`oci:${layout}:single`)));
+      const other = await within(
+        PROMPT_MS,
+        'another image while the FIFOs wait for a writer',
+        httpRequest(agents[4]!, 'GET', imageQuery(`oci:${layout}:single`)),
+      );
       expect(other.status, other.body.toString()).to.equal(200);
       expect(other.headers['instance-digest']).to.equal(ociSingle.manifest.digest);
       const refused = await within(PROMPT_MS, 'the FIFO requests', Promise.all(stalled));
@@ -176,7 +182,7 @@ describe('end to end: local paths cannot stall or exhaust the proxy', function (
     await expectRefused(`oci:${dir}:single`, 'a FIFO', `/blobs/${layer.digest}?image=${image}`);
   });
 
-  it('a FIFO as a dir: image\'s manifest.json is refused with io', async () => {
+  it("a FIFO as a dir: image's manifest.json is refused with io", async () => {
     const dir = join(work, 'dir-fifo');
     await writeDirImage(dir, dockerSingle);
     await unlink(join(dir, 'manifest.json'));
@@ -206,7 +212,7 @@ describe('end to end: local paths cannot stall or exhaust the proxy', function (
     expect(peakRss(started.child.pid!)).to.be.below(PEAK_RSS_BOUND);
   });
 
-  it('a dir: manifest.json larger than the manifest limit is refused, as a registry\'s would be', async () => {
+  it("a dir: manifest.json larger than the manifest limit is refused, as a registry's would be", async () => {
     const dir = join(work, 'dir-huge');
     await mkdir(dir, { recursive: true });
     await writeDirImage(dir, dockerSingle);

@@ -155,6 +155,8 @@ describe('end to end: a Node parent over a socketpair', function () {
     expect(exit.code).to.equal(1);
     const lines = proxy.stderr().trimEnd().split('\n');
     expect(lines).to.have.length(1);
-    expect(lines[0]).to.match(/digest-mismatch/).and.to.contain(layer.digest);
+    expect(lines[0])
+      .to.match(/digest-mismatch/)
+      .and.to.contain(layer.digest);
   });
 });

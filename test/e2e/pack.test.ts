@@ -108,7 +108,15 @@ describe('end to end: the packed package installed into an empty project', funct
   });
 
   it('ships the CLI, the client with its types, the Python client, the README and the docs it links to, and no tests', () => {
-    for (const path of ['package.json', 'README.md', 'docs/http-api.md', 'dist/src/bin/container-image-proxy.cjs', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'clients/python/container_image_proxy.py']) {
+    for (const path of [
+      'package.json',
+      'README.md',
+      'docs/http-api.md',
+      'dist/src/bin/container-image-proxy.cjs',
+      'dist/src/client/index.js',
+      'dist/src/client/index.d.ts',
+      'clients/python/container_image_proxy.py',
+    ]) {
       expect(shippedFiles, path).to.include(path);
     }
     expect(shippedFiles.filter((path) => path.startsWith('dist/test/') || path.includes('__pycache__'))).to.deep.equal([]);
@@ -120,7 +128,12 @@ describe('end to end: the packed package installed into an empty project', funct
     expect(license).to.equal('Apache-2.0');
     expect(await readFile(join(installed, 'LICENSE'), 'utf8')).to.match(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
     expect(shippedFiles.filter((path) => path.endsWith('.map') || path.startsWith('src/'))).to.deep.equal([]);
-    const needed = [/^(package\.json|README\.md|LICENSE)$/, /^docs\/[^/]+\.md$/, /^dist\/src\/.+\.(js|cjs|d\.ts)$/, /^clients\/(?!.*(__pycache__|\/target\/)).+$/];
+    const needed = [
+      /^(package\.json|README\.md|LICENSE)$/,
+      /^docs\/[^/]+\.md$/,
+      /^dist\/src\/.+\.(js|cjs|d\.ts)$/,
+      /^clients\/(?!.*(__pycache__|\/target\/)).+$/,
+    ];
     expect(shippedFiles.filter((path) => !needed.some((pattern) => pattern.test(path)))).to.deep.equal([]);
   });
 

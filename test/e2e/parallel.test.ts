@@ -86,7 +86,10 @@ describe('end to end: parallel connections, pipelining, request logs', function 
     release();
     const answer = await slow;
     expect([answer.status, answer.complete, digestOf(answer.body)]).to.deep.equal([200, true, large.digest]);
-    expect(registry.requestsTo(/\/manifests\//).filter((r) => r.method === 'GET'), 'one manifest fetch for both connections').to.have.length(1);
+    expect(
+      registry.requestsTo(/\/manifests\//).filter((r) => r.method === 'GET'),
+      'one manifest fetch for both connections',
+    ).to.have.length(1);
     expect(registry.requestsTo(/^\/token$/), 'one token for both connections').to.have.length(1);
     expect(registry.issuedTokens.size).to.equal(1);
   });
@@ -132,10 +135,15 @@ describe('end to end: parallel connections, pipelining, request logs', function 
       ['GET', '/config'],
       ['POST', '/quit'],
     ];
-    proxy.socket.write(requests.map(([method, path]) => `${method} ${path} HTTP/1.1\r\nHost: proxy\r\n${method === 'POST' ? 'Content-Length: 0\r\n' : ''}\r\n`).join(''));
+    proxy.socket.write(
+      requests.map(([method, path]) => `${method} ${path} HTTP/1.1\r\nHost: proxy\r\n${method === 'POST' ? 'Content-Length: 0\r\n' : ''}\r\n`).join(''),
+    );
     expect(await proxy.exited).to.deep.equal({ code: 0, signal: null });
     await ended;
-    const answers = parseResponses(Buffer.concat(received), requests.map(([method]) => method));
+    const answers = parseResponses(
+      Buffer.concat(received),
+      requests.map(([method]) => method),
+    );
     expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200, 404, 200, 200, 200]);
     expect(digestOf(answers[0]!.body)).to.equal(large.digest);
     expect(JSON.parse(answers[1]!.body.toString()) as unknown).to.have.property('apiVersion', '1.1');
@@ -159,7 +167,11 @@ describe('end to end: parallel connections, pipelining, request logs', function 
     for (const [method, path, status] of requests) expect((await peer.request(method, path, { Authorization: secret })).status).to.equal(status);
     peer.socket.end();
     expect((await proxy.exited).code).to.equal(0);
-    const lines = proxy.stderr().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = proxy
+      .stderr()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const requestLines = lines.filter((line) => 'method' in line);
     expect(requestLines).to.have.length(requests.length);
     requests.forEach(([method, path, status, bytes], i) => {
@@ -185,7 +197,10 @@ describe('end to end: parallel connections, pipelining, request logs', function 
       expect((await proxy.exited).code).to.equal(0);
       expect(proxy.stderr()).to.match(/^container-image-proxy: GET \/blobs\/sha256:NOTHEX: bad-request: [^\n]*\n$/);
     }
-    for (const args of [['--log-level', 'verbose'], ['--debug', '--log-level=info']]) {
+    for (const args of [
+      ['--log-level', 'verbose'],
+      ['--debug', '--log-level=info'],
+    ]) {
       const run = await runCli([...args, `oci:${layout}:app`]);
       expect(run.code, args.join(' ')).to.equal(2);
       expect(run.stderr).to.contain('--log-level');

@@ -82,6 +82,8 @@ describe('end to end: a Python parent (http.client over socket.socketpair)', fun
     expect([result.status, result.content_length, result.outcome]).to.deep.equal([200, layer.bytes.length, 'incomplete']);
     expect(result.received).to.be.lessThan(layer.bytes.length);
     expect(result.exit).to.equal(1);
-    expect(result.stderr).to.match(/^container-image-proxy: digest-mismatch: [^\n]*\n$/).and.to.contain(layer.digest);
+    expect(result.stderr)
+      .to.match(/^container-image-proxy: digest-mismatch: [^\n]*\n$/)
+      .and.to.contain(layer.digest);
   });
 });

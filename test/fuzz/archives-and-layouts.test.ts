@@ -35,7 +35,11 @@ const tarFiles = tarArchive([
 ]);
 // A zstd archive of two frames with a skippable frame between, as parallel compressors write them.
 const SKIPPABLE = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
-const TARS = [tarFiles, new Uint8Array(gzipSync(tarFiles)), new Uint8Array(Buffer.concat([zstdCompressSync(tarFiles.subarray(0, 1000)), SKIPPABLE, zstdCompressSync(tarFiles.subarray(1000))]))];
+const TARS = [
+  tarFiles,
+  new Uint8Array(gzipSync(tarFiles)),
+  new Uint8Array(Buffer.concat([zstdCompressSync(tarFiles.subarray(0, 1000)), SKIPPABLE, zstdCompressSync(tarFiles.subarray(1000))])),
+];
 
 describe('fuzz: archives and layouts', function () {
   this.timeout(fuzzTimeout());
@@ -86,7 +90,13 @@ describe('fuzz: archives and layouts', function () {
   });
   it('encodes the examples it mutates', () => {
     // Guards the generators: a mutation of nothing would test nothing.
-    fc.assert(fc.property(mutatedBytes(TARS), (bytes) => bytes.length <= TARS[0]!.length + 6 * 16), { numRuns: 50 });
-    fc.assert(fc.property(hostileJsonText([INDEX]), (text) => encoder.encode(text).length > 0 || text === ''), { numRuns: 50 });
+    fc.assert(
+      fc.property(mutatedBytes(TARS), (bytes) => bytes.length <= TARS[0]!.length + 6 * 16),
+      { numRuns: 50 },
+    );
+    fc.assert(
+      fc.property(hostileJsonText([INDEX]), (text) => encoder.encode(text).length > 0 || text === ''),
+      { numRuns: 50 },
+    );
   });
 });

@@ -33,20 +33,60 @@ const REGISTRIES_CONF = [
     '[aliases]',
     '"app" = "quay.io/ns/app"',
   ].join('\n'),
-  ['[registries.search]', "registries = ['quay.io']", '[registries.insecure]', "registries = ['localhost:5000']", '[registries.block]', "registries = ['evil.example']"].join('\n'),
+  [
+    '[registries.search]',
+    "registries = ['quay.io']",
+    '[registries.insecure]',
+    "registries = ['localhost:5000']",
+    '[registries.block]',
+    "registries = ['evil.example']",
+  ].join('\n'),
   'registries = [{ location = "x.example", mirror = [{ location = "y.example", insecure = true }] }]\n[aliases]\nfoo = "x.example/foo"\n',
 ];
 
 const POLICIES: unknown[] = [
-  { default: [{ type: 'reject' }], transports: { docker: { 'quay.io/ns': [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/keys/a.gpg', signedIdentity: { type: 'matchRepoDigestOrExact' } }], '*.example.com': [{ type: 'insecureAcceptAnything' }] }, oci: { '': [{ type: 'insecureAcceptAnything' }] } } },
-  { default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPaths: ['/a', '/b'], signedIdentity: { type: 'remapIdentity', prefix: 'quay.io', signedPrefix: 'mirror.example/q' } }] },
+  {
+    default: [{ type: 'reject' }],
+    transports: {
+      docker: {
+        'quay.io/ns': [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: '/keys/a.gpg', signedIdentity: { type: 'matchRepoDigestOrExact' } }],
+        '*.example.com': [{ type: 'insecureAcceptAnything' }],
+      },
+      oci: { '': [{ type: 'insecureAcceptAnything' }] },
+    },
+  },
+  {
+    default: [
+      {
+        type: 'signedBy',
+        keyType: 'GPGKeys',
+        keyPaths: ['/a', '/b'],
+        signedIdentity: { type: 'remapIdentity', prefix: 'quay.io', signedPrefix: 'mirror.example/q' },
+      },
+    ],
+  },
   { default: [{ type: 'sigstoreSigned', keyData: 'LS0tLQ==', signedIdentity: { type: 'exactReference', dockerReference: 'quay.io/a/b:1' } }] },
   { default: [{ type: 'sigstoreSigned', fulcio: { caPath: '/ca.pem', oidcIssuer: 'https://issuer', subjectEmail: 'a@b' }, rekorPublicKeyPath: '/rekor.pem' }] },
-  { default: [{ type: 'sigstoreSigned', pki: { caRootsPath: '/roots.pem', subjectEmail: 'a@b' }, signedIdentity: { type: 'exactRepository', dockerRepository: 'quay.io/a/b' } }] },
+  {
+    default: [
+      {
+        type: 'sigstoreSigned',
+        pki: { caRootsPath: '/roots.pem', subjectEmail: 'a@b' },
+        signedIdentity: { type: 'exactRepository', dockerRepository: 'quay.io/a/b' },
+      },
+    ],
+  },
 ];
 
 const AUTH_FILES: unknown[] = [
-  { auths: { 'quay.io': { auth: Buffer.from('user:pass').toString('base64') }, 'quay.io/ns/repo': { auth: Buffer.from('u:p:with:colons').toString('base64'), identitytoken: 'tok' }, 'https://index.docker.io/v1/': { auth: 'bm9jb2xvbg==' } }, credHelpers: { 'gcr.io': 'gcloud' } },
+  {
+    auths: {
+      'quay.io': { auth: Buffer.from('user:pass').toString('base64') },
+      'quay.io/ns/repo': { auth: Buffer.from('u:p:with:colons').toString('base64'), identitytoken: 'tok' },
+      'https://index.docker.io/v1/': { auth: 'bm9jb2xvbg==' },
+    },
+    credHelpers: { 'gcr.io': 'gcloud' },
+  },
   { 'https://index.docker.io/v1/': { auth: Buffer.from('legacy:pw').toString('base64'), email: 'x@y' } },
 ];
 

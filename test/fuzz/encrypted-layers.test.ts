@@ -29,9 +29,29 @@ const privateBytes = Buffer.from(JSON.stringify(PRIVATE_OPTIONS));
 function opensslEnvelope(): { envelope: Uint8Array; key: ReturnType<typeof createPrivateKey> } {
   const dir = mkdtempSync(join(tmpdir(), 'fuzz-pkcs7-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=fuzz', '-days', '1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=fuzz', '-days', '1'],
+      { stdio: 'ignore' },
+    );
     writeFileSync(join(dir, 'options.json'), privateBytes);
-    execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes-128-cbc', '-in', join(dir, 'options.json'), '-outform', 'DER', '-out', join(dir, 'envelope.der'), join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'cms',
+        '-encrypt',
+        '-binary',
+        '-aes-128-cbc',
+        '-in',
+        join(dir, 'options.json'),
+        '-outform',
+        'DER',
+        '-out',
+        join(dir, 'envelope.der'),
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     return { envelope: readFileSync(join(dir, 'envelope.der')), key: createPrivateKey(readFileSync(join(dir, 'key.pem'))) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -45,10 +65,14 @@ describe('fuzz: encrypted layer options and wrapped keys', function () {
     fuzz(hostileJsonText([PUBLIC_OPTIONS]), (text) => layerCipher(DIGEST, { [PUBLIC]: b64(Buffer.from(text)) }, privateBytes));
   });
   it('the private options a key unwraps', () => {
-    fuzz(hostileBytes(hostileJsonText([PRIVATE_OPTIONS])), (bytes) => layerCipher(DIGEST, { [PUBLIC]: b64(Buffer.from(JSON.stringify(PUBLIC_OPTIONS))) }, bytes));
+    fuzz(hostileBytes(hostileJsonText([PRIVATE_OPTIONS])), (bytes) =>
+      layerCipher(DIGEST, { [PUBLIC]: b64(Buffer.from(JSON.stringify(PUBLIC_OPTIONS))) }, bytes),
+    );
   });
   it('the wrapped-key annotations (comma-separated base64)', () => {
-    fuzz(mutatedText([`${b64(Buffer.from('one'))},${b64(Buffer.from('two'))}`]), (text) => wrappedKeys(DIGEST, { 'org.opencontainers.image.enc.keys.jwe': text, 'org.opencontainers.image.enc.keys.pgp': text }));
+    fuzz(mutatedText([`${b64(Buffer.from('one'))},${b64(Buffer.from('two'))}`]), (text) =>
+      wrappedKeys(DIGEST, { 'org.opencontainers.image.enc.keys.jwe': text, 'org.opencontainers.image.enc.keys.pgp': text }),
+    );
   });
 
   it('PKCS#7 envelopes (OpenSSL CMS, a primitive encrypted content): the envelope opens, a mutated one gives its options or none', async () => {
@@ -60,7 +84,11 @@ describe('fuzz: encrypted layer options and wrapped keys', function () {
 
   it('JWEs: a mutated one gives its options or none', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwe = await new GeneralEncrypt(privateBytes).setProtectedHeader({ enc: 'A256GCM' }).addRecipient(publicKey).setUnprotectedHeader({ alg: 'ECDH-ES+A256KW' }).encrypt();
+    const jwe = await new GeneralEncrypt(privateBytes)
+      .setProtectedHeader({ enc: 'A256GCM' })
+      .addRecipient(publicKey)
+      .setUnprotectedHeader({ alg: 'ECDH-ES+A256KW' })
+      .encrypt();
     const unwrapper = new JweKeyUnwrapper([privateKey]);
     expect(Buffer.from((await unwrapper.unwrap(Buffer.from(JSON.stringify(jwe))))!).equals(privateBytes)).to.equal(true);
     await fuzzAsync(hostileBytes(hostileJsonText([jwe])), (bytes) => unwrapper.unwrap(bytes), 0.3);

@@ -8,9 +8,61 @@ import fc from 'fast-check';
 
 /** Characters that parsers of names, headers and documents treat specially, or mishandle. */
 export const oddChar = fc.constantFrom(
-  '\u0000', '\u0001', '\u001f', '\u007f', '\u0085', '\u00a0', '\u2028', '\u2029', '\u202e', '\ufeff', '\uffff', '\ufffd',
-  '\ud800', '\udfff', '😀', 'İ', 'ı', 'ſ', 'K', 'ﬀ', '١', '０', '\\', '"', "'", '\n', '\r', '\t', ' ', '%', '@', ':', '/',
-  '[', ']', '{', '}', ',', '=', '.', '*', '#', '?', '&', ';', '+', '-', '_', '~', '$', '<', '>', '|', '`', '^',
+  '\u0000',
+  '\u0001',
+  '\u001f',
+  '\u007f',
+  '\u0085',
+  '\u00a0',
+  '\u2028',
+  '\u2029',
+  '\u202e',
+  '\ufeff',
+  '\uffff',
+  '\ufffd',
+  '\ud800',
+  '\udfff',
+  '😀',
+  'İ',
+  'ı',
+  'ſ',
+  'K',
+  'ﬀ',
+  '١',
+  '０',
+  '\\',
+  '"',
+  "'",
+  '\n',
+  '\r',
+  '\t',
+  ' ',
+  '%',
+  '@',
+  ':',
+  '/',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '=',
+  '.',
+  '*',
+  '#',
+  '?',
+  '&',
+  ';',
+  '+',
+  '-',
+  '_',
+  '~',
+  '$',
+  '<',
+  '>',
+  '|',
+  '`',
+  '^',
 );
 
 /** Short strings mixing odd characters with ordinary ones. */
@@ -18,8 +70,20 @@ export const oddString = fc.string({ unit: fc.oneof(oddChar, fc.string({ unit: '
 
 /** Numbers beyond what float64, int64 or safe integers hold, and spellings JSON.parse or Go treat apart. */
 export const hugeNumberText = fc.constantFrom(
-  '1e999', '-1e999', '1E+400', '4e-400', '-0', '0.0', '9007199254740993', '-9007199254740993', '18446744073709551616',
-  '-9223372036854775809', '123456789012345678901234567890123456789', '1.7976931348623157e309', '0.1e1', '1e-7',
+  '1e999',
+  '-1e999',
+  '1E+400',
+  '4e-400',
+  '-0',
+  '0.0',
+  '9007199254740993',
+  '-9007199254740993',
+  '18446744073709551616',
+  '-9223372036854775809',
+  '123456789012345678901234567890123456789',
+  '1.7976931348623157e309',
+  '0.1e1',
+  '1e-7',
 );
 
 /** Containers opened `levels` deep (JSON arrays, objects, both, or YAML/TOML flow style), closed or cut short. */
@@ -37,7 +101,30 @@ export const hostileFragment = fc.oneof(
   { weight: 3, arbitrary: oddString },
   { weight: 2, arbitrary: hugeNumberText },
   { weight: 1, arbitrary: deepText },
-  { weight: 2, arbitrary: fc.constantFrom('null', 'true', '[]', '{}', '""', '"', ',', ':', '[[', '{{', '\\u0000', '\\ud800', '=', '[[registry]]', '---', '&a', '*a', '!!binary', '<<: *a') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'null',
+      'true',
+      '[]',
+      '{}',
+      '""',
+      '"',
+      ',',
+      ':',
+      '[[',
+      '{{',
+      '\\u0000',
+      '\\ud800',
+      '=',
+      '[[registry]]',
+      '---',
+      '&a',
+      '*a',
+      '!!binary',
+      '<<: *a',
+    ),
+  },
 );
 
 type Mutation =
@@ -111,21 +198,23 @@ function replaceAt(value: unknown, path: JsonPath, replacement: unknown, removeK
  */
 export function mutatedJson(examples: readonly unknown[]): fc.Arbitrary<string> {
   const edit = fc.record({ pick: fc.nat(), replacement: hostileJsonValue, remove: fc.boolean() });
-  return fc
-    .tuple(fc.constantFrom(...examples), fc.array(edit, { minLength: 1, maxLength: 3 }), deepText)
-    .map(([example, edits, deep]) => {
-      const edited = edits.reduce((value, { pick, replacement, remove }) => {
-        const paths = pathsOf(value);
-        return replaceAt(value, paths[pick % paths.length]!, replacement, remove);
-      }, example);
-      return JSON.stringify(edited).replaceAll(JSON.stringify(DEEP_MARKER), deep);
-    });
+  return fc.tuple(fc.constantFrom(...examples), fc.array(edit, { minLength: 1, maxLength: 3 }), deepText).map(([example, edits, deep]) => {
+    const edited = edits.reduce((value, { pick, replacement, remove }) => {
+      const paths = pathsOf(value);
+      return replaceAt(value, paths[pick % paths.length]!, replacement, remove);
+    }, example);
+    return JSON.stringify(edited).replaceAll(JSON.stringify(DEEP_MARKER), deep);
+  });
 }
 
 /** Structured mutations, text mutations of those, and text mutations of the examples as written. */
 export function hostileJsonText(examples: readonly unknown[]): fc.Arbitrary<string> {
   const written = examples.flatMap((example) => [JSON.stringify(example), JSON.stringify(example, null, 2)]);
-  return fc.oneof(mutatedJson(examples), mutatedText(written), mutatedJson(examples).chain((text) => mutatedText([text])));
+  return fc.oneof(
+    mutatedJson(examples),
+    mutatedText(written),
+    mutatedJson(examples).chain((text) => mutatedText([text])),
+  );
 }
 
 /** UTF-8 of hostile text, sometimes with raw bytes (invalid UTF-8, NUL) spliced in. */
@@ -138,13 +227,28 @@ export function hostileBytes(text: fc.Arbitrary<string>): fc.Arbitrary<Uint8Arra
 }
 
 type ByteMutation =
-  | { readonly kind: 'overwrite' | 'insert'; readonly at: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'truncate'; readonly at: number };
+  { readonly kind: 'overwrite' | 'insert'; readonly at: number; readonly bytes: Uint8Array } | { readonly kind: 'truncate'; readonly at: number };
 
 /** Bytes that tar headers and compression frames give meaning to: octal digits, base-256 markers, huge sizes, pax records. */
 const meaningfulBytes = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 16 }),
-  fc.constantFrom('77777777777\0', '00000001000\0', '\u0080\u0000\u0000\u0000\u00ff\u00ff\u00ff\u00ff', '-1\0', 'ustar\0', '30 path=../../etc/passwd\n', 'x', 'L', 'K', '2', '5', '\u001f\u008b\b', '(\u00b5/\u00fd').map((text) => Uint8Array.from(text, (c) => c.charCodeAt(0))),
+  fc
+    .constantFrom(
+      '77777777777\0',
+      '00000001000\0',
+      '\u0080\u0000\u0000\u0000\u00ff\u00ff\u00ff\u00ff',
+      '-1\0',
+      'ustar\0',
+      '30 path=../../etc/passwd\n',
+      'x',
+      'L',
+      'K',
+      '2',
+      '5',
+      '\u001f\u008b\b',
+      '(\u00b5/\u00fd',
+    )
+    .map((text) => Uint8Array.from(text, (c) => c.charCodeAt(0))),
 );
 
 const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(

@@ -25,25 +25,65 @@ const fixtureJson = (suffix: string): unknown[] =>
     .map((path) => JSON.parse(readFileSync(join(CONVERSION, path), 'utf8')) as unknown);
 const parseBlob = (bytes: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(bytes));
 
-const layer = (format: 'oci' | 'docker'): ReturnType<typeof makeLayer> => makeLayer([{ path: 'a.txt', content: new TextEncoder().encode('a') }], { format, compression: 'gzip' });
+const layer = (format: 'oci' | 'docker'): ReturnType<typeof makeLayer> =>
+  makeLayer([{ path: 'a.txt', content: new TextEncoder().encode('a') }], { format, compression: 'gzip' });
 const images = (['oci', 'docker'] as const).map((format) => makeImage({ format, platform: PLATFORMS.arm64, layers: [layer(format), layer(format)] }));
 const lists = (['oci', 'docker'] as const).map((format) =>
-  makeList(format, [{ image: makeImage({ format, platform: PLATFORMS.amd64, layers: [layer(format)] }) }, { image: makeImage({ format, platform: PLATFORMS.arm64, layers: [] }) }]),
+  makeList(format, [
+    { image: makeImage({ format, platform: PLATFORMS.amd64, layers: [layer(format)] }) },
+    { image: makeImage({ format, platform: PLATFORMS.arm64, layers: [] }) },
+  ]),
 );
-const SCHEMA1 = { schemaVersion: 1, name: 'x/y', tag: '1', architecture: 'amd64', fsLayers: [{ blobSum: `sha256:${'a'.repeat(64)}` }], history: [{ v1Compatibility: '{}' }], signatures: [{ header: {} }] };
-const MANIFESTS = [...fixtureJson('-manifest.json'), ...images.map((image) => parseBlob(image.manifest.bytes)), ...lists.map((list) => parseBlob(list.manifest.bytes)), SCHEMA1];
+const SCHEMA1 = {
+  schemaVersion: 1,
+  name: 'x/y',
+  tag: '1',
+  architecture: 'amd64',
+  fsLayers: [{ blobSum: `sha256:${'a'.repeat(64)}` }],
+  history: [{ v1Compatibility: '{}' }],
+  signatures: [{ header: {} }],
+};
+const MANIFESTS = [
+  ...fixtureJson('-manifest.json'),
+  ...images.map((image) => parseBlob(image.manifest.bytes)),
+  ...lists.map((list) => parseBlob(list.manifest.bytes)),
+  SCHEMA1,
+];
 const CONFIGS = [...fixtureJson('-config.json'), ...images.map((image) => parseBlob(image.config.bytes))];
-const DECLARED = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerSchema2, MediaType.dockerList, MediaType.dockerSchema1Signed, 'application/json', ''];
+const DECLARED = [
+  MediaType.ociManifest,
+  MediaType.ociIndex,
+  MediaType.dockerSchema2,
+  MediaType.dockerList,
+  MediaType.dockerSchema1Signed,
+  'application/json',
+  '',
+];
 
 const PAYLOAD = {
-  critical: { type: 'atomic container signature', image: { 'docker-manifest-digest': `sha256:${'b'.repeat(64)}` }, identity: { 'docker-reference': 'quay.io/ns/repo:1' } },
+  critical: {
+    type: 'atomic container signature',
+    image: { 'docker-manifest-digest': `sha256:${'b'.repeat(64)}` },
+    identity: { 'docker-reference': 'quay.io/ns/repo:1' },
+  },
   optional: { creator: 'fuzz', timestamp: 1700000000 },
 };
-const SIGSTORE_BODY = { mimeType: 'application/vnd.dev.cosign.simplesigning.v1+json', payload: Buffer.from(JSON.stringify(PAYLOAD)).toString('base64'), annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' } };
+const SIGSTORE_BODY = {
+  mimeType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+  payload: Buffer.from(JSON.stringify(PAYLOAD)).toString('base64'),
+  annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' },
+};
 
 /** A schema2 manifest for `config`, so that conversion gets as far as decoding it. */
 function schema2For(config: Uint8Array): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerSchema2, config: { mediaType: MediaType.dockerConfig, size: config.length, digest: digestOf(config) }, layers: [] }));
+  return new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.dockerSchema2,
+      config: { mediaType: MediaType.dockerConfig, size: config.length, digest: digestOf(config) },
+      layers: [],
+    }),
+  );
 }
 
 describe('fuzz: manifests, configs and signatures', function () {
@@ -67,8 +107,9 @@ describe('fuzz: manifests, configs and signatures', function () {
     fuzz(configs, (config) => describeLayers(parsed.layers, config));
   });
   it('signature payloads, simple signing and cosign', () => {
-    fuzz(fc.tuple(hostileBytes(hostileJsonText([PAYLOAD, { ...PAYLOAD, optional: null }])), fc.constantFrom('simple-signing' as const, 'cosign' as const)), ([payload, kind]) =>
-      parseSignaturePayload(payload, kind),
+    fuzz(
+      fc.tuple(hostileBytes(hostileJsonText([PAYLOAD, { ...PAYLOAD, optional: null }])), fc.constantFrom('simple-signing' as const, 'cosign' as const)),
+      ([payload, kind]) => parseSignaturePayload(payload, kind),
     );
   });
   it('stored signature blobs: format prefix and sigstore-json body', () => {

@@ -28,14 +28,26 @@ const IMAGE_NAMES = [
   'docker-archive:/tmp/save.tar:@0',
   'containers-storage:[overlay@/var/lib]busybox',
 ];
-const DOCKER_NAMES = ['busybox', 'quay.io/ns/repo:tag', `reg:5000/a/b@${DIGEST}`, `docker.io/library/alpine:3@${DIGEST}`, '127.0.0.1:5000/x', 'a.b/c_d__e/f-g:h.i'];
+const DOCKER_NAMES = [
+  'busybox',
+  'quay.io/ns/repo:tag',
+  `reg:5000/a/b@${DIGEST}`,
+  `docker.io/library/alpine:3@${DIGEST}`,
+  '127.0.0.1:5000/x',
+  'a.b/c_d__e/f-g:h.i',
+];
 const CHALLENGES = [
   'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
   'Basic realm="Registry Realm"',
   'Bearer realm="https://a/t", error="insufficient_scope", scope="repository:x:pull,push", Basic realm="x"',
   'Negotiate, Bearer realm="https://a\\"b/t"',
 ];
-const CONTENT_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json; charset=utf-8', 'application/json', 'text/plain; a="b\\"c"; d=e'];
+const CONTENT_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json; charset=utf-8',
+  'application/json',
+  'text/plain; a="b\\"c"; d=e',
+];
 
 describe('fuzz: names and headers', function () {
   this.timeout(fuzzTimeout());

@@ -11,10 +11,18 @@ import { hostileBytes, hostileJsonText, mutatedText, oddString } from './generat
 
 const ERROR_BODIES: unknown[] = [
   { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'latest' } }] },
-  { errors: [{ code: 'DENIED', message: 'requested access to the resource is denied', detail: [{ Type: 'repository', Name: 'x', Action: 'pull' }] }, { code: 'UNAUTHORIZED' }] },
+  {
+    errors: [
+      { code: 'DENIED', message: 'requested access to the resource is denied', detail: [{ Type: 'repository', Name: 'x', Action: 'pull' }] },
+      { code: 'UNAUTHORIZED' },
+    ],
+  },
   { details: 'You have reached your pull rate limit.' },
 ];
-const CHALLENGES = ['Bearer realm="https://auth.example/token",service="registry",error="invalid_token",error_description="expired"', 'Bearer error="insufficient_scope", scope="repository:a:pull"'];
+const CHALLENGES = [
+  'Bearer realm="https://auth.example/token",service="registry",error="invalid_token",error_description="expired"',
+  'Bearer error="insufficient_scope", scope="repository:a:pull"',
+];
 
 describe('fuzz: registry answers', function () {
   this.timeout(fuzzTimeout());

@@ -182,7 +182,11 @@ describe('registry harness against real docker-registry', function () {
   });
 
   it('token: basic-auth users, refresh tokens, access_token field, and tokens without access are refused', async () => {
-    const registry = await start({ kind: 'token', users: [{ user: 'bob', pass: 'bob-secret' }], issuer: { anonymousPull: 'none', tokenField: 'access_token' } });
+    const registry = await start({
+      kind: 'token',
+      users: [{ user: 'bob', pass: 'bob-secret' }],
+      issuer: { anonymousPull: 'none', tokenField: 'access_token' },
+    });
     const issuer = registry.tokenIssuer!;
     await pushLayout(registry, layoutDir, 'single', 'closed/tiny', 'single', { preserveDigests: true });
     const scope = 'repository:closed/tiny:pull';
@@ -200,13 +204,22 @@ describe('registry harness against real docker-registry', function () {
     await refused.body.dump();
     expect(refused.statusCode).to.equal(401);
 
-    const withPassword = (await (await request(realm({ offline_token: 'true' }), { headers: { authorization: basic('bob', 'bob-secret') } })).body.json()) as { access_token: string; refresh_token: string };
+    const withPassword = (await (await request(realm({ offline_token: 'true' }), { headers: { authorization: basic('bob', 'bob-secret') } })).body.json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
     expect((await fetchManifest(registry, 'closed/tiny', 'single', { authorization: `Bearer ${withPassword.access_token}` })).status).to.equal(200);
 
     const refreshed = await request(issuer.realm, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: issuer.issueRefreshToken('bob'), service: issuer.service, scope, client_id: 'harness' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: issuer.issueRefreshToken('bob'),
+        service: issuer.service,
+        scope,
+        client_id: 'harness',
+      }).toString(),
     });
     const refreshedBody = (await refreshed.body.json()) as { access_token: string; refresh_token: string };
     expect(refreshedBody.refresh_token).to.be.a('string');
@@ -241,7 +254,15 @@ describe('registry harness against real docker-registry', function () {
     try {
       const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
       const configDigest = await pusher.pushBlob('raw/odd', config);
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [], annotations: { odd: 'yes' } }));
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+          layers: [],
+          annotations: { odd: 'yes' },
+        }),
+      );
       const digest = await pusher.pushManifest('raw/odd', 'odd', manifest, OCI_MANIFEST);
       const fetched = await fetchManifest(registry, 'raw/odd', digest, { authorization: basic('carol', 'carol-secret') });
       expect(fetched.status).to.equal(200);
@@ -264,7 +285,10 @@ describe('registry harness against real docker-registry', function () {
     expect(manifest.protocol).to.match(/^0\.2\./);
     expect(manifest.manifest_digest).to.equal(single.manifest.digest);
     expect(manifest.spawn_to_manifest_ms).to.be.a('number').greaterThan(0);
-    const blob = JSON.parse((await run('python3', [script, '--tls-verify=false', 'blob', reference, single.layers[0]!.digest])).stdout) as Record<string, unknown>;
+    const blob = JSON.parse((await run('python3', [script, '--tls-verify=false', 'blob', reference, single.layers[0]!.digest])).stdout) as Record<
+      string,
+      unknown
+    >;
     expect(blob).to.include({ digest: single.layers[0]!.digest, bytes: single.layers[0]!.bytes.length, reported_size: single.layers[0]!.bytes.length });
     // A wrong size makes skopeo's FinishPipe fail, and the client must report it.
     await run('python3', [script, '--tls-verify=false', 'blob', reference, single.layers[0]!.digest, '--size', '1']).then(
@@ -279,9 +303,21 @@ describe('registry harness against real docker-registry', function () {
     try {
       const config = Buffer.from('{"architecture":"amd64","os":"windows","rootfs":{"type":"layers","diff_ids":["sha256:' + '1'.repeat(64) + '"]}}');
       const configDigest = await pusher.pushBlob('raw/foreign', config);
-      const foreign = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: `sha256:${'2'.repeat(64)}`, size: 1234, urls: ['http://127.0.0.1:9/foreign-layer'] };
+      const foreign = {
+        mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+        digest: `sha256:${'2'.repeat(64)}`,
+        size: 1234,
+        urls: ['http://127.0.0.1:9/foreign-layer'],
+      };
       const schema2 = 'application/vnd.docker.distribution.manifest.v2+json';
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: schema2, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: config.length }, layers: [foreign] }));
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: schema2,
+          config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configDigest, size: config.length },
+          layers: [foreign],
+        }),
+      );
       const digest = await pusher.pushManifest('raw/foreign', 'v1', manifest, schema2);
       const fetched = await fetchManifest(registry, 'raw/foreign', 'v1');
       expect(fetched.headers['content-type']).to.equal(schema2);

@@ -68,7 +68,9 @@ export interface RunningEngine {
 
 /** `podman system service --time=0 HOST` over `store`, once `GET /_ping` answers. */
 export async function startPodmanService(store: EngineStore, host: string, label: string): Promise<RunningEngine> {
-  const daemon = spawnDaemon('podman', [...store.args, '--tmpdir', join(store.dir, 'tmp'), 'system', 'service', '--time=0', host], { logPath: join(store.dir, `podman-${label}.log`) });
+  const daemon = spawnDaemon('podman', [...store.args, '--tmpdir', join(store.dir, 'tmp'), 'system', 'service', '--time=0', host], {
+    logPath: join(store.dir, `podman-${label}.log`),
+  });
   return waitForEngine(daemon, host, 'podman system service');
 }
 
@@ -80,7 +82,23 @@ export async function startDockerd(dir: string): Promise<RunningEngine> {
   const host = `unix://${join(dir, 'docker.sock')}`;
   const daemon = spawnDaemon(
     DOCKERD,
-    ['--config-file', config, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'), '-H', host, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs', '--log-level=warn'],
+    [
+      '--config-file',
+      config,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '-H',
+      host,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--storage-driver=vfs',
+      '--log-level=warn',
+    ],
     { logPath: join(dir, 'dockerd.log') },
   );
   return waitForEngine(daemon, host, 'dockerd');
@@ -115,12 +133,15 @@ export interface EngineAnswer {
 export function engineRequest(engine: RunningEngine, method: string, path: string, upload?: string): Promise<EngineAnswer> {
   const target = engine.socketPath !== undefined ? { socketPath: engine.socketPath } : tcpTarget(engine.host);
   return new Promise((resolve, reject) => {
-    const req = request({ ...target, method, path, agent: false, headers: upload === undefined ? {} : { 'Content-Type': 'application/x-tar' }, timeout: 60_000 }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { ...target, method, path, agent: false, headers: upload === undefined ? {} : { 'Content-Type': 'application/x-tar' }, timeout: 60_000 },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
     if (upload === undefined) req.end();
@@ -149,13 +170,20 @@ export async function copyBetweenEngines(from: RunningEngine, to: RunningEngine,
  * and, when `requireClientCertificate`, accepts only clients with a certificate from the same CA
  * (the leaf is valid for both ends), as `dockerd --tlsverify` does.
  */
-export async function startTlsFront(pki: TestPki, socketPath: string, requireClientCertificate: boolean): Promise<{ readonly host: string; stop(): Promise<void> }> {
-  const server: Server = createTlsServer({ cert: pki.certPem, key: pki.keyPem, ca: pki.caPem, requestCert: requireClientCertificate, rejectUnauthorized: requireClientCertificate }, (tlsSocket) => {
-    const upstream = netConnect(socketPath);
-    tlsSocket.pipe(upstream).pipe(tlsSocket);
-    tlsSocket.on('error', () => upstream.destroy());
-    upstream.on('error', () => tlsSocket.destroy());
-  });
+export async function startTlsFront(
+  pki: TestPki,
+  socketPath: string,
+  requireClientCertificate: boolean,
+): Promise<{ readonly host: string; stop(): Promise<void> }> {
+  const server: Server = createTlsServer(
+    { cert: pki.certPem, key: pki.keyPem, ca: pki.caPem, requestCert: requireClientCertificate, rejectUnauthorized: requireClientCertificate },
+    (tlsSocket) => {
+      const upstream = netConnect(socketPath);
+      tlsSocket.pipe(upstream).pipe(tlsSocket);
+      tlsSocket.on('error', () => upstream.destroy());
+      upstream.on('error', () => tlsSocket.destroy());
+    },
+  );
   server.on('tlsClientError', () => undefined);
   const open = new Set<Socket>();
   server.on('secureConnection', (socket: Socket) => {

@@ -46,7 +46,10 @@ export function exampleImage(): FixtureList {
       ],
     }),
   );
-  return makeList('oci', images.map((image) => ({ image })));
+  return makeList(
+    'oci',
+    images.map((image) => ({ image })),
+  );
 }
 
 /** Writes the example layout into `dir`, which should be empty or absent. */

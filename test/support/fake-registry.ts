@@ -137,7 +137,13 @@ export class FakeRegistry {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString('utf8') };
+    const recorded: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
     this.requests.push(recorded);
     const fault = this.faults.find((f) => f.remaining > 0 && f.matches(recorded));
     if (fault !== undefined) {
@@ -243,7 +249,9 @@ export const faults = {
     return (req, res) => {
       const range = requestedRange(req, bytes.length);
       const { start, end } = range ?? { start: 0, end: bytes.length };
-      const headers = range ? { 'content-length': end - start, 'content-range': `bytes ${start}-${end - 1}/${bytes.length}` } : { 'content-length': bytes.length };
+      const headers = range
+        ? { 'content-length': end - start, 'content-range': `bytes ${start}-${end - 1}/${bytes.length}` }
+        : { 'content-length': bytes.length };
       res.writeHead(range ? 206 : 200, headers);
       res.write(Buffer.from(bytes.subarray(start, start + after)), () => res.socket?.destroy());
     };

@@ -78,12 +78,12 @@ describe('image fixtures', function () {
       { path: 'a.txt', content: 'first\n', mode: 0o600 },
     ]);
     const listing = execFileSync('tar', ['-tvf', '-'], { input: archive }).toString();
-    expect(listing.trim().split('\n').map((line) => line.split(/\s+/).slice(-1)[0])).to.deep.equal([
-      'a.txt',
-      'b/',
-      `b/${'d'.repeat(60)}/`,
-      `b/${'d'.repeat(60)}/${'e'.repeat(50)}.txt`,
-    ]);
+    expect(
+      listing
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/).slice(-1)[0]),
+    ).to.deep.equal(['a.txt', 'b/', `b/${'d'.repeat(60)}/`, `b/${'d'.repeat(60)}/${'e'.repeat(50)}.txt`]);
     expect(listing).to.match(/^-rw------- 0\/0\s+6 1970-01-01 00:00 a\.txt$/m);
     expect(execFileSync('tar', ['-xOf', '-', 'a.txt'], { input: archive }).toString()).to.equal('first\n');
   });

@@ -30,7 +30,16 @@
  * `ociBlobPath`, `dirBlobPath` and `dirInstanceManifestPath` locate files, e.g. to corrupt them.
  */
 import { type Platform } from '../../src/domain/platform.js';
-import { makeImage, makeLargeLayer, makeLayer, makeList, type FixtureImage, type FixtureLayer, type FixtureList, type ImageFormat } from './fixture-builders.js';
+import {
+  makeImage,
+  makeLargeLayer,
+  makeLayer,
+  makeList,
+  type FixtureImage,
+  type FixtureLayer,
+  type FixtureList,
+  type ImageFormat,
+} from './fixture-builders.js';
 
 export * from './fixture-builders.js';
 export * from './image-writers.js';
@@ -111,8 +120,14 @@ function buildStandardFixtures(): StandardFixtures {
       layers: [baseLayer(PLATFORMS.amd64, 'oci', 'gzip'), makeLayer(appLayerEntries, { format: 'oci', compression: 'none' })],
     }),
     dockerSingle: platformImage('docker', PLATFORMS.amd64),
-    ociIndex: makeList('oci', platforms.map((platform) => ({ image: platformImage('oci', platform) }))),
-    dockerList: makeList('docker', platforms.map((platform) => ({ image: platformImage('docker', platform) }))),
+    ociIndex: makeList(
+      'oci',
+      platforms.map((platform) => ({ image: platformImage('oci', platform) })),
+    ),
+    dockerList: makeList(
+      'docker',
+      platforms.map((platform) => ({ image: platformImage('docker', platform) })),
+    ),
     ociZstdIndex: makeList('oci', [{ image: gzipAmd64 }, { image: zstdAmd64, annotations: { [ZSTD_ANNOTATION]: 'true' } }]),
     ociLarge: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [makeLargeLayer(LARGE_LAYER_SIZE, 'oci')] }),
     dockerLarge: makeImage({ format: 'docker', platform: PLATFORMS.amd64, layers: [makeLargeLayer(LARGE_LAYER_SIZE, 'docker')] }),

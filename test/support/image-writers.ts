@@ -48,9 +48,7 @@ export async function writeOciLayout(layoutDir: string, entries: readonly OciLay
   const index = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: entries.map(({ artifact, name }) =>
-      ociDescriptor(artifact.manifest, name === undefined ? undefined : { [REF_NAME_ANNOTATION]: name }),
-    ),
+    manifests: entries.map(({ artifact, name }) => ociDescriptor(artifact.manifest, name === undefined ? undefined : { [REF_NAME_ANNOTATION]: name })),
   };
   await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await writeFile(join(layoutDir, 'index.json'), JSON.stringify(index));

@@ -31,7 +31,9 @@ export function parseResponses(bytes: Buffer, methods: readonly string[]): RawRe
 
 /** A request as bytes; `POST` gets an empty body's Content-Length. Host is `localhost`, as curl sends to a loopback listener. */
 export function requestBytes(method: string, path: string, headers: Record<string, string> = {}): string {
-  const lines = Object.entries({ Host: 'localhost', ...(method === 'POST' ? { 'Content-Length': '0' } : {}), ...headers }).map(([name, value]) => `${name}: ${value}\r\n`);
+  const lines = Object.entries({ Host: 'localhost', ...(method === 'POST' ? { 'Content-Length': '0' } : {}), ...headers }).map(
+    ([name, value]) => `${name}: ${value}\r\n`,
+  );
   return `${method} ${path} HTTP/1.1\r\n${lines.join('')}\r\n`;
 }
 

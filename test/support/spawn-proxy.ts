@@ -35,7 +35,13 @@ export function httpRequest(agent: Agent, method: string, path: string, headers:
       // 'aborted' bodies still resolve: a truncated body is a result the tests inspect.
       res.on('error', () => undefined);
       res.once('close', () =>
-        resolve({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks), complete: res.complete }),
+        resolve({
+          status: res.statusCode ?? 0,
+          statusMessage: res.statusMessage ?? '',
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          complete: res.complete,
+        }),
       );
     });
     req.once('error', reject);

@@ -45,7 +45,8 @@ export function chooseManifestItem(items: readonly TarManifestItem[], selector: 
   const { docker, index } = selector;
   if (index !== undefined) {
     const item = items[index];
-    if (item === undefined) throw new ProxyError('image-not-found', `docker-archive:${path}:@${index}: index out of range, the archive has ${items.length} images`);
+    if (item === undefined)
+      throw new ProxyError('image-not-found', `docker-archive:${path}:@${index}: index out of range, the archive has ${items.length} images`);
     return item;
   }
   if (docker !== undefined) return chooseByTag(items, dockerString(docker), path);

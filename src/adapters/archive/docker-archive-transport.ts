@@ -62,7 +62,10 @@ function requireEntry(archive: TarIndex, name: string, role: string): TarEntry {
 /** Pairs layer files with diffIDs and learns each layer's uncompressed size, as containers/image does at open. */
 async function indexLayers(archive: TarIndex, item: TarManifestItem, diffIds: readonly Digest[], signal?: AbortSignal): Promise<Map<Digest, ArchiveLayer>> {
   if (item.layers.length !== diffIds.length) {
-    throw new ProxyError('manifest-invalid', `${archive.name}: inconsistent layer count, ${item.layers.length} in manifest.json and ${diffIds.length} in ${item.config}`);
+    throw new ProxyError(
+      'manifest-invalid',
+      `${archive.name}: inconsistent layer count, ${item.layers.length} in manifest.json and ${diffIds.length} in ${item.config}`,
+    );
   }
   const layers = new Map<Digest, ArchiveLayer>();
   const diffIdOfFile = new Map<string, Digest>();

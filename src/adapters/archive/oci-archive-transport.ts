@@ -20,10 +20,14 @@ export class OciArchiveTransport implements Transport {
     }
     const archive = await TarIndex.build(reference.path, signal);
     const files = new TarLayoutFiles(archive);
-    const descriptors = await readLayoutIndex(files, {
-      layoutFile: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no oci-layout` },
-      index: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no index.json` },
-    }, signal);
+    const descriptors = await readLayoutIndex(
+      files,
+      {
+        layoutFile: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no oci-layout` },
+        index: { code: 'manifest-invalid', message: `${archive.path} is not an OCI archive: it has no index.json` },
+      },
+      signal,
+    );
     const descriptor = choose(descriptors, reference.reference, archive.path);
     // Each read of a compressed archive decompresses it from the start: too dear for a peek per layer.
     return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors, peekLayers: archive.compression === 'none' });

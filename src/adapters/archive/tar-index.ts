@@ -157,7 +157,13 @@ function walk(path: string, compression: DetectedCompression, signal: AbortSigna
     parser.on('entry', (header, stream, next) => {
       // `stream.offset` is where the entry's own header starts, after any pax or GNU long-name blocks.
       try {
-        record({ name: cleanTarName(header.name), type: entryType(header), size: header.size ?? 0, offset: stream.offset + HEADER_BLOCK, linkname: header.linkname ?? '' });
+        record({
+          name: cleanTarName(header.name),
+          type: entryType(header),
+          size: header.size ?? 0,
+          offset: stream.offset + HEADER_BLOCK,
+          linkname: header.linkname ?? '',
+        });
       } catch (err) {
         fail(err as Error);
         return;

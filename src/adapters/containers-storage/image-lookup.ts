@@ -28,7 +28,9 @@ export class StoreImages {
   private constructor(private readonly images: readonly StoredImage[]) {}
 
   static async read(stores: readonly StoreLayout[], signal?: AbortSignal): Promise<StoreImages> {
-    const perStore = await Promise.all(stores.map(async (store) => (await readRecords<ImageRecord>(imagesFile(store), signal)).map((record) => ({ store, record }))));
+    const perStore = await Promise.all(
+      stores.map(async (store) => (await readRecords<ImageRecord>(imagesFile(store), signal)).map((record) => ({ store, record }))),
+    );
     return new StoreImages(perStore.flat());
   }
 
@@ -44,7 +46,10 @@ export class StoreImages {
       } else if (ref.prefixMayBeName) {
         ref = { ...ref, idPrefix: undefined, prefixMayBeName: undefined };
       } else {
-        throw new ProxyError('invalid-reference', `${JSON.stringify(ref.idPrefix)} in containers-storage:${formatStorageReference(reference)} does not look like an image ID or digest: no image ID in the store starts with it`);
+        throw new ProxyError(
+          'invalid-reference',
+          `${JSON.stringify(ref.idPrefix)} in containers-storage:${formatStorageReference(reference)} does not look like an image ID or digest: no image ID in the store starts with it`,
+        );
       }
     }
     const named = ref.named;
@@ -77,7 +82,11 @@ export class StoreImages {
     for (const store of stores) {
       const matches = this.images.filter((image) => image.store === store && image.record.id.startsWith(prefix));
       if (matches.length === 1) return matches[0];
-      if (matches.length > 1) throw new ProxyError('invalid-reference', `the image ID prefix ${JSON.stringify(prefix)} is ambiguous: ${matches.length} images in ${store.graphRoot} start with it`);
+      if (matches.length > 1)
+        throw new ProxyError(
+          'invalid-reference',
+          `the image ID prefix ${JSON.stringify(prefix)} is ambiguous: ${matches.length} images in ${store.graphRoot} start with it`,
+        );
     }
     return undefined;
   }

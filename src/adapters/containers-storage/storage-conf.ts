@@ -93,7 +93,10 @@ function canonicalDriver(driver: string | undefined): string | undefined {
 /** expandEnvPath: `$UID`, then `$VAR` and `${VAR}` from the environment, then cleaned. */
 function expandPath(path: string, locations: StorageConfLocations): string {
   const withUid = path.replaceAll('$UID', String(locations.uid));
-  const expanded = withUid.replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_, braced: string | undefined, bare: string | undefined) => locations.env[braced ?? bare ?? ''] ?? '');
+  const expanded = withUid.replace(
+    /\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g,
+    (_, braced: string | undefined, bare: string | undefined) => locations.env[braced ?? bare ?? ''] ?? '',
+  );
   return normalize(expanded);
 }
 
@@ -137,7 +140,8 @@ async function readConf(path: string, required: boolean): Promise<ConfValues | u
 
 function table(value: unknown, path: string, name: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProxyError('config-invalid', `storage configuration ${path}: ${name} must be a table`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ProxyError('config-invalid', `storage configuration ${path}: ${name} must be a table`);
   return value as Record<string, unknown>;
 }
 

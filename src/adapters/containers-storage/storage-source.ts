@@ -55,7 +55,10 @@ export class StorageSource implements ImageSource {
     if (bytes === undefined) {
       throw new ProxyError('image-not-found', `manifest ${digest} is not stored with image ${this.id}: a store keeps only the instances that were pulled`);
     }
-    return { bytes, mediaType: guessedMediaType(bytes, `${bigDataFile(this.image.store, this.id, `manifest-${digest}`)} (manifest ${digest} of image ${this.id})`) };
+    return {
+      bytes,
+      mediaType: guessedMediaType(bytes, `${bigDataFile(this.image.store, this.id, `manifest-${digest}`)} (manifest ${digest} of image ${this.id})`),
+    };
   }
 
   async blob(request: BlobRequest, signal?: AbortSignal): Promise<BlobBody> {
@@ -83,7 +86,10 @@ export class StorageSource implements ImageSource {
     }
     const compressed = this.layers.find((l) => l.record['compressed-diff-digest'] === digest);
     if (compressed?.record['diff-digest'] !== undefined) {
-      throw new ProxyError('blob-not-found', `layer ${digest} is kept only uncompressed in the store: ask for ${compressed.record['diff-digest']}, its diff ID`);
+      throw new ProxyError(
+        'blob-not-found',
+        `layer ${digest} is kept only uncompressed in the store: ask for ${compressed.record['diff-digest']}, its diff ID`,
+      );
     }
     throw new ProxyError('blob-not-found', `${digest} is not a blob of image ${this.id} in the store`);
   }
@@ -94,7 +100,10 @@ export class StorageSource implements ImageSource {
       const digest = record['diff-digest'];
       const size = record['diff-size'];
       if (digest === undefined || !isDigest(digest)) {
-        throw new ProxyError('manifest-unsupported', `layer ${record.id} of image ${this.id} has no uncompressed digest in the store (a partially pulled layer?), so it cannot be served verified`);
+        throw new ProxyError(
+          'manifest-unsupported',
+          `layer ${record.id} of image ${this.id} has no uncompressed digest in the store (a partially pulled layer?), so it cannot be served verified`,
+        );
       }
       if (size === undefined || !Number.isSafeInteger(size) || size < 0) {
         throw new ProxyError('manifest-unsupported', `layer ${record.id} of image ${this.id} has no uncompressed size in the store`);
@@ -121,7 +130,8 @@ export class StorageSource implements ImageSource {
     const blobs: Uint8Array[] = [];
     let offset = 0;
     for (const size of sizes) {
-      if (offset + size > data.length) throw new ProxyError('io', `signatures of image ${this.id} (${key}): expected at least ${offset + size} bytes, found ${data.length}`);
+      if (offset + size > data.length)
+        throw new ProxyError('io', `signatures of image ${this.id} (${key}): expected at least ${offset + size} bytes, found ${data.length}`);
       blobs.push(data.subarray(offset, offset + size));
       offset += size;
     }

@@ -48,12 +48,21 @@ export class StorageTransport implements Transport {
     const id = found.record.id;
     const named = found.reference.named;
     // The manifest the reference's digest names when the image keeps it, else the image's own.
-    const byDigest = named?.digest !== undefined && found.record['big-data-names']?.includes(`manifest-${named.digest}`) ? `manifest-${named.digest}` : 'manifest';
+    const byDigest =
+      named?.digest !== undefined && found.record['big-data-names']?.includes(`manifest-${named.digest}`) ? `manifest-${named.digest}` : 'manifest';
     const bytes = await readBigData(found.store, id, byDigest, MAX_MANIFEST_BYTES, signal);
     if (bytes === undefined) {
-      throw new ProxyError('image-not-found', `image ${id} (containers-storage:${formatStorageReference(resolved)}) has no manifest in the store: it was removed, or never committed`);
+      throw new ProxyError(
+        'image-not-found',
+        `image ${id} (containers-storage:${formatStorageReference(resolved)}) has no manifest in the store: it was removed, or never committed`,
+      );
     }
-    return new StorageSource({ reference: resolved, image: found, layers, manifest: { bytes, mediaType: guessedMediaType(bytes, `${bigDataFile(found.store, id, byDigest)} (the manifest of image ${id})`) } });
+    return new StorageSource({
+      reference: resolved,
+      image: found,
+      layers,
+      manifest: { bytes, mediaType: guessedMediaType(bytes, `${bigDataFile(found.store, id, byDigest)} (the manifest of image ${id})`) },
+    });
   }
 
   /**
@@ -74,10 +83,16 @@ export class StorageTransport implements Transport {
     }
   }
 
-  private async storesFor(reference: StorageReference, signal?: AbortSignal): Promise<{ primary: StoreLayout; stores: StoreLayout[]; options: readonly string[] }> {
+  private async storesFor(
+    reference: StorageReference,
+    signal?: AbortSignal,
+  ): Promise<{ primary: StoreLayout; stores: StoreLayout[]; options: readonly string[] }> {
     const spec = reference.store;
     // GetStore: a reference's store specifier stands alone; storage.conf fills in only what it leaves out.
-    const defaults = spec === undefined || spec.graphRoot === undefined || spec.runRoot === undefined || spec.driver === undefined ? await this.options.defaultStore() : undefined;
+    const defaults =
+      spec === undefined || spec.graphRoot === undefined || spec.runRoot === undefined || spec.driver === undefined
+        ? await this.options.defaultStore()
+        : undefined;
     // GetStore cleans both roots (filepath.Abs): the policy scope names the store as cleaned.
     const graphRoot = cleanPath(spec?.graphRoot ?? defaults!.graphRoot);
     const runRoot = cleanPath(spec?.runRoot ?? defaults!.runRoot);
@@ -98,10 +113,17 @@ function cleanPath(path: string): string {
 }
 
 function readableDriver(driver: string | undefined, graphRoot: string): ReadableDriver {
-  if (driver === undefined) throw new ProxyError('image-not-found', `no image store at ${graphRoot}: it holds no overlay-images or vfs-images directory, and storage.conf names no driver`);
+  if (driver === undefined)
+    throw new ProxyError(
+      'image-not-found',
+      `no image store at ${graphRoot}: it holds no overlay-images or vfs-images directory, and storage.conf names no driver`,
+    );
   const name = driver === 'overlay2' ? 'overlay' : driver;
   if (!(READABLE_DRIVERS as readonly string[]).includes(name)) {
-    throw new ProxyError('unsupported-transport', `the store at ${graphRoot} uses the ${driver} driver; this proxy reads only the ${READABLE_DRIVERS.join(' and ')} drivers' stores`);
+    throw new ProxyError(
+      'unsupported-transport',
+      `the store at ${graphRoot} uses the ${driver} driver; this proxy reads only the ${READABLE_DRIVERS.join(' and ')} drivers' stores`,
+    );
   }
   return name as ReadableDriver;
 }

@@ -132,7 +132,8 @@ export async function readRecords<T extends { readonly id: string }>(path: strin
   }
   for (const record of parsed as Record<string, unknown>[]) {
     const wrong = Object.entries(FIELD_TYPES).find(([field, valid]) => record[field] !== undefined && record[field] !== null && !valid(record[field]));
-    if (wrong !== undefined) throw new ProxyError('io', `${path}: the ${wrong[0]} of record ${JSON.stringify(record['id'])} is not what containers/storage writes there`);
+    if (wrong !== undefined)
+      throw new ProxyError('io', `${path}: the ${wrong[0]} of record ${JSON.stringify(record['id'])} is not what containers/storage writes there`);
   }
   return parsed as T[];
 }

@@ -91,7 +91,10 @@ async function* entries(layer: LayerFiles, signal?: AbortSignal): AsyncGenerator
   } catch (err) {
     if (err instanceof ProxyError || signal?.aborted) throw err;
     if ((err as { code?: string }).code?.startsWith('Z_')) throw corrupt(layer, `its gzip stream is damaged (${(err as Error).message})`);
-    throw storeFileError(err, layer.tarSplit, { code: 'blob-not-found', message: `layer ${layer.layerId} was removed from the store while it was read (${layer.tarSplit} is gone)` });
+    throw storeFileError(err, layer.tarSplit, {
+      code: 'blob-not-found',
+      message: `layer ${layer.layerId} was removed from the store while it was read (${layer.tarSplit} is gone)`,
+    });
   }
   pending += decoder.end();
   if (pending.trim() !== '') yield parseEntry(pending, layer);
@@ -178,7 +181,8 @@ class LayerDirectory {
   private rootHandle(): Promise<FileHandle> {
     this.root ??= (async () => {
       const below = relative(this.layer.graphRoot, this.layer.directory).split(sep);
-      if (below.includes('..') || below.includes('')) throw new ProxyError('internal', `layer directory ${this.layer.directory} is not below the graph root ${this.layer.graphRoot}`);
+      if (below.includes('..') || below.includes(''))
+        throw new ProxyError('internal', `layer directory ${this.layer.directory} is not below the graph root ${this.layer.graphRoot}`);
       let handle = await open(this.layer.graphRoot, DIRECTORY_FLAGS);
       for (const component of below) {
         try {
@@ -192,8 +196,15 @@ class LayerDirectory {
       }
       return handle;
     })().catch((err: unknown) => {
-      if (isLinkError(err)) throw new ProxyError('io', `${this.layer.directory}, the directory of layer ${this.layer.layerId}, lies behind a symbolic link: the store was changed or damaged`);
-      throw storeFileError(err, this.layer.directory, { code: 'blob-not-found', message: `layer ${this.layer.layerId} was removed from the store (${this.layer.directory} is gone)` });
+      if (isLinkError(err))
+        throw new ProxyError(
+          'io',
+          `${this.layer.directory}, the directory of layer ${this.layer.layerId}, lies behind a symbolic link: the store was changed or damaged`,
+        );
+      throw storeFileError(err, this.layer.directory, {
+        code: 'blob-not-found',
+        message: `layer ${this.layer.layerId} was removed from the store (${this.layer.directory} is gone)`,
+      });
     });
     return this.root;
   }

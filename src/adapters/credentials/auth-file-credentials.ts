@@ -80,7 +80,9 @@ export class AuthFileCredentials implements CredentialStore {
       );
     }
     const found = await run(helper, registry, signal);
-    return found === undefined ? undefined : { ...found, source: `${found.source ?? `credential helper docker-credential-${helper}`} (named in credHelpers of auth file ${this.options.path})` };
+    return found === undefined
+      ? undefined
+      : { ...found, source: `${found.source ?? `credential helper docker-credential-${helper}`} (named in credHelpers of auth file ${this.options.path})` };
   }
 
   // Not tied to a caller's signal: the cached read is shared by every later lookup.

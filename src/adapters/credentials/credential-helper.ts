@@ -48,7 +48,9 @@ export class CredentialHelper {
     return new Promise((resolve, reject) => {
       // node:child_process on first use: most sessions never run a helper. Its own process
       // group, so a time limit also ends whatever a helper script started.
-      const child = process.getBuiltinModule('node:child_process').spawn(program, ['get'], { env: { ...this.options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      const child = process
+        .getBuiltinModule('node:child_process')
+        .spawn(program, ['get'], { env: { ...this.options.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let size = 0;
@@ -59,12 +61,18 @@ export class CredentialHelper {
         child.kill('SIGKILL');
       };
       const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      const timer = setTimeout(() => stop(new ProxyError('credential-helper', `credential helper ${program} for ${registry} did not finish within ${timeoutMs / 1000} s and was killed`)), timeoutMs);
-      const onAbort = () => stop(new ProxyError('credential-helper', `credential helper ${program} for ${registry} was interrupted`, { cause: signal?.reason }));
+      const timer = setTimeout(
+        () =>
+          stop(new ProxyError('credential-helper', `credential helper ${program} for ${registry} did not finish within ${timeoutMs / 1000} s and was killed`)),
+        timeoutMs,
+      );
+      const onAbort = () =>
+        stop(new ProxyError('credential-helper', `credential helper ${program} for ${registry} was interrupted`, { cause: signal?.reason }));
       signal?.addEventListener('abort', onAbort, { once: true });
       const collect = (into: Buffer[]) => (chunk: Buffer) => {
         size += chunk.length;
-        if (size > OUTPUT_LIMIT) stop(new ProxyError('credential-helper', `credential helper ${program} for ${registry} wrote more than ${OUTPUT_LIMIT} bytes`));
+        if (size > OUTPUT_LIMIT)
+          stop(new ProxyError('credential-helper', `credential helper ${program} for ${registry} wrote more than ${OUTPUT_LIMIT} bytes`));
         else into.push(chunk);
       };
       child.stdout.on('data', collect(stdout));
@@ -76,7 +84,9 @@ export class CredentialHelper {
         failure ??=
           err.code === 'ENOENT'
             ? new ProxyError('credential-helper', `credential helper ${program} (asked for ${registry}) is not installed: not found on PATH`, { cause: err })
-            : new ProxyError('credential-helper', `credential helper ${program} for ${registry} could not be started: ${err.code ?? err.message}`, { cause: err });
+            : new ProxyError('credential-helper', `credential helper ${program} for ${registry} could not be started: ${err.code ?? err.message}`, {
+                cause: err,
+              });
       });
       const finish = () => {
         clearTimeout(timer);

@@ -31,12 +31,14 @@ export class RegistriesConfCredentials implements CredentialStore {
   }
 
   private build(): Promise<CredentialStore> {
-    this.chain ??= this.options.registries.credentialHelpers().then(
-      (names) =>
-        new ChainCredentialStore(
-          names.map((name) => (name === AUTH_FILE_HELPER ? this.options.authFiles : new CredentialHelperStore(name, this.options.helpers))),
-        ),
-    );
+    this.chain ??= this.options.registries
+      .credentialHelpers()
+      .then(
+        (names) =>
+          new ChainCredentialStore(
+            names.map((name) => (name === AUTH_FILE_HELPER ? this.options.authFiles : new CredentialHelperStore(name, this.options.helpers))),
+          ),
+      );
     return this.chain;
   }
 }

@@ -39,7 +39,7 @@ export function derReader(malformed: (detail: string) => Error): DerReader {
 
   function children(content: Buffer): DerElement[] {
     const elements: DerElement[] = [];
-    for (let offset = 0; offset < content.length; ) {
+    for (let offset = 0; offset < content.length;) {
       const element = readElement(content, offset);
       elements.push(element);
       offset = element.end;

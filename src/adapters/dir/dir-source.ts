@@ -35,7 +35,12 @@ export class DirSource implements ImageSource {
     if (instance === undefined) return this.topManifest;
     const digest = parseDigest(instance);
     const path = join(this.directory, `${digestHex(digest)}.manifest.json`);
-    const bytes = await readSmallFile(path, MAX_MANIFEST_BYTES, { code: 'image-not-found', message: `manifest ${digest} is not in the image directory ${this.directory}` }, signal);
+    const bytes = await readSmallFile(
+      path,
+      MAX_MANIFEST_BYTES,
+      { code: 'image-not-found', message: `manifest ${digest} is not in the image directory ${this.directory}` },
+      signal,
+    );
     return { bytes, mediaType: guessedMediaType(bytes, path) };
   }
 

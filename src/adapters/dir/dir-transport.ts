@@ -24,7 +24,12 @@ export class DirTransport implements Transport {
     // Read once at open: the image exists exactly when its manifest does, and later calls then
     // serve the manifest that was checked. Its type is always guessed, as containers/image does.
     const path = join(directory, 'manifest.json');
-    const bytes = await readSmallFile(path, MAX_MANIFEST_BYTES, { code: 'image-not-found', message: `${directory} holds no image: it has no manifest.json` }, signal);
+    const bytes = await readSmallFile(
+      path,
+      MAX_MANIFEST_BYTES,
+      { code: 'image-not-found', message: `${directory} holds no image: it has no manifest.json` },
+      signal,
+    );
     return new DirSource({ reference, directory, manifest: { bytes, mediaType: guessedMediaType(bytes, path) } });
   }
 }

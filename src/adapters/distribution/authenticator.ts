@@ -85,15 +85,23 @@ export class Authenticator {
     const token = await this.options.tokens.get(
       key,
       (fetchSignal) => {
-      this.options.log.record('debug', 'token', `registry ${this.options.registry}: asking ${loggableRealm(realm)} for a token (${sorted.join(' ')})`, {
-        registry: this.options.registry,
-        realm: loggableRealm(realm),
-        service,
-        scopes: sorted,
-        grant: tokenGrant(credentials),
-        credentials: credentialSource(credentials) ?? 'anonymous',
-      });
-      return fetchRegistryToken(this.options.send, { realm, service, scopes: sorted, credentials, registry: this.options.registry, insecure: this.options.insecure, signal: fetchSignal });
+        this.options.log.record('debug', 'token', `registry ${this.options.registry}: asking ${loggableRealm(realm)} for a token (${sorted.join(' ')})`, {
+          registry: this.options.registry,
+          realm: loggableRealm(realm),
+          service,
+          scopes: sorted,
+          grant: tokenGrant(credentials),
+          credentials: credentialSource(credentials) ?? 'anonymous',
+        });
+        return fetchRegistryToken(this.options.send, {
+          realm,
+          service,
+          scopes: sorted,
+          credentials,
+          registry: this.options.registry,
+          insecure: this.options.insecure,
+          signal: fetchSignal,
+        });
       },
       signal,
     );
@@ -108,6 +116,11 @@ export class Authenticator {
     const credentials = scheme === 'none' ? 'none needed' : (credentialSource(this.options.credentials) ?? 'anonymous');
     const how = scheme === 'none' ? 'no authentication asked for' : `${scheme} authentication, credentials: ${credentials}`;
     const realm = challenge?.params.realm;
-    this.options.log.record('info', 'auth', `registry ${registry}: ${how}`, { registry, scheme, credentials, realm: realm === undefined ? undefined : loggableRealm(realm) });
+    this.options.log.record('info', 'auth', `registry ${registry}: ${how}`, {
+      registry,
+      scheme,
+      credentials,
+      realm: realm === undefined ? undefined : loggableRealm(realm),
+    });
   }
 }

@@ -32,9 +32,7 @@ function withSystemCas(ca: TlsOptions['ca']): TlsOptions['ca'] {
 export class HostDispatchers {
   private readonly chosen = new Map<string, Promise<Dispatcher>>();
 
-  constructor(
-    private readonly options: { readonly base: Dispatcher; readonly tls: TlsProvider; readonly connectMs: number },
-  ) {}
+  constructor(private readonly options: { readonly base: Dispatcher; readonly tls: TlsProvider; readonly connectMs: number }) {}
 
   get(url: URL, insecure: boolean): Promise<Dispatcher> {
     if (url.protocol !== 'https:') return Promise.resolve(this.options.base);

@@ -58,6 +58,9 @@ export function authenticatedSend(next: Send, authenticator: Authenticator, scop
     const source = authenticator.sentCredentials;
     if (response.statusCode !== 401 || source === undefined) return response;
     const refused = await registryError(response, response.url.host, request.what, 'other');
-    throw new ProxyError('unauthorized', `${refused.message} (credentials from ${source} were sent and refused)`, { cause: refused, upstreamCode: refused.upstreamCode });
+    throw new ProxyError('unauthorized', `${refused.message} (credentials from ${source} were sent and refused)`, {
+      cause: refused,
+      upstreamCode: refused.upstreamCode,
+    });
   };
 }

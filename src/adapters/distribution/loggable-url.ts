@@ -7,6 +7,8 @@ const SHOWN_PARAMETERS = new Set(['scope', 'service', 'n', 'last', 'digest']);
  * in its query (`X-Amz-Signature`, `sig`, …) and a token request the account name.
  */
 export function loggableUrl(url: URL): string {
-  const params = [...url.searchParams.entries()].map(([key, value]) => `${encodeURIComponent(key)}=${SHOWN_PARAMETERS.has(key) ? encodeURIComponent(value) : 'redacted'}`);
+  const params = [...url.searchParams.entries()].map(
+    ([key, value]) => `${encodeURIComponent(key)}=${SHOWN_PARAMETERS.has(key) ? encodeURIComponent(value) : 'redacted'}`,
+  );
   return `${url.protocol}//${url.host}${url.pathname}${params.length === 0 ? '' : `?${params.join('&')}`}`;
 }

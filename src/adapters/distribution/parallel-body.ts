@@ -136,7 +136,8 @@ class ParallelBody extends Readable {
     body.on('data', (chunk: Buffer) => this.received(span, chunk));
     body.once('end', () => {
       // Every span asks for an exact length, so an end before it is a break like any other.
-      if (span.response === response && !span.complete) this.broke(span, response, Object.assign(new Error('the answer ended early'), { code: 'UND_ERR_SOCKET' }));
+      if (span.response === response && !span.complete)
+        this.broke(span, response, Object.assign(new Error('the answer ended early'), { code: 'UND_ERR_SOCKET' }));
     });
     body.once('error', (err) => {
       if (span.response === response) this.context.runInAsyncScope(() => this.broke(span, response, err));
@@ -184,8 +185,7 @@ class ParallelBody extends Readable {
     if (span === this.probe) {
       this.steer(this.count.conclude(this.now()));
       this.watchCount();
-    }
-    else this.advance();
+    } else this.advance();
   }
 
   /** Delivers what is due in order, then asks for the chunks there is room for. */

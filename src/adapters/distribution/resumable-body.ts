@@ -27,10 +27,7 @@ async function checkResumed(response: HttpResponse, offset: number, total: numbe
   if (response.statusCode !== 206) throw await registryError(response, response.url.host, what, 'blob');
   const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(response.headers['content-range'] ?? '').trim());
   const consistent =
-    range !== null &&
-    Number(range[1]) === offset &&
-    Number(range[2]) >= offset &&
-    (range[3] === '*' || total === undefined || Number(range[3]) === total);
+    range !== null && Number(range[1]) === offset && Number(range[2]) >= offset && (range[3] === '*' || total === undefined || Number(range[3]) === total);
   if (!consistent) {
     await discard(response.body);
     throw new ProxyError('network', `${what}: resuming at byte ${offset} failed: ${response.url.host} answered an inconsistent Content-Range`);

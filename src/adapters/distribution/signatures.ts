@@ -31,7 +31,10 @@ export async function fetchExtensionSignatures(repository: Repository, digest: D
   }
   const entries = isRecord(list) && Array.isArray(list['signatures']) ? (list['signatures'] as unknown[]) : [];
   return entries
-    .filter((entry): entry is Record<string, unknown> => isRecord(entry) && entry['schemaVersion'] === 2 && entry['type'] === 'atomic' && typeof entry['content'] === 'string')
+    .filter(
+      (entry): entry is Record<string, unknown> =>
+        isRecord(entry) && entry['schemaVersion'] === 2 && entry['type'] === 'atomic' && typeof entry['content'] === 'string',
+    )
     .map((entry) => Buffer.from(entry['content'] as string, 'base64'));
 }
 
@@ -58,7 +61,8 @@ export async function fetchSigstoreAttachments(repository: Repository, digest: D
   if (manifest.kind !== 'oci-manifest') throw new ProxyError('policy-rejected', `${what}: not an OCI image manifest`);
   const signatures: Signature[] = [];
   for (const layer of manifest.layers) {
-    if (layer.size > MAX_SIGNATURE_BYTES) throw new ProxyError('policy-rejected', `${what}: layer ${layer.digest} is ${layer.size} bytes, more than ${MAX_SIGNATURE_BYTES}`);
+    if (layer.size > MAX_SIGNATURE_BYTES)
+      throw new ProxyError('policy-rejected', `${what}: layer ${layer.digest} is ${layer.size} bytes, more than ${MAX_SIGNATURE_BYTES}`);
     const blob = await getFromRepository(repository, 'blobs', layer.digest, { what: `${what} layer ${layer.digest}`, signal });
     if (blob.statusCode !== 200) throw await registryError(blob, repository.baseUrl.host, `${what} layer ${layer.digest}`, 'blob');
     const payload = await readCapped(blob.body, MAX_SIGNATURE_BYTES).catch((err: unknown) => {

@@ -24,6 +24,7 @@ export function isConnectionBreak(err: unknown): boolean {
  * response-headers timeouts): the same request is worth sending again after a wait. TLS and DNS
  * failures, and a body that stalls, are not in it.
  */
+// prettier-ignore
 const TRANSIENT_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENETDOWN', 'ENETUNREACH', 'ENETRESET', 'EHOSTDOWN', 'EHOSTUNREACH',
   'EAGAIN', 'EBUSY', 'EINTR', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',

@@ -35,11 +35,17 @@ export class DockerDaemonTransport implements Transport {
       await this.engine.exportImage(name, file.handle, signal);
       await file.handle.close();
       const archive = await indexExport(file.path, name, signal);
-      const source = await openArchivedImage(archive, reference, (items) => {
-        const only = items[0];
-        if (items.length !== 1 || only === undefined) throw new ProxyError('engine-error', `the engine's export of ${name} holds ${items.length} images instead of one`);
-        return only;
-      }, signal);
+      const source = await openArchivedImage(
+        archive,
+        reference,
+        (items) => {
+          const only = items[0];
+          if (items.length !== 1 || only === undefined)
+            throw new ProxyError('engine-error', `the engine's export of ${name} holds ${items.length} images instead of one`);
+          return only;
+        },
+        signal,
+      );
       return new DockerDaemonSource(source, remove);
     } catch (err) {
       await remove();

@@ -42,7 +42,10 @@ export class DockerEngineApi {
     if (announced > this.options.maxExportBytes) {
       // Known now: nothing of it need reach the disk.
       response.destroy();
-      throw new ProxyError('engine-error', `${this.where} announced ${announced} bytes for ${name}, more than the ${this.options.maxExportBytes} an export may have`);
+      throw new ProxyError(
+        'engine-error',
+        `${this.where} announced ${announced} bytes for ${name}, more than the ${this.options.maxExportBytes} an export may have`,
+      );
     }
     return this.copyBody(name, response, file, signal);
   }
@@ -69,7 +72,10 @@ export class DockerEngineApi {
       // Three bounds one after the other: connecting, the wait for the answer to start (podman
       // writes the whole export before it answers), then the idle time between bytes.
       const fail = (error: ProxyError): void => void request.destroy(error);
-      let timer = setTimeout(() => fail(new ProxyError('timeout', `cannot reach ${this.where}: no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      let timer = setTimeout(
+        () => fail(new ProxyError('timeout', `cannot reach ${this.where}: no connection within ${connectTimeoutMs} ms`)),
+        connectTimeoutMs,
+      );
       const established = (): void => {
         connected = true;
         clearTimeout(timer);
@@ -136,7 +142,9 @@ export class DockerEngineApi {
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new ProxyError('io', `no room for the export of ${name} in the temporary directory ($TMPDIR) after ${written} bytes`, { cause: err });
       }
-      throw new ProxyError('engine-error', `the export of ${name} from ${this.where} broke off after ${written} bytes: ${(err as Error).message}`, { cause: err });
+      throw new ProxyError('engine-error', `the export of ${name} from ${this.where} broke off after ${written} bytes: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     // An engine that closes the connection early ends the body without an error on some paths.
     if (!response.complete) throw new ProxyError('engine-error', `the export of ${name} from ${this.where} broke off after ${written} bytes`);
@@ -148,7 +156,10 @@ export class DockerEngineApi {
 async function tlsFiles(tls: EngineTls): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer }> {
   const [ca, cert, key] = await Promise.all(['ca.pem', 'cert.pem', 'key.pem'].map((file) => optionalFile(join(tls.certDir, file))));
   if ((cert === undefined) !== (key === undefined)) {
-    throw new ProxyError('config-invalid', `${tls.certDir} holds ${cert === undefined ? 'key.pem but no cert.pem' : 'cert.pem but no key.pem'}: a client certificate needs both`);
+    throw new ProxyError(
+      'config-invalid',
+      `${tls.certDir} holds ${cert === undefined ? 'key.pem but no cert.pem' : 'cert.pem but no key.pem'}: a client certificate needs both`,
+    );
   }
   const files = { ...(ca === undefined ? {} : { ca }), ...(cert === undefined || key === undefined ? {} : { cert, key }) };
   // Tried here, where the files are known: a bad one would otherwise fail the request with
@@ -156,7 +167,9 @@ async function tlsFiles(tls: EngineTls): Promise<{ ca?: Buffer; cert?: Buffer; k
   try {
     createSecureContext(files);
   } catch (err) {
-    const used = Object.keys(files).map((name) => `${name}.pem`).join(', ');
+    const used = Object.keys(files)
+      .map((name) => `${name}.pem`)
+      .join(', ');
     throw new ProxyError('config-invalid', `the engine's TLS files in ${tls.certDir} (${used}) cannot be used: ${(err as Error).message}`, { cause: err });
   }
   return files;
@@ -196,14 +209,13 @@ async function errorMessage(response: IncomingMessage, withinMs: number): Promis
   let message = text;
   try {
     const parsed = JSON.parse(text) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') message = (parsed as { message: string }).message;
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string')
+      message = (parsed as { message: string }).message;
   } catch {
     // Not JSON: the text itself.
   }
   // One line, and nothing a terminal reading the proxy's log would act on: other control
   // characters (escape sequences that retitle or recolour it) are shown, not sent.
-  const flat = message
-    .replace(/\s+/g, ' ')
-    .replace(/\p{Cc}/gu, (control) => `\\x${control.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const flat = message.replace(/\s+/g, ' ').replace(/\p{Cc}/gu, (control) => `\\x${control.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return flat.length > MAX_MESSAGE_CHARS ? `${flat.slice(0, MAX_MESSAGE_CHARS)}…` : flat;
 }

@@ -70,7 +70,11 @@ function parentProblem(path: string, stats: Stats, uid: number): string | undefi
 const MAX_LINKS = 40;
 
 /** The names of a path, in reverse order (the next one last), without empty and `.` ones. */
-const namesOf = (path: string): string[] => path.split('/').filter((name) => name !== '' && name !== '.').reverse();
+const namesOf = (path: string): string[] =>
+  path
+    .split('/')
+    .filter((name) => name !== '' && name !== '.')
+    .reverse();
 
 /**
  * The rule along `path` as the kernel resolves it, one name at a time from `/`: every directory
@@ -165,11 +169,13 @@ const NOTHING_TO_FORGET = (): (() => void) => () => undefined;
  * the host's temporary directory failing, not the proxy.
  */
 export async function createPrivateTempFile(prefix: string, options: PrivateTempFileOptions = {}): Promise<PrivateTempFile> {
-  if (!/^[\w.-]+$/.test(prefix) || /^\.+$/.test(prefix)) throw new TypeError(`a temporary file's prefix must be a plain file name, not ${JSON.stringify(prefix)}`);
+  if (!/^[\w.-]+$/.test(prefix) || /^\.+$/.test(prefix))
+    throw new TypeError(`a temporary file's prefix must be a plain file name, not ${JSON.stringify(prefix)}`);
   const parent = tmpdir();
   const refused = await checkSharedParent(parent);
   if (refused !== undefined) throw new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${refused}`);
-  const cannotMake = (err: unknown) => new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${(err as Error).message}`, { cause: err });
+  const cannotMake = (err: unknown) =>
+    new ProxyError('io', `cannot make a private temporary file in ${parent} (TMPDIR): ${(err as Error).message}`, { cause: err });
   const { dir, forget } = await makeFreshDirectory(parent, prefix, options.removeAtExit === true ? removeAtExit : NOTHING_TO_FORGET).catch((err: unknown) => {
     throw cannotMake(err);
   });

@@ -88,7 +88,10 @@ function openRegularFd(path: string, _flags: unknown, mode: number, callback: (e
 }
 
 /** A read stream of a regular file (or a byte range of it); any other type fails the stream. */
-export function regularFileStream(path: string, options: { readonly start?: number; readonly end?: number; readonly signal?: AbortSignal | undefined }): ReadStream {
+export function regularFileStream(
+  path: string,
+  options: { readonly start?: number; readonly end?: number; readonly signal?: AbortSignal | undefined },
+): ReadStream {
   const { signal, ...range } = options;
   return createReadStream(path, { ...range, ...(signal === undefined ? {} : { signal }), fs: { open: openRegularFd, read, close } });
 }

@@ -32,7 +32,10 @@ export function refuseBrowserRequests(): RequestHandler {
       next();
       return;
     }
-    const why = sent !== undefined ? `it carries ${sent}, which only browsers send` : `its Host ${JSON.stringify(req.headers.host)} is not a loopback address or localhost`;
+    const why =
+      sent !== undefined
+        ? `it carries ${sent}, which only browsers send`
+        : `its Host ${JSON.stringify(req.headers.host)} is not a loopback address or localhost`;
     sendError(res, new ProxyError('client-forbidden', `request refused: ${why}; web pages may not use this proxy`), { Connection: 'close' });
   };
 }

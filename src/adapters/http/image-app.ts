@@ -26,7 +26,10 @@ function sendJson(res: Response, value: unknown): void {
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 
 /** Express 5 forwards rejections to the error middleware; this only narrows the type. */
-const handle = (fn: AsyncHandler): RequestHandler => (req, res, next) => fn(req, res).catch(next);
+const handle =
+  (fn: AsyncHandler): RequestHandler =>
+  (req, res, next) =>
+    fn(req, res).catch(next);
 
 function methodNotAllowed(allowed: string): RequestHandler {
   return (req, res) => {
@@ -105,9 +108,15 @@ export function createImageApp(api: ImageApi, hooks: ServerHooks, info: AppOptio
     .get((_req, res) => sendJson(res, { version: info.version, apiVersion: API_VERSION }))
     .all(methodNotAllowed('GET, HEAD'));
 
-  app.route('/signatures').get(handle(signaturesHandler(api))).all(methodNotAllowed('GET, HEAD'));
+  app
+    .route('/signatures')
+    .get(handle(signaturesHandler(api)))
+    .all(methodNotAllowed('GET, HEAD'));
 
-  app.route('/blobs{/*digest}').get(handle(blobHandler(api, hooks))).all(methodNotAllowed('GET, HEAD'));
+  app
+    .route('/blobs{/*digest}')
+    .get(handle(blobHandler(api, hooks)))
+    .all(methodNotAllowed('GET, HEAD'));
 
   app
     .route('/quit')

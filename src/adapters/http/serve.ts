@@ -42,7 +42,10 @@ export function serveInheritedSockets(handler: RequestListener, fds: readonly nu
   if (fds.length === 0) throw new ProxyError('io', 'no file descriptor to serve');
   const unusable = fds.filter((fd) => !isSocketFd(fd));
   if (unusable.length > 0) {
-    throw new ProxyError('io', `file descriptor${unusable.length > 1 ? 's' : ''} ${unusable.join(', ')} ${unusable.length > 1 ? 'are not open sockets' : 'is not an open socket'}`);
+    throw new ProxyError(
+      'io',
+      `file descriptor${unusable.length > 1 ? 's' : ''} ${unusable.join(', ')} ${unusable.length > 1 ? 'are not open sockets' : 'is not an open socket'}`,
+    );
   }
   const server = new SidecarServer(handler, limits);
   // net.Socket hands stream options on to its Duplex; @types/node does not declare them.

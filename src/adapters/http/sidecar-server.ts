@@ -97,7 +97,10 @@ export class SidecarServer {
    */
   private expectFirstRequest(socket: Socket): void {
     if (this.awaitingFirstRequest === undefined) return;
-    this.awaitingFirstRequest.set(socket, setTimeout(() => socket.destroy(), this.headersTimeoutMs));
+    this.awaitingFirstRequest.set(
+      socket,
+      setTimeout(() => socket.destroy(), this.headersTimeoutMs),
+    );
   }
 
   private firstRequestArrived(socket: Socket): void {

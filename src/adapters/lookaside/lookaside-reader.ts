@@ -29,7 +29,10 @@ export class LookasideReader {
     const signatures: Uint8Array[] = [];
     for (let n = 1; ; n++) {
       if (n > MAX_LOOKASIDE_SIGNATURES) {
-        throw new ProxyError('policy-rejected', `lookaside ${redacted(directory)} holds more than ${MAX_LOOKASIDE_SIGNATURES} signatures; refusing to read more`);
+        throw new ProxyError(
+          'policy-rejected',
+          `lookaside ${redacted(directory)} holds more than ${MAX_LOOKASIDE_SIGNATURES} signatures; refusing to read more`,
+        );
       }
       signal?.throwIfAborted();
       const url = new URL(`${directory.href}/signature-${n}`);

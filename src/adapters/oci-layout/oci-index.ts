@@ -41,7 +41,8 @@ function parseDescriptor(entry: unknown, where: string): LayoutDescriptor {
   const { mediaType, digest, size, annotations } = entry;
   if (mediaType !== undefined && typeof mediaType !== 'string') throw new ProxyError('manifest-invalid', `${where}: mediaType is not a string`);
   if (typeof digest !== 'string' || !isDigest(digest)) throw new ProxyError('manifest-invalid', `${where}: invalid digest ${jsonExcerpt(digest)}`);
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new ProxyError('manifest-invalid', `${where}: invalid size ${jsonExcerpt(size)}`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw new ProxyError('manifest-invalid', `${where}: invalid size ${jsonExcerpt(size)}`);
   if (annotations !== undefined && !isObject(annotations)) throw new ProxyError('manifest-invalid', `${where}: annotations is not an object`);
   const refName = isObject(annotations) ? annotations[REF_NAME_ANNOTATION] : undefined;
   return { mediaType: mediaType ?? '', digest, size, refName: typeof refName === 'string' ? refName : undefined };

@@ -22,10 +22,14 @@ export class OciLayoutTransport implements Transport {
     signal?.throwIfAborted();
     await requireDirectory(layout, { code: 'image-not-found', message: `no OCI layout at ${layout}` });
     const files = new DirectoryLayoutFiles(layout);
-    const descriptors = await readLayoutIndex(files, {
-      layoutFile: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no oci-layout file` },
-      index: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no index.json` },
-    }, signal);
+    const descriptors = await readLayoutIndex(
+      files,
+      {
+        layoutFile: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no oci-layout file` },
+        index: { code: 'image-not-found', message: `${layout} is not an OCI layout: it has no index.json` },
+      },
+      signal,
+    );
     const descriptor = selectDescriptor(descriptors, reference, layout);
     return new OciLayoutSource({ reference, files, descriptor, indexDescriptors: descriptors, peekLayers: true });
   }

@@ -24,7 +24,8 @@ export async function parseDecryptionKey(path: string, bytes: Uint8Array, passwo
   const text = data.toString('latin1');
   const pem = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
   if (pem !== undefined) return fromPem(path, data, pem, password);
-  if (text.trimStart().startsWith('{')) return { kind: 'private-key', path, key: privateKey(path, () => createPrivateKey({ key: jwk(path, text), format: 'jwk' })) };
+  if (text.trimStart().startsWith('{'))
+    return { kind: 'private-key', path, key: privateKey(path, () => createPrivateKey({ key: jwk(path, text), format: 'jwk' })) };
   for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
     const key = attempt(() => createPrivateKey({ key: data, format: 'der', type, ...(password === undefined ? {} : { passphrase: Buffer.from(password) }) }));
     if (key !== undefined) return { kind: 'private-key', path, key: usable(path, key) };
@@ -93,7 +94,11 @@ function attempt<T>(parse: () => T): T | undefined {
 }
 
 /** The secret keys of an OpenPGP keyring, decrypted with the password; undefined when it is not one. */
-async function openpgpKeys(path: string, source: { binaryKeys: Uint8Array } | { armoredKeys: string }, password: Uint8Array | undefined): Promise<PrivateKey[] | undefined> {
+async function openpgpKeys(
+  path: string,
+  source: { binaryKeys: Uint8Array } | { armoredKeys: string },
+  password: Uint8Array | undefined,
+): Promise<PrivateKey[] | undefined> {
   const { readPrivateKeys, decryptKey } = await openpgp();
   let keys: PrivateKey[];
   try {

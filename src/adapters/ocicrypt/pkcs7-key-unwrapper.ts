@@ -68,7 +68,11 @@ function contentKey(key: KeyObject, encryptedKey: Buffer): Buffer {
     return privateDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, encryptedKey);
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_INVALID_ARG_VALUE') throw err;
-    throw new ProxyError('decryption-failed', `PKCS#7-wrapped layer keys cannot be opened with Node.js ${process.version}, whose OpenSSL lacks implicit rejection for RSA PKCS#1 v1.5; use Node.js 24 or the single executable`, { cause: err });
+    throw new ProxyError(
+      'decryption-failed',
+      `PKCS#7-wrapped layer keys cannot be opened with Node.js ${process.version}, whose OpenSSL lacks implicit rejection for RSA PKCS#1 v1.5; use Node.js 24 or the single executable`,
+      { cause: err },
+    );
   }
 }
 
@@ -132,7 +136,8 @@ function cipherParameters(name: string, parameters: DerElement): { iv: Buffer; t
   const length = tagLength === undefined ? 12 : tagLength.content.readUIntBE(0, Math.min(tagLength.content.length, 6));
   // Only what Go's pkcs7 opens (cipher.NewGCM): a 12-byte nonce and a 16-byte tag. A shorter tag
   // would let the random content key of a wrong RSA key (implicit rejection) through far sooner.
-  if (nonce.content.length !== GCM_NONCE_BYTES || length !== GCM_TAG_BYTES) throw new MalformedEnvelope('GCM parameters other than a 12-byte nonce and a 16-byte tag');
+  if (nonce.content.length !== GCM_NONCE_BYTES || length !== GCM_TAG_BYTES)
+    throw new MalformedEnvelope('GCM parameters other than a 12-byte nonce and a 16-byte tag');
   return { iv: nonce.content, tagLength: length };
 }
 

@@ -23,5 +23,8 @@ export async function loadPolicy(explicitPath: string | undefined, homeDir: stri
     }
     return parsePolicy(text, path);
   }
-  throw new ProxyError('policy-invalid', `no signature policy found (looked for ${candidates.join(' and ')}); pass --policy FILE, or --insecure-policy to accept any image`);
+  throw new ProxyError(
+    'policy-invalid',
+    `no signature policy found (looked for ${candidates.join(' and ')}); pass --policy FILE, or --insecure-policy to accept any image`,
+  );
 }

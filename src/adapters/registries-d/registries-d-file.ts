@@ -13,7 +13,10 @@ export interface SignatureStorageSection {
  * Parses one registries.d file. A module of its own so that the YAML parser is loaded only when
  * a registries.d file exists.
  */
-export function parseRegistriesFile(text: string, path: string): { defaultDocker: SignatureStorageSection | undefined; docker: Map<string, SignatureStorageSection> } {
+export function parseRegistriesFile(
+  text: string,
+  path: string,
+): { defaultDocker: SignatureStorageSection | undefined; docker: Map<string, SignatureStorageSection> } {
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const problem = document.errors[0];
   if (problem !== undefined) throw new ProxyError('policy-invalid', `${path}: invalid YAML: ${problem.message}`);
@@ -22,7 +25,8 @@ export function parseRegistriesFile(text: string, path: string): { defaultDocker
   if (value === null || value === undefined) return { defaultDocker: undefined, docker };
   if (!isMapping(value)) throw new ProxyError('policy-invalid', `${path}: the top level must be a mapping`);
   // Like containers/image (yaml.Unmarshal, not strict), keys this program does not use are ignored.
-  const defaultDocker = value['default-docker'] === undefined || value['default-docker'] === null ? undefined : section(value['default-docker'], path, 'default-docker');
+  const defaultDocker =
+    value['default-docker'] === undefined || value['default-docker'] === null ? undefined : section(value['default-docker'], path, 'default-docker');
   const sections = value['docker'];
   if (sections !== undefined && sections !== null) {
     if (!isMapping(sections)) throw new ProxyError('policy-invalid', `${path}: "docker" must be a mapping of namespaces`);
@@ -47,8 +51,12 @@ function section(value: unknown, path: string, where: string): SignatureStorageS
   const sigstore = text('sigstore');
   text('lookaside-staging');
   text('sigstore-staging');
-  for (const [key, url] of [['lookaside', lookaside], ['sigstore', sigstore]] as const) {
-    if (url !== undefined && url !== '' && !URL.canParse(url)) throw new ProxyError('policy-invalid', `${path}: ${where}.${key} ${JSON.stringify(url)} is not a URL`);
+  for (const [key, url] of [
+    ['lookaside', lookaside],
+    ['sigstore', sigstore],
+  ] as const) {
+    if (url !== undefined && url !== '' && !URL.canParse(url))
+      throw new ProxyError('policy-invalid', `${path}: ${where}.${key} ${JSON.stringify(url)} is not a URL`);
   }
   return { lookaside, sigstore, useSigstoreAttachments: attachments ?? undefined };
 }

@@ -77,7 +77,10 @@ export class RegistriesDirectory {
   }
 
   private sectionsFor(reference: DockerReference): SignatureStorageSection[] {
-    const ref = { transport: 'docker' as const, docker: reference.tag === undefined && reference.digest === undefined ? { ...reference, tag: 'latest' } : reference };
+    const ref = {
+      transport: 'docker' as const,
+      docker: reference.tag === undefined && reference.digest === undefined ? { ...reference, tag: 'latest' } : reference,
+    };
     const scopes = [policyIdentity(ref), ...policyNamespaces(ref)];
     const sections = scopes.map((scope) => this.docker.get(scope)).filter((section) => section !== undefined);
     if (this.defaultDocker !== undefined) sections.push(this.defaultDocker);
@@ -99,7 +102,9 @@ async function yamlFiles(dir: string): Promise<string[]> {
     return (await readdir(dir)).filter((name) => name.endsWith('.yaml')).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new ProxyError('policy-invalid', `cannot read registries.d directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new ProxyError('policy-invalid', `cannot read registries.d directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

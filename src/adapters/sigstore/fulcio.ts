@@ -2,7 +2,15 @@ import { X509Certificate } from 'node:crypto';
 import { ProxyError } from '../../domain/errors.js';
 import { pemBlocks } from './pem.js';
 import { type SigstorePublicKey } from './public-keys.js';
-import { type CertificateExtension, certificateExtensions, derString, extendedKeyUsages, OID, sanEmails, unhandledCriticalExtensions } from './x509-extensions.js';
+import {
+  type CertificateExtension,
+  certificateExtensions,
+  derString,
+  extendedKeyUsages,
+  OID,
+  sanEmails,
+  unhandledCriticalExtensions,
+} from './x509-extensions.js';
 
 /** A policy's `fulcio` section, its CA file read and parsed. */
 export interface FulcioRoot {
@@ -35,13 +43,16 @@ export function parseFulcioCas(pem: Uint8Array, where: string): X509Certificate[
 export function verifyFulcioCertificate(root: FulcioRoot, at: Date, certificatePem: string, chainPem: string | undefined): FulcioIdentity {
   const leaf = leafCertificate(certificatePem);
   const chain = buildChain(leaf, presentedIntermediates(chainPem), root.cas, at);
-  if (typeof chain === 'string') throw rejected(`the Fulcio certificate ${describeCertificate(leaf)} does not chain to the configured CA at ${at.toISOString()}: ${chain}`);
+  if (typeof chain === 'string')
+    throw rejected(`the Fulcio certificate ${describeCertificate(leaf)} does not chain to the configured CA at ${at.toISOString()}: ${chain}`);
 
   const extensions = certificateExtensions(leaf);
   const issuer = oidcIssuer(extensions);
-  if (issuer !== root.oidcIssuer) throw rejected(`unexpected Fulcio OIDC issuer ${JSON.stringify(issuer)} (the policy wants ${JSON.stringify(root.oidcIssuer)})`);
+  if (issuer !== root.oidcIssuer)
+    throw rejected(`unexpected Fulcio OIDC issuer ${JSON.stringify(issuer)} (the policy wants ${JSON.stringify(root.oidcIssuer)})`);
   const emails = sanEmails(extensions);
-  if (!emails.includes(root.subjectEmail)) throw rejected(`required email ${JSON.stringify(root.subjectEmail)} not found in the certificate (it has ${JSON.stringify(emails)})`);
+  if (!emails.includes(root.subjectEmail))
+    throw rejected(`required email ${JSON.stringify(root.subjectEmail)} not found in the certificate (it has ${JSON.stringify(emails)})`);
   return {
     publicKey: { key: leaf.publicKey, description: `Fulcio certificate for ${root.subjectEmail} from ${issuer}` },
     subjectEmail: root.subjectEmail,
@@ -52,7 +63,10 @@ export function verifyFulcioCertificate(root: FulcioRoot, at: Date, certificateP
 /** The one certificate of a signature's certificate annotation. */
 export function leafCertificate(certificatePem: string): X509Certificate {
   const leaves = certificates(certificatePem, (detail) => rejected(`leaf certificate: ${detail}`));
-  if (leaves.length !== 1) throw rejected(leaves.length === 0 ? 'no certificate in the signature\'s certificate data' : 'more than one certificate in the signature\'s certificate data');
+  if (leaves.length !== 1)
+    throw rejected(
+      leaves.length === 0 ? "no certificate in the signature's certificate data" : "more than one certificate in the signature's certificate data",
+    );
   return leaves[0]!;
 }
 
@@ -66,14 +80,20 @@ function oidcIssuer(extensions: readonly CertificateExtension[]): string {
   const v1 = extensions.find((extension) => extension.oid === OID.fulcioIssuerV1)?.value.toString('utf8');
   const v2raw = extensions.find((extension) => extension.oid === OID.fulcioIssuerV2)?.value;
   const v2 = v2raw === undefined ? undefined : derString(v2raw);
-  if (v1 !== undefined && v2 !== undefined && v1 !== v2) throw rejected(`inconsistent OIDC issuer extensions: v1 ${JSON.stringify(v1)}, v2 ${JSON.stringify(v2)}`);
+  if (v1 !== undefined && v2 !== undefined && v1 !== v2)
+    throw rejected(`inconsistent OIDC issuer extensions: v1 ${JSON.stringify(v1)}, v2 ${JSON.stringify(v2)}`);
   const issuer = v1 ?? v2;
   if (issuer === undefined) throw rejected('the Fulcio certificate has no OIDC issuer extension');
   return issuer;
 }
 
 /** Depth-first, as Go's Verify builds chains; returns the chain or why none was found. */
-export function buildChain(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[], at: Date): X509Certificate[] | string {
+export function buildChain(
+  leaf: X509Certificate,
+  intermediates: readonly X509Certificate[],
+  roots: readonly X509Certificate[],
+  at: Date,
+): X509Certificate[] | string {
   const leafProblem = problemAt(leaf, at, 'leaf');
   if (leafProblem !== undefined) return leafProblem;
   const problems: string[] = [];

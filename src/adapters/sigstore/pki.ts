@@ -25,13 +25,19 @@ export function parsePkiCertificates(pem: Uint8Array, where: string): X509Certif
  * and presented intermediates, allow code signing, and carry the policy's email and/or
  * hostname (SAN only, as Go's VerifyHostname). No Rekor is involved. Rejects with `policy-rejected`.
  */
-export function verifyPkiCertificate(root: PkiRoot, certificatePem: string, chainPem: string | undefined, now = new Date()): SigstorePublicKey & { readonly identity: string } {
+export function verifyPkiCertificate(
+  root: PkiRoot,
+  certificatePem: string,
+  chainPem: string | undefined,
+  now = new Date(),
+): SigstorePublicKey & { readonly identity: string } {
   const leaf = leafCertificate(certificatePem);
   const chain = buildChain(leaf, [...root.intermediates, ...presentedIntermediates(chainPem)], root.roots, now);
   if (typeof chain === 'string') throw rejected(`the certificate ${describeCertificate(leaf)} does not chain to the configured CA roots: ${chain}`);
   if (root.subjectEmail !== undefined) {
     const emails = sanEmails(certificateExtensions(leaf));
-    if (!emails.includes(root.subjectEmail)) throw rejected(`required email ${JSON.stringify(root.subjectEmail)} not found in the certificate (it has ${JSON.stringify(emails)})`);
+    if (!emails.includes(root.subjectEmail))
+      throw rejected(`required email ${JSON.stringify(root.subjectEmail)} not found in the certificate (it has ${JSON.stringify(emails)})`);
   }
   const host = root.subjectHostname;
   if (host !== undefined) {

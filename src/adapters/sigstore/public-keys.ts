@@ -24,7 +24,10 @@ export function parseSigstorePublicKey(pem: Uint8Array, where: string): Sigstore
     case 'ed25519':
       return { key, description: `Ed25519 key from ${where}` };
     default:
-      throw new ProxyError('policy-invalid', `${where}: ${key.asymmetricKeyType ?? 'unknown'} keys are not supported for sigstore (ECDSA, RSA or Ed25519 only)`);
+      throw new ProxyError(
+        'policy-invalid',
+        `${where}: ${key.asymmetricKeyType ?? 'unknown'} keys are not supported for sigstore (ECDSA, RSA or Ed25519 only)`,
+      );
   }
 }
 

@@ -41,7 +41,8 @@ export function parseRekorPublicKey(pem: Uint8Array, where: string): KeyObject {
   } catch (err) {
     throw new ProxyError('policy-invalid', `${where}: not a PEM public key (${(err as Error).message})`, { cause: err });
   }
-  if (key.asymmetricKeyType !== 'ec') throw new ProxyError('policy-invalid', `${where}: Rekor public keys must be ECDSA, not ${key.asymmetricKeyType ?? 'unknown'}`);
+  if (key.asymmetricKeyType !== 'ec')
+    throw new ProxyError('policy-invalid', `${where}: Rekor public keys must be ECDSA, not ${key.asymmetricKeyType ?? 'unknown'}`);
   return key;
 }
 
@@ -58,7 +59,13 @@ export function verifyRekorSet(rekorKeys: readonly KeyObject[], subject: RekorSu
 
   const payload = JSON.parse(canonical.toString('utf8')) as unknown;
   if (!isJsonObject(payload)) throw rejected('Payload is not a JSON object');
-  checkKeys(payload, ['body', 'integratedTime', 'logIndex', 'logID'], ['body', 'integratedTime', 'logIndex', 'logID'], 'bad signature: Rekor SET Payload', 'policy-rejected');
+  checkKeys(
+    payload,
+    ['body', 'integratedTime', 'logIndex', 'logID'],
+    ['body', 'integratedTime', 'logIndex', 'logID'],
+    'bad signature: Rekor SET Payload',
+    'policy-rejected',
+  );
   const integratedTime = integerField(payload['integratedTime'], 'integratedTime');
   const logIndex = integerField(payload['logIndex'], 'logIndex');
   if (typeof payload['logID'] !== 'string') throw rejected('Payload.logID is not a string');
@@ -84,7 +91,7 @@ function matchEntry(body: Buffer, subject: RekorSubject): void {
   const logged = singlePemBlock(base64Field(publicKey['content'], 'signature.publicKey.content').toString('latin1'));
   if (logged === undefined) throw rejected('the logged public key is not a single PEM block');
   const presented = singlePemBlock(subject.keyOrCertificatePem);
-  if (presented === undefined) throw rejected('the signature\'s key or certificate is not a single PEM block');
+  if (presented === undefined) throw rejected("the signature's key or certificate is not a single PEM block");
   if (!logged.der.equals(presented.der)) throw rejected('the logged public key or certificate is not the one that made this signature');
 
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(subject.base64Signature)) throw rejected('the signature annotation is not base64');
@@ -96,7 +103,7 @@ function matchEntry(body: Buffer, subject: RekorSubject): void {
   if (hash['algorithm'] !== 'sha256') throw rejected(`unexpected data.hash.algorithm ${jsonExcerpt(hash['algorithm'])}`);
   if (typeof hash['value'] !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(hash['value'])) throw rejected('data.hash.value is not hex');
   const payloadHash = createHash('sha256').update(subject.payload).digest();
-  if (!Buffer.from(hash['value'], 'hex').equals(payloadHash)) throw rejected('the logged payload hash is not this payload\'s');
+  if (!Buffer.from(hash['value'], 'hex').equals(payloadHash)) throw rejected("the logged payload hash is not this payload's");
 }
 
 /**

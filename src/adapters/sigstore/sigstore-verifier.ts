@@ -54,7 +54,10 @@ export function verifySigstoreWithKeys(signature: SigstoreSignature, keys: reado
   }
   const signer = candidates.find((key) => verifiesWith(key, signature.payload, bytes));
   if (signer === undefined) {
-    throw new ProxyError('policy-rejected', `bad signature or unknown key: the sigstore signature verifies with none of the ${candidates.length} trusted key(s)`);
+    throw new ProxyError(
+      'policy-rejected',
+      `bad signature or unknown key: the sigstore signature verifies with none of the ${candidates.length} trusted key(s)`,
+    );
   }
   return { payload: signature.payload, signer: signer.description, keyFingerprint: keyFingerprint(signer.key) };
 }
@@ -68,12 +71,22 @@ export function verifySigstoreWithFulcio(signature: SigstoreSignature, fulcio: F
   const bytes = signatureBytes(signature);
   const bundle = requiredAnnotation(signature, SIGSTORE_BUNDLE_ANNOTATION);
   const certificate = requiredAnnotation(signature, SIGSTORE_CERTIFICATE_ANNOTATION);
-  const entry = verifyRekorSet(rekorKeys, { bundle, keyOrCertificatePem: certificate, base64Signature: base64Annotation(signature), payload: signature.payload });
+  const entry = verifyRekorSet(rekorKeys, {
+    bundle,
+    keyOrCertificatePem: certificate,
+    base64Signature: base64Annotation(signature),
+    payload: signature.payload,
+  });
   const identity = verifyFulcioCertificate(fulcio, entry.integratedTime, certificate, signature.annotations[SIGSTORE_CHAIN_ANNOTATION]);
   if (!verifiesWith(identity.publicKey, signature.payload, bytes)) {
     throw new ProxyError('policy-rejected', `bad signature: the payload does not verify with the key of the ${identity.publicKey.description}`);
   }
-  return { payload: signature.payload, signer: identity.publicKey.description, certificateIdentity: identity.subjectEmail, certificateIssuer: identity.oidcIssuer };
+  return {
+    payload: signature.payload,
+    signer: identity.publicKey.description,
+    certificateIdentity: identity.subjectEmail,
+    certificateIssuer: identity.oidcIssuer,
+  };
 }
 
 /** PKI trust (c/image's verifyPKI): the certificate checked against the policy's roots now, then the payload with its key. */
@@ -81,7 +94,8 @@ export function verifySigstoreWithPki(signature: SigstoreSignature, pki: PkiRoot
   const bytes = signatureBytes(signature);
   const certificate = requiredAnnotation(signature, SIGSTORE_CERTIFICATE_ANNOTATION);
   const key = verifyPkiCertificate(pki, certificate, signature.annotations[SIGSTORE_CHAIN_ANNOTATION]);
-  if (!verifiesWith(key, signature.payload, bytes)) throw new ProxyError('policy-rejected', `bad signature: the payload does not verify with the key of the ${key.description}`);
+  if (!verifiesWith(key, signature.payload, bytes))
+    throw new ProxyError('policy-rejected', `bad signature: the payload does not verify with the key of the ${key.description}`);
   return { payload: signature.payload, signer: key.description, certificateIdentity: key.identity };
 }
 
@@ -112,5 +126,7 @@ function spkiPem(key: KeyObject): string {
 }
 
 export function keyFingerprint(key: KeyObject): string {
-  return `sha256:${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')}`;
 }

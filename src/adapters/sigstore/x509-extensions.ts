@@ -28,7 +28,18 @@ export const OID = {
 } as const;
 
 /** Critical extensions Go's crypto/x509 understands; any other critical one fails verification there. */
-const HANDLED_CRITICAL = new Set(['2.5.29.14', '2.5.29.15', '2.5.29.17', '2.5.29.19', '2.5.29.30', '2.5.29.31', '2.5.29.32', '2.5.29.35', '2.5.29.37', '1.3.6.1.5.5.7.1.1']);
+const HANDLED_CRITICAL = new Set([
+  '2.5.29.14',
+  '2.5.29.15',
+  '2.5.29.17',
+  '2.5.29.19',
+  '2.5.29.30',
+  '2.5.29.31',
+  '2.5.29.32',
+  '2.5.29.35',
+  '2.5.29.37',
+  '1.3.6.1.5.5.7.1.1',
+]);
 
 const { readElement, children, oidString } = derReader(malformed);
 

@@ -89,7 +89,10 @@ export async function readHostTls(dir: string): Promise<HostTls | undefined> {
   const present = new Set(names);
   for (const name of names) {
     if (name.endsWith('.cert') && !present.has(`${name.slice(0, -'.cert'.length)}.key`)) {
-      throw new ProxyError('config-invalid', `client certificate ${join(dir, name)} has no key ${name.slice(0, -'.cert'.length)}.key (CA certificates use the extension .crt)`);
+      throw new ProxyError(
+        'config-invalid',
+        `client certificate ${join(dir, name)} has no key ${name.slice(0, -'.cert'.length)}.key (CA certificates use the extension .crt)`,
+      );
     }
     if (name.endsWith('.key') && !present.has(`${name.slice(0, -'.key'.length)}.cert`)) {
       throw new ProxyError('config-invalid', `client key ${join(dir, name)} has no certificate ${name.slice(0, -'.key'.length)}.cert`);

@@ -61,7 +61,12 @@ export async function createImageApi(options: ProxyOptions, overrides: PortOverr
  */
 function buildContainer(options: ProxyOptions, overrides: PortOverrides): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  function bindPort<T, Args extends unknown[]>(token: symbol, given: T | undefined, factory: (...args: Args) => T | Promise<T>, needs: MapToResolvedValueInjectOptions<Args>): void {
+  function bindPort<T, Args extends unknown[]>(
+    token: symbol,
+    given: T | undefined,
+    factory: (...args: Args) => T | Promise<T>,
+    needs: MapToResolvedValueInjectOptions<Args>,
+  ): void {
     if (given !== undefined) container.bind<T>(token).toConstantValue(given);
     else container.bind<T>(token).toResolvedValue(factory, needs);
   }
@@ -70,14 +75,23 @@ function buildContainer(options: ProxyOptions, overrides: PortOverrides): Contai
   container.bind<Log>(Tokens.Log).toConstantValue(overrides.log ?? SILENT_LOG);
   bindPort<RegistriesConfig, [ProxyOptions]>(Tokens.RegistriesConfig, overrides.registries, registriesConfigFor, [Tokens.Options]);
   // The credential chain reads registries.conf's `credential-helpers`.
-  bindPort<CredentialStore, [ProxyOptions, RegistriesConfig]>(Tokens.CredentialStore, overrides.credentials, credentialStoreFor, [Tokens.Options, Tokens.RegistriesConfig]);
+  bindPort<CredentialStore, [ProxyOptions, RegistriesConfig]>(Tokens.CredentialStore, overrides.credentials, credentialStoreFor, [
+    Tokens.Options,
+    Tokens.RegistriesConfig,
+  ]);
   bindPort<SignaturePolicy, [ProxyOptions]>(Tokens.SignaturePolicy, overrides.policy, signaturePolicyFor, [Tokens.Options]);
-  bindPort<readonly KeyUnwrapper[], [ProxyOptions]>(Tokens.KeyUnwrappers, overrides.keyUnwrappers, (o) => keyUnwrappersFor(o.decryptionKeys ?? []), [Tokens.Options]);
+  bindPort<readonly KeyUnwrapper[], [ProxyOptions]>(Tokens.KeyUnwrappers, overrides.keyUnwrappers, (o) => keyUnwrappersFor(o.decryptionKeys ?? []), [
+    Tokens.Options,
+  ]);
   container.bind<readonly Platform[]>(Tokens.WantedPlatforms).toResolvedValue(platformsFor, [Tokens.Options]);
 
   // Transport is multi-bound: the built-in adapters, each unless an override takes its name.
   const given = new Map((overrides.transports ?? []).map((transport) => [transport.name, transport]));
-  function bindTransport<Args extends unknown[]>(name: TransportName, factory: (...args: Args) => Transport, needs: MapToResolvedValueInjectOptions<Args>): void {
+  function bindTransport<Args extends unknown[]>(
+    name: TransportName,
+    factory: (...args: Args) => Transport,
+    needs: MapToResolvedValueInjectOptions<Args>,
+  ): void {
     if (!given.has(name)) container.bind<Transport>(Tokens.Transport).toResolvedValue(factory, needs);
   }
   bindTransport('oci', () => new OciLayoutTransport(), []);
@@ -101,7 +115,8 @@ function buildContainer(options: ProxyOptions, overrides: PortOverrides): Contai
   container
     .bind<ImageApi>(Tokens.ImageApi)
     .toResolvedValue(
-      (o: ProxyOptions, resolve: ResolveManifest, fetch: FetchBlob, keys: LayerKeys) => new ImageService(o.image, (name) => parseImageAt(name, o.cwd), resolve, fetch, keys),
+      (o: ProxyOptions, resolve: ResolveManifest, fetch: FetchBlob, keys: LayerKeys) =>
+        new ImageService(o.image, (name) => parseImageAt(name, o.cwd), resolve, fetch, keys),
       [Tokens.Options, Tokens.ResolveManifest, Tokens.FetchBlob, Tokens.LayerKeys],
     );
   return container;

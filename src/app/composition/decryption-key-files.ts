@@ -7,9 +7,7 @@ export { KeyFileProblem };
 
 /** Where a key's password comes from: ocicrypt's `pass=P`, `file=F`, `fd=N`, or the text itself. */
 export type PasswordSource =
-  | { readonly kind: 'value'; readonly value: string }
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'fd'; readonly fd: number };
+  { readonly kind: 'value'; readonly value: string } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'fd'; readonly fd: number };
 
 /** One `--decryption-key FILE[:PASSWORD]`, as read from argv (nothing is read from disk yet). */
 export interface DecryptionKeySpec {

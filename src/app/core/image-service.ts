@@ -54,7 +54,12 @@ export class ImageService implements ImageApi {
     return list;
   }
 
-  async blob(image: ImageName, digest: Digest, options: { readonly decompress?: boolean; readonly decrypt?: boolean }, signal?: AbortSignal): Promise<BlobAnswer> {
+  async blob(
+    image: ImageName,
+    digest: Digest,
+    options: { readonly decompress?: boolean; readonly decrypt?: boolean },
+    signal?: AbortSignal,
+  ): Promise<BlobAnswer> {
     return this.fetchBlob.execute(await this.image(image, signal), digest, options, signal);
   }
 

@@ -48,7 +48,8 @@ export function parseEngineHost(spelled: string, where: string, tcpIsTls: boolea
     return { kind: 'unix', path: isAbsolute(path) ? path : resolve(cwd, path), description };
   }
   const unreachable = UNREACHABLE_SCHEMES[scheme];
-  if (unreachable !== undefined) return `${where} ${quoted(spelled)}: ${scheme}:// is ${scheme === 'ssh' ? 'not supported: ' : ''}${unreachable}; expected ${SCHEMES}`;
+  if (unreachable !== undefined)
+    return `${where} ${quoted(spelled)}: ${scheme}:// is ${scheme === 'ssh' ? 'not supported: ' : ''}${unreachable}; expected ${SCHEMES}`;
   if (scheme !== 'tcp' && scheme !== 'http' && scheme !== 'https') {
     return `${where} ${quoted(spelled)}: expected ${SCHEMES}`;
   }

@@ -20,7 +20,8 @@ export function parseDuration(spelled: string, value: string): number {
     total += Number(amount) * unitMs[unit]!;
     return '';
   });
-  if (value === '' || rest !== '' || total <= 0) throw new UsageProblem(`${spelled} ${JSON.stringify(value)}: expected a positive duration such as 30s, 1m30s or 500ms`);
+  if (value === '' || rest !== '' || total <= 0)
+    throw new UsageProblem(`${spelled} ${JSON.stringify(value)}: expected a positive duration such as 30s, 1m30s or 500ms`);
   return total;
 }
 
@@ -31,7 +32,12 @@ function credentialChoice(args: ScannedArgs, context: Surroundings): CredentialC
   const password = args.values.get('password');
   const token = args.values.get('registry-token');
   const noCreds = args.flags.get('no-creds') === true;
-  const given = [creds !== undefined && '--creds', (username ?? password) !== undefined && '--username/--password', token !== undefined && '--registry-token', noCreds && '--no-creds'].filter(Boolean);
+  const given = [
+    creds !== undefined && '--creds',
+    (username ?? password) !== undefined && '--username/--password',
+    token !== undefined && '--registry-token',
+    noCreds && '--no-creds',
+  ].filter(Boolean);
   if (given.length > 1) throw new UsageProblem(`${given.join(' and ')} cannot be used together`);
   if (noCreds) return { kind: 'none' };
   if (token !== undefined) return { kind: 'explicit', credentials: { registryToken: token, source: '--registry-token' } };

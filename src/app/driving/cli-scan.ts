@@ -9,6 +9,7 @@ export interface OptionTable {
 }
 
 // The spellings Go's strconv.ParseBool accepts, which is what pflag uses for `--flag=value`.
+// prettier-ignore
 const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = {
   '1': true, t: true, T: true, true: true, TRUE: true, True: true,
   '0': false, f: false, F: false, false: false, FALSE: false, False: false,

@@ -47,7 +47,11 @@ function parseFd(sockfd: string): number {
   return Number(sockfd);
 }
 
-function tokenSource(args: ScannedArgs, env: Readonly<Record<string, string | undefined>>, cwdResolve: (path: string) => string): ClientTokenSource | undefined {
+function tokenSource(
+  args: ScannedArgs,
+  env: Readonly<Record<string, string | undefined>>,
+  cwdResolve: (path: string) => string,
+): ClientTokenSource | undefined {
   const file = args.values.get('listen-token-file');
   if (file !== undefined) {
     if (file === '') throw new UsageProblem('--listen-token-file needs a file name');

@@ -75,7 +75,12 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   // With debug logging stderr is all JSON lines, so a reader parses one format.
   const debug = command.logLevel === 'debug';
   const report = debug ? (line: string) => process.stderr.write(`${messageLogLine('error', line)}\n`) : say;
-  const log = new http.StreamLog({ level: command.logLevel, format: debug ? 'json' : 'text', program: PROGRAM, write: (line) => process.stderr.write(`${line}\n`) });
+  const log = new http.StreamLog({
+    level: command.logLevel,
+    format: debug ? 'json' : 'text',
+    program: PROGRAM,
+    write: (line) => process.stderr.write(`${line}\n`),
+  });
   const cacheNote = codeCacheNote();
   if (cacheNote !== undefined) log.record('debug', 'code-cache', cacheNote);
   let api: ImageApi;
@@ -105,11 +110,17 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
   if (target.kind === 'listen') {
     const address = target.address;
     const listening = await http.listenOn(
-      logged(http.createImageApp(api, {
-        onQuit: () => void listening.close(),
-        onFatal: (err: ProxyError) => report(`connection closed: ${describeError(err)}`),
-        onLog,
-      }, { version: VERSION, clientToken, refuseBrowsers: address.kind === 'tcp' })),
+      logged(
+        http.createImageApp(
+          api,
+          {
+            onQuit: () => void listening.close(),
+            onFatal: (err: ProxyError) => report(`connection closed: ${describeError(err)}`),
+            onLog,
+          },
+          { version: VERSION, clientToken, refuseBrowsers: address.kind === 'tcp' },
+        ),
+      ),
       address,
       {
         ...limits,
@@ -133,14 +144,18 @@ async function serve(command: Extract<CliCommand, { kind: 'serve' }>, overrides:
 
   // A blob that fails verification ends the whole process, whichever connection asked for it:
   // the parent learns of it from the exit status, as with one connection.
-  const app = http.createImageApp(api, {
-    onQuit: () => process.exit(ExitCode.ok),
-    onFatal: (err: ProxyError) => {
-      report(describeError(err));
-      process.exit(ExitCode.failure);
+  const app = http.createImageApp(
+    api,
+    {
+      onQuit: () => process.exit(ExitCode.ok),
+      onFatal: (err: ProxyError) => {
+        report(describeError(err));
+        process.exit(ExitCode.failure);
+      },
+      onLog,
     },
-    onLog,
-  }, { version: VERSION });
+    { version: VERSION },
+  );
   const fds = target.kind === 'fds' ? target.fds : [target.kind === 'fd' ? target.fd : 0];
   const connections = serveInheritedSockets(logged(app), fds, limits);
   onStopSignal((signalled) => {

@@ -59,7 +59,8 @@ function decode(type: GoType, json: JsonValue, existing: unknown, path: string):
     }
     case 'time':
       // Time.UnmarshalJSON parses the literal's raw bytes, where no escape can be part of a time.
-      if (json instanceof EscapedString) throw invalid(`cannot decode ${path}: ${JSON.stringify(json.text)} is written with escapes, which Go does not decode in a time`);
+      if (json instanceof EscapedString)
+        throw invalid(`cannot decode ${path}: ${JSON.stringify(json.text)} is written with escapes, which Go does not decode in a time`);
       if (typeof json !== 'string') throw mismatch();
       return goTimeText(json, path);
     case 'slice': {

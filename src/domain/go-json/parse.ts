@@ -99,14 +99,19 @@ class Parser {
   private valueOrOpen(depth: number): JsonValue | Open {
     const c = this.b[this.pos];
     if (c === 0x7b || c === 0x5b) {
-      if (depth >= MAX_NESTING_DEPTH) throw invalid(`invalid JSON: ${String.fromCharCode(c)} at offset ${this.pos} exceeds the maximum nesting depth of ${MAX_NESTING_DEPTH}`);
+      if (depth >= MAX_NESTING_DEPTH)
+        throw invalid(`invalid JSON: ${String.fromCharCode(c)} at offset ${this.pos} exceeds the maximum nesting depth of ${MAX_NESTING_DEPTH}`);
       this.pos++;
       this.skipSpace();
       return c === 0x5b ? new OpenArray() : new OpenObject();
     }
     if (c === 0x22) return this.string();
     if (c === 0x2d || isDigit(c)) return this.number();
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (this.literal(word)) return value;
     }
     throw this.error('looking for beginning of value');

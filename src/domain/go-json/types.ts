@@ -67,4 +67,3 @@ export const GoTypes = {
 export function invalid(message: string): ProxyError {
   return new ProxyError('manifest-invalid', message);
 }
-

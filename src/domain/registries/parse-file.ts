@@ -119,7 +119,8 @@ function checkConflicts(reader: TomlReader, registries: readonly RegistryEntry[]
       continue;
     }
     for (const setting of ['insecure', 'blocked'] as const) {
-      if (other[setting] !== entry[setting]) throw reader.fail(`registry ${JSON.stringify(key)} is defined multiple times with conflicting '${setting}' settings`);
+      if (other[setting] !== entry[setting])
+        throw reader.fail(`registry ${JSON.stringify(key)} is defined multiple times with conflicting '${setting}' settings`);
     }
   }
 }
@@ -146,7 +147,10 @@ function readAliases(reader: TomlReader, table: TomlTable | undefined): Map<stri
   const aliases = new Map<string, DockerReference | undefined>();
   const problems: string[] = [];
   for (const [name, value] of Object.entries(table ?? {})) {
-    const problem = typeof value !== 'string' ? `alias ${JSON.stringify(name)} must be a string` : (aliasNameProblem(name) ?? (value === '' ? undefined : aliasTargetProblem(value)));
+    const problem =
+      typeof value !== 'string'
+        ? `alias ${JSON.stringify(name)} must be a string`
+        : (aliasNameProblem(name) ?? (value === '' ? undefined : aliasTargetProblem(value)));
     if (problem !== undefined) problems.push(problem);
     else aliases.set(name, value === '' ? undefined : parseDockerReference(value as string));
   }

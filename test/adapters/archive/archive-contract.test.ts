@@ -11,11 +11,16 @@ import { type ArchiveCompression, assertSkopeo, dockerArchive, ociArchive, serve
 async function ociArchiveFixture(compression: ArchiveCompression): Promise<TransportContractFixture> {
   const { ociSingle, ociIndex, ociLarge } = standardFixtures();
   const work = await mkdtemp(join(tmpdir(), 'oci-archive-contract-'));
-  const path = await ociArchive(work, 'images', [
-    { artifact: ociSingle, name: 'single' },
-    { artifact: ociIndex, name: 'list' },
-    { artifact: ociLarge, name: 'large' },
-  ], compression);
+  const path = await ociArchive(
+    work,
+    'images',
+    [
+      { artifact: ociSingle, name: 'single' },
+      { artifact: ociIndex, name: 'list' },
+      { artifact: ociLarge, name: 'large' },
+    ],
+    compression,
+  );
   return {
     transport: new OciArchiveTransport(),
     single: { reference: { transport: 'oci-archive', path, reference: 'single' }, expected: ociSingle },

@@ -17,7 +17,8 @@ export type ArchiveCompression = 'none' | 'gzip' | 'zstd';
 
 /** skopeo writes the docker archives: without it these tests cannot mean anything, so they fail. */
 export function assertSkopeo(): void {
-  if (spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('skopeo is required to write docker-archive fixtures but is not installed');
+  if (spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).status !== 0)
+    throw new Error('skopeo is required to write docker-archive fixtures but is not installed');
 }
 
 /** Packs a directory's contents into `file` (entries named `./…`), optionally compressing the whole archive. */
@@ -57,6 +58,10 @@ function uncompress(layer: FixtureLayer): Uint8Array {
  */
 export async function servedByDockerArchive(file: string, image: FixtureImage): Promise<FixtureImage> {
   const manifest = await skopeoInspectRaw([`docker-archive:${file}`]);
-  const layers = image.layers.map((layer): FixtureLayer => ({ ...blobOf(MediaType.dockerLayerGzip, uncompress(layer)), diffId: layer.diffId, compression: 'none' }));
+  const layers = image.layers.map((layer): FixtureLayer => ({
+    ...blobOf(MediaType.dockerLayerGzip, uncompress(layer)),
+    diffId: layer.diffId,
+    compression: 'none',
+  }));
   return { ...image, format: 'docker', manifest: blobOf(MediaType.dockerSchema2, manifest), layers };
 }

@@ -44,7 +44,11 @@ describe('OciArchiveTransport', function () {
 
   before(async function () {
     work = await mkdtemp(join(tmpdir(), 'oci-archive-'));
-    several = await ociArchive(work, 'several', [{ artifact: ociSingle, name: 'one' }, { artifact: ociIndex, name: 'two' }, { artifact: ociLarge, name: 'large' }]);
+    several = await ociArchive(work, 'several', [
+      { artifact: ociSingle, name: 'one' },
+      { artifact: ociIndex, name: 'two' },
+      { artifact: ociLarge, name: 'large' },
+    ]);
   });
   after(async function () {
     await rm(work, { recursive: true, force: true });
@@ -81,11 +85,37 @@ describe('OciArchiveTransport', function () {
 
   const failures: { title: string; make: () => Promise<string>; suffix?: string; code: ErrorCode; fragments: (path: string) => string[] }[] = [
     { title: 'a missing file', make: async () => join(work, 'nothing.tar'), code: 'image-not-found', fragments: (path) => [path] },
-    { title: 'a file that is not a tar', make: () => write('garbage.tar', 'this is no tar archive, not even close'.repeat(20)), code: 'manifest-invalid', fragments: (path) => [path, 'tar'] },
-    { title: 'an xz-compressed archive', make: () => write('packed.tar.xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3])), code: 'manifest-invalid', fragments: (path) => [path, 'xz'] },
-    { title: 'an archive without index.json', make: () => packOnly('no-index', 'oci-layout', '{"imageLayoutVersion":"1.0.0"}'), code: 'manifest-invalid', fragments: (path) => [path, 'index.json'] },
-    { title: 'several images without a ref name', make: async () => several, code: 'invalid-reference', fragments: (path) => [`oci-archive:${path}:NAME`, '3 images'] },
-    { title: 'an unknown ref name', make: async () => several, suffix: ':absent', code: 'image-not-found', fragments: (path) => [`oci-archive:${path}:absent`] },
+    {
+      title: 'a file that is not a tar',
+      make: () => write('garbage.tar', 'this is no tar archive, not even close'.repeat(20)),
+      code: 'manifest-invalid',
+      fragments: (path) => [path, 'tar'],
+    },
+    {
+      title: 'an xz-compressed archive',
+      make: () => write('packed.tar.xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3])),
+      code: 'manifest-invalid',
+      fragments: (path) => [path, 'xz'],
+    },
+    {
+      title: 'an archive without index.json',
+      make: () => packOnly('no-index', 'oci-layout', '{"imageLayoutVersion":"1.0.0"}'),
+      code: 'manifest-invalid',
+      fragments: (path) => [path, 'index.json'],
+    },
+    {
+      title: 'several images without a ref name',
+      make: async () => several,
+      code: 'invalid-reference',
+      fragments: (path) => [`oci-archive:${path}:NAME`, '3 images'],
+    },
+    {
+      title: 'an unknown ref name',
+      make: async () => several,
+      suffix: ':absent',
+      code: 'image-not-found',
+      fragments: (path) => [`oci-archive:${path}:absent`],
+    },
   ];
   for (const failure of failures) {
     it(`reports ${failure.title} as ${failure.code}`, async function () {
@@ -211,8 +241,18 @@ describe('DockerArchiveTransport', function () {
   });
 
   const failures: { title: string; reference: () => Promise<string>; code: ErrorCode; fragments: (ref: string) => string[] }[] = [
-    { title: 'several images without a reference', reference: async () => `docker-archive:${multi}`, code: 'invalid-reference', fragments: () => ['2 images', ':@INDEX'] },
-    { title: 'an unknown tag', reference: async () => `docker-archive:${multi}:example.com/fixture/single:v9`, code: 'image-not-found', fragments: () => ['example.com/fixture/single:v9'] },
+    {
+      title: 'several images without a reference',
+      reference: async () => `docker-archive:${multi}`,
+      code: 'invalid-reference',
+      fragments: () => ['2 images', ':@INDEX'],
+    },
+    {
+      title: 'an unknown tag',
+      reference: async () => `docker-archive:${multi}:example.com/fixture/single:v9`,
+      code: 'image-not-found',
+      fragments: () => ['example.com/fixture/single:v9'],
+    },
     { title: 'an index out of range', reference: async () => `docker-archive:${multi}:@2`, code: 'image-not-found', fragments: () => ['@2', '2 images'] },
     { title: 'a missing file', reference: async () => `docker-archive:${join(work, 'absent.tar')}`, code: 'image-not-found', fragments: () => ['absent.tar'] },
     {

@@ -21,7 +21,10 @@ describe('TarIndex on truncated archives', function () {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
-  const whole = tarArchive([{ path: 'big', content: 'x'.repeat(3000) }, { path: 'manifest.json', content: '[]' }]);
+  const whole = tarArchive([
+    { path: 'big', content: 'x'.repeat(3000) },
+    { path: 'manifest.json', content: '[]' },
+  ]);
   const cases: [string, Uint8Array][] = [
     ['cut inside the data of an entry', whole.subarray(0, 1500)],
     ['cut inside a header', whole.subarray(0, 3584 + 100)],

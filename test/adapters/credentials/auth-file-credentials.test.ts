@@ -268,7 +268,9 @@ describe('AuthFileCredentials', () => {
     it('a helper identity token is usable', async () => {
       const { runner } = recordingRunner({ identityToken: 'refresh' });
       const path = await file({ credHelpers: { 'quay.io': 'pass' } });
-      expect(await new AuthFileCredentials({ path, legacy: false, runHelper: runner }).lookup(target('quay.io/x')).then(withoutSource)).to.deep.equal({ identityToken: 'refresh' });
+      expect(await new AuthFileCredentials({ path, legacy: false, runHelper: runner }).lookup(target('quay.io/x')).then(withoutSource)).to.deep.equal({
+        identityToken: 'refresh',
+      });
     });
 
     it('the host key is exact: index.docker.io does not serve docker.io', async () => {
@@ -290,7 +292,9 @@ describe('AuthFileCredentials', () => {
       const path = await file({ credHelpers: { 'quay.io': 'osxkeychain' } });
       const err = await expectRejection(new AuthFileCredentials({ path, legacy: false }).lookup(target('quay.io/x')));
       expect(isProxyError(err, 'credential-helper')).to.equal(true);
-      expect((err as Error).message).to.contain(path).and.to.contain('osxkeychain');
+      expect((err as Error).message)
+        .to.contain(path)
+        .and.to.contain('osxkeychain');
     });
   });
 

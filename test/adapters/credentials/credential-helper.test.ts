@@ -49,10 +49,26 @@ describe('CredentialHelper: the docker-credential-helpers protocol', () => {
   afterEach(() => bin.remove());
 
   const answers: { name: string; script: string; expected: object | undefined }[] = [
-    { name: 'user and secret', script: `echo '{"ServerURL":"r","Username":"alice","Secret":"${SECRET}"}'`, expected: { username: 'alice', password: SECRET, source: 'credential helper docker-credential-test' } },
-    { name: '<token> user: an identity token', script: `echo '{"ServerURL":"r","Username":"<token>","Secret":"${SECRET}"}'`, expected: { identityToken: SECRET, source: 'credential helper docker-credential-test' } },
-    { name: '"not found in native keychain" with a failing exit: nothing', script: 'echo "credentials not found in native keychain"; exit 1', expected: undefined },
-    { name: 'the not-found message with surrounding whitespace', script: 'printf "\\n credentials not found in native keychain \\n"; exit 1', expected: undefined },
+    {
+      name: 'user and secret',
+      script: `echo '{"ServerURL":"r","Username":"alice","Secret":"${SECRET}"}'`,
+      expected: { username: 'alice', password: SECRET, source: 'credential helper docker-credential-test' },
+    },
+    {
+      name: '<token> user: an identity token',
+      script: `echo '{"ServerURL":"r","Username":"<token>","Secret":"${SECRET}"}'`,
+      expected: { identityToken: SECRET, source: 'credential helper docker-credential-test' },
+    },
+    {
+      name: '"not found in native keychain" with a failing exit: nothing',
+      script: 'echo "credentials not found in native keychain"; exit 1',
+      expected: undefined,
+    },
+    {
+      name: 'the not-found message with surrounding whitespace',
+      script: 'printf "\\n credentials not found in native keychain \\n"; exit 1',
+      expected: undefined,
+    },
     { name: 'an empty secret: nothing', script: 'echo \'{"Username":"alice","Secret":""}\'', expected: undefined },
   ];
   for (const { name, script, expected } of answers) {
@@ -71,7 +87,11 @@ describe('CredentialHelper: the docker-credential-helpers protocol', () => {
 
   const failures: { name: string; script?: string; helper?: string; timeoutMs?: number; mentions: string[] }[] = [
     { name: 'a missing helper binary', helper: 'absent', mentions: ['docker-credential-absent', 'not found on PATH', 'reg.local'] },
-    { name: 'a failing helper: its stderr in the error', script: 'echo "keyring locked" >&2; exit 3', mentions: ['docker-credential-test', 'exit status 3', 'keyring locked', 'reg.local'] },
+    {
+      name: 'a failing helper: its stderr in the error',
+      script: 'echo "keyring locked" >&2; exit 3',
+      mentions: ['docker-credential-test', 'exit status 3', 'keyring locked', 'reg.local'],
+    },
     { name: 'a helper answering non-JSON', script: `echo "user=${SECRET}"`, mentions: ['not JSON'] },
     { name: 'a helper that hangs is killed at the time limit', script: 'sleep 30', timeoutMs: 300, mentions: ['did not finish within 0.3 s', 'killed'] },
     { name: 'an unsafe helper name', helper: '../x', mentions: ['not a plain program name'] },

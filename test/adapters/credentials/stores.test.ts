@@ -35,7 +35,9 @@ describe('StaticCredentials and NoCredentials', () => {
   });
 
   it('--no-creds answers the empty, anonymous credentials', async () => {
-    expect(await new NoCredentials().lookup(quay)).to.equal(ANONYMOUS).and.deep.equal({});
+    expect(await new NoCredentials().lookup(quay))
+      .to.equal(ANONYMOUS)
+      .and.deep.equal({});
   });
 
   it('--no-creds stops a chain before the stores behind it', async () => {
@@ -75,7 +77,10 @@ describe('ChainCredentialStore', () => {
   });
 
   it('a failing store does not hide a later answer', async () => {
-    const chain = new ChainCredentialStore([new Scripted(new ProxyError('credential-helper', 'helper a failed')), new Scripted({ username: 'u', password: 'p' })]);
+    const chain = new ChainCredentialStore([
+      new Scripted(new ProxyError('credential-helper', 'helper a failed')),
+      new Scripted({ username: 'u', password: 'p' }),
+    ]);
     expect(await chain.lookup(quay)).to.deep.equal({ username: 'u', password: 'p' });
   });
 
@@ -86,13 +91,13 @@ describe('ChainCredentialStore', () => {
   });
 
   it('several failures are reported together, with the first code', async () => {
-    const chain = new ChainCredentialStore([
-      new Scripted(new ProxyError('credential-helper', 'helper a failed')),
-      new Scripted(new Error('helper b failed')),
-    ]);
+    const chain = new ChainCredentialStore([new Scripted(new ProxyError('credential-helper', 'helper a failed')), new Scripted(new Error('helper b failed'))]);
     const err = await expectRejection(chain.lookup(quay));
     expect(isProxyError(err, 'credential-helper')).to.equal(true);
-    expect((err as Error).message).to.contain('quay.io').and.to.contain('helper a failed').and.to.contain('helper b failed');
+    expect((err as Error).message)
+      .to.contain('quay.io')
+      .and.to.contain('helper a failed')
+      .and.to.contain('helper b failed');
   });
 
   it('stopAtFirstError ends the search at the first failure', async () => {
@@ -140,13 +145,22 @@ describe('authFileChain', () => {
 
   it('the legacy file is read in its own format', async () => {
     const legacy = await write('dockercfg', JSON.stringify({ 'https://quay.io/v1/': { auth: auth('old:o') } }));
-    expect(await authFileChain([{ path: legacy, legacy: true }]).lookup(quay)).to.deep.equal({ username: 'old', password: 'o', source: `auth file ${legacy}, key "https://quay.io/v1/"` });
+    expect(await authFileChain([{ path: legacy, legacy: true }]).lookup(quay)).to.deep.equal({
+      username: 'old',
+      password: 'o',
+      source: `auth file ${legacy}, key "https://quay.io/v1/"`,
+    });
   });
 
   it('a broken file ends the search even if a later file has credentials', async () => {
     const broken = await write('broken.json', '{');
     const good = await write('good.json', JSON.stringify({ auths: { 'quay.io': { auth: auth('good:g') } } }));
-    const err = await expectRejection(authFileChain([{ path: broken, legacy: false }, { path: good, legacy: false }]).lookup(quay));
+    const err = await expectRejection(
+      authFileChain([
+        { path: broken, legacy: false },
+        { path: good, legacy: false },
+      ]).lookup(quay),
+    );
     expect(isProxyError(err, 'config-invalid')).to.equal(true);
     expect((err as Error).message).to.contain(broken);
   });

@@ -105,7 +105,9 @@ describe('distribution: blobs', function () {
       const ranges = registry.requests.filter(isBlob).map((r) => r.headers.range);
       expect(ranges[0]).to.equal(undefined);
       expect(ranges).to.have.length(3);
-      expect(Number(/^bytes=(\d+)-$/.exec(ranges[1]!)![1])).to.be.at.least(1).and.at.most(70_000);
+      expect(Number(/^bytes=(\d+)-$/.exec(ranges[1]!)![1]))
+        .to.be.at.least(1)
+        .and.at.most(70_000);
       expect(registry.requests.filter(isBlob).every((r) => r.headers.authorization === 'Bearer token-1')).to.equal(true);
     });
 
@@ -119,7 +121,10 @@ describe('distribution: blobs', function () {
 
     it('fails clearly on a Content-Range that does not continue at the offset', async () => {
       registry.inject(isBlob, faults.resetAfter(bytes, 10_000));
-      registry.inject((r) => isBlob(r) && r.headers.range !== undefined, faults.bytes(bytes.subarray(5), { 'content-range': `bytes 5-${bytes.length - 1}/${bytes.length}` }, 206));
+      registry.inject(
+        (r) => isBlob(r) && r.headers.range !== undefined,
+        faults.bytes(bytes.subarray(5), { 'content-range': `bytes 5-${bytes.length - 1}/${bytes.length}` }, 206),
+      );
       const err = await rejection(collect((await source.blob({ digest: layer })).stream));
       expect((err as Error).message).to.include('inconsistent Content-Range');
     });

@@ -12,9 +12,10 @@ import { type FakeRegistry } from '../../support/fake-registry.js';
 export const REPO = 'library/app';
 
 /** A transport wired to the fake registry: plain http (tls-verify=false), a fresh Agent, fast retries. */
-export function makeTransport(
-  overrides: Partial<DistributionTransportOptions> & { readonly creds?: Credentials } = {},
-): { transport: DistributionTransport; cleanup: () => Promise<void> } {
+export function makeTransport(overrides: Partial<DistributionTransportOptions> & { readonly creds?: Credentials } = {}): {
+  transport: DistributionTransport;
+  cleanup: () => Promise<void>;
+} {
   const agent = new Agent();
   const transport = new DistributionTransport({
     dispatcher: agent,

@@ -46,7 +46,10 @@ describe('distribution: timeouts and aborts', function () {
     const err = await rejection(collect(body.stream));
     expectAbout(Date.now() - started, IDLE_MS);
     expect((err as { code?: string }).code).to.equal('timeout');
-    expect((err as Error).message).to.include('stalled').and.include(registry.host).and.include(layer);
+    expect((err as Error).message)
+      .to.include('stalled')
+      .and.include(registry.host)
+      .and.include(layer);
   });
 
   it('times out a stalled ping', async () => {
@@ -84,7 +87,7 @@ describe('distribution: timeouts and aborts', function () {
     registry = await FakeRegistry.start();
   });
 
-  it('rejects with the caller\'s abort reason when the signal fires mid-request', async () => {
+  it("rejects with the caller's abort reason when the signal fires mid-request", async () => {
     storeImage(registry);
     registry.inject((r) => r.url.includes('/manifests/'), faults.silence());
     const controller = new AbortController();

@@ -49,10 +49,20 @@ describe('distribution: token cache', () => {
     const [first, second] = [new AbortController(), new AbortController()];
     const waits = [cache.get('k', fetch, first.signal), cache.get('k', fetch, second.signal)];
     first.abort(new Error('first client gone'));
-    expect(await waits[0]!.then(() => 'resolved', (err: Error) => err.message)).to.equal('first client gone');
+    expect(
+      await waits[0]!.then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      ),
+    ).to.equal('first client gone');
     expect(fetchSignal!.aborted, 'another still waits').to.equal(false);
     second.abort(new Error('second client gone'));
-    expect(await waits[1]!.then(() => 'resolved', (err: Error) => err.message)).to.equal('second client gone');
+    expect(
+      await waits[1]!.then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      ),
+    ).to.equal('second client gone');
     expect(fetchSignal!.aborted, 'nobody waits any more').to.equal(true);
     expect(await cache.get('k', fetch), 'the next request starts afresh').to.equal('late');
   });

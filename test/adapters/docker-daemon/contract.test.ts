@@ -35,7 +35,13 @@ async function podmanFixture(): Promise<TransportContractFixture> {
     };
     const single = await load('single', ociSingle, 'example.com/fixture/single:v1');
     const large = await load('large', ociLarge, 'example.com/fixture/large:v1');
-    const api = new DockerEngineApi({ endpoint: { kind: 'unix', path: engine.socketPath!, description: engine.host }, connectTimeoutMs: 5000, answerTimeoutMs: 30_000, idleTimeoutMs: 30_000, maxExportBytes: 1 << 30 });
+    const api = new DockerEngineApi({
+      endpoint: { kind: 'unix', path: engine.socketPath!, description: engine.host },
+      connectTimeoutMs: 5000,
+      answerTimeoutMs: 30_000,
+      idleTimeoutMs: 30_000,
+      maxExportBytes: 1 << 30,
+    });
     const docker = (path: string, tag: string) => ({ domain: 'example.com', path, tag });
     return {
       transport: new DockerDaemonTransport(api),

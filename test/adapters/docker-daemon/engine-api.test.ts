@@ -74,13 +74,15 @@ describe('DockerEngineApi', () => {
     const path = join(dir, 'large.tar');
     const file = await open(path, 'w');
     try {
-      await api({ maxExportBytes: 20_000 }).exportImage('app:v1', file).then(
-        () => expect.fail('an oversized export was accepted'),
-        (err: unknown) => {
-          expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
-          expect((err as Error).message).to.include('sent more than 20000 bytes for app:v1');
-        },
-      );
+      await api({ maxExportBytes: 20_000 })
+        .exportImage('app:v1', file)
+        .then(
+          () => expect.fail('an oversized export was accepted'),
+          (err: unknown) => {
+            expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
+            expect((err as Error).message).to.include('sent more than 20000 bytes for app:v1');
+          },
+        );
     } finally {
       await file.close();
     }
@@ -93,7 +95,12 @@ describe('DockerEngineApi', () => {
     const path = join(dir, 'announced.tar');
     const file = await open(path, 'w');
     try {
-      const err = await api({ maxExportBytes: 20_000 }).exportImage('app:v1', file).then(() => expect.fail('an oversized export was accepted'), (failure: unknown) => failure as Error);
+      const err = await api({ maxExportBytes: 20_000 })
+        .exportImage('app:v1', file)
+        .then(
+          () => expect.fail('an oversized export was accepted'),
+          (failure: unknown) => failure as Error,
+        );
       expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
       expect(err.message).to.include('announced 50000 bytes for app:v1, more than the 20000 an export may have');
     } finally {
@@ -108,7 +115,12 @@ describe('DockerEngineApi', () => {
     const file = await open(join(dir, 'refused.tar'), 'w');
     const started = performance.now();
     try {
-      const err = await api({ idleTimeoutMs: 400 }).exportImage('app:v1', file).then(() => expect.fail('a refused export was accepted'), (failure: unknown) => failure as Error);
+      const err = await api({ idleTimeoutMs: 400 })
+        .exportImage('app:v1', file)
+        .then(
+          () => expect.fail('a refused export was accepted'),
+          (failure: unknown) => failure as Error,
+        );
       expect(isProxyError(err, 'engine-error'), String(err)).to.equal(true);
       expect(err.message).to.include('refused to export app:v1 (HTTP 500): slow refusal...');
       expect(performance.now() - started).to.be.within(350, 3000);
@@ -123,13 +135,15 @@ describe('DockerEngineApi', () => {
     const file = await open(join(dir, 'silent.tar'), 'w');
     const started = Date.now();
     try {
-      await api({ answerTimeoutMs: 300, idleTimeoutMs: 100 }).exportImage('app:v1', file).then(
-        () => expect.fail('an export without an answer'),
-        (err: unknown) => {
-          expect(isProxyError(err, 'timeout'), String(err)).to.equal(true);
-          expect((err as Error).message).to.include('did not begin its answer within 300 ms');
-        },
-      );
+      await api({ answerTimeoutMs: 300, idleTimeoutMs: 100 })
+        .exportImage('app:v1', file)
+        .then(
+          () => expect.fail('an export without an answer'),
+          (err: unknown) => {
+            expect(isProxyError(err, 'timeout'), String(err)).to.equal(true);
+            expect((err as Error).message).to.include('did not begin its answer within 300 ms');
+          },
+        );
     } finally {
       silent = false;
       await file.close();
@@ -138,8 +152,19 @@ describe('DockerEngineApi', () => {
   });
 
   const unusable: [string, Record<string, string>, string][] = [
-    ['a key that is not PEM', { 'key.pem': '-----BEGIN PRIVATE KEY-----\nSECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n', 'cert.pem': 'CERT' }, 'cert.pem, key.pem'],
-    ['a certificate that is not one beside a good key', { 'cert.pem': 'SECRET-KEY-MATERIAL', 'key.pem': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }, 'cert.pem, key.pem'],
+    [
+      'a key that is not PEM',
+      { 'key.pem': '-----BEGIN PRIVATE KEY-----\nSECRET-KEY-MATERIAL\n-----END PRIVATE KEY-----\n', 'cert.pem': 'CERT' },
+      'cert.pem, key.pem',
+    ],
+    [
+      'a certificate that is not one beside a good key',
+      {
+        'cert.pem': 'SECRET-KEY-MATERIAL',
+        'key.pem': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      },
+      'cert.pem, key.pem',
+    ],
   ];
   for (const [what, files, used] of unusable) {
     it(`refuses ${what} with config-invalid naming the directory, never the files' contents`, async () => {
@@ -149,7 +174,10 @@ describe('DockerEngineApi', () => {
       try {
         const err = await api({ endpoint: { kind: 'tcp', host: '127.0.0.1', port: 1, tls: { certDir: certs }, description: 'tcp://127.0.0.1:1 (test)' } })
           .exportImage('app:v1', file)
-          .then(() => expect.fail('exported with unusable TLS files'), (failure: unknown) => failure as Error);
+          .then(
+            () => expect.fail('exported with unusable TLS files'),
+            (failure: unknown) => failure as Error,
+          );
         expect(isProxyError(err, 'config-invalid'), String(err)).to.equal(true);
         expect(err.message).to.include(`the engine's TLS files in ${certs} (${used}) cannot be used: `).and.not.include('SECRET');
       } finally {

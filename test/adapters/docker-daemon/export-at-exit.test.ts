@@ -28,7 +28,11 @@ describe('DockerDaemonTransport at exit', () => {
   it('leaves no export directory when the process exits the moment it is made', () => {
     const transport = new URL('../../../src/adapters/docker-daemon/docker-daemon-transport.js', import.meta.url).href;
     for (let run = 0; run < 5; run++) {
-      const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, transport], { env: { ...process.env, TMPDIR: tmp }, encoding: 'utf8', timeout: 20_000 });
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, transport], {
+        env: { ...process.env, TMPDIR: tmp },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       expect(child.status, child.stderr).to.equal(0);
       expect(readdirSync(tmp), `run ${run}`).to.deep.equal([]);
     }

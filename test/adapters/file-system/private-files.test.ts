@@ -46,7 +46,11 @@ const DIRECTORY_CASES: readonly DirectoryCase[] = [
   { name: 'a directory of mode 0777', make: (base) => directory(join(base, 'cache'), 0o777), reason: /cache is writable by group or others \(mode 0777\)/ },
   { name: 'a directory its group can write (0770)', make: (base) => directory(join(base, 'cache'), 0o770), reason: /writable by group or others/ },
   { name: 'a sticky directory anyone can write (1777)', make: (base) => directory(join(base, 'cache'), 0o1777), reason: /writable by group or others/ },
-  { name: 'a 0700 directory owned by nobody', make: (base) => directory(join(base, 'cache'), 0o700, NOBODY), reason: /cache is owned by uid 65534, not by this user/ },
+  {
+    name: 'a 0700 directory owned by nobody',
+    make: (base) => directory(join(base, 'cache'), 0o700, NOBODY),
+    reason: /cache is owned by uid 65534, not by this user/,
+  },
   {
     name: 'a private directory in a parent anyone can write, without the sticky bit',
     make: (base) => {
@@ -104,7 +108,7 @@ const DIRECTORY_CASES: readonly DirectoryCase[] = [
     reason: /tmp\/hop is a symbolic link owned by uid 65534/,
   },
   {
-    name: 'a link of this user to a link of root\'s in a parent anyone can write, to a private directory',
+    name: "a link of this user to a link of root's in a parent anyone can write, to a private directory",
     make: (base) => {
       directory(join(base, 'shared'), 0o777);
       link(join(base, 'shared', 'hop'), directory(join(base, 'real'), 0o700));
@@ -131,7 +135,11 @@ const DIRECTORY_CASES: readonly DirectoryCase[] = [
     },
     reason: /shared is writable by group or others without the sticky bit/,
   },
-  { name: 'a link that leads to itself', make: (base) => link(join(base, 'loop'), join(base, 'loop')), reason: /loop cannot be checked: more than 40 symbolic links on the way/ },
+  {
+    name: 'a link that leads to itself',
+    make: (base) => link(join(base, 'loop'), join(base, 'loop')),
+    reason: /loop cannot be checked: more than 40 symbolic links on the way/,
+  },
   {
     name: 'a link of this user to a private directory in a parent anyone can write',
     make: (base) => {
@@ -222,7 +230,11 @@ describe('private directories and temporary files', () => {
     for (const [name, make, reason] of [
       ['owned by another user', (tmp: string) => directory(tmp, 0o1777, NOBODY), /owned by uid 65534/],
       ['anyone can write without the sticky bit', (tmp: string) => directory(tmp, 0o777), /writable by group or others without the sticky bit/],
-      ['that is a link nobody owns in a sticky directory', (tmp: string) => link(tmp, directory(join(base, 'real'), 0o700), NOBODY), /symbolic link owned by uid 65534/],
+      [
+        'that is a link nobody owns in a sticky directory',
+        (tmp: string) => link(tmp, directory(join(base, 'real'), 0o700), NOBODY),
+        /symbolic link owned by uid 65534/,
+      ],
     ] as const) {
       it(`refuses a TMPDIR ${name}, naming it, and makes nothing there`, async () => {
         const tmp = make(join(directory(join(base, 'outer'), 0o1777), 'tmp'));
@@ -232,7 +244,9 @@ describe('private directories and temporary files', () => {
           (reason: unknown) => reason,
         );
         expect(isProxyError(err, 'io'), String(err)).to.equal(true);
-        expect((err as Error).message).to.contain(`in ${tmp} (TMPDIR)`).and.to.match(reason);
+        expect((err as Error).message)
+          .to.contain(`in ${tmp} (TMPDIR)`)
+          .and.to.match(reason);
         expect(readdirSync(tmp)).to.deep.equal([]);
       });
     }
@@ -275,11 +289,13 @@ describe('private directories and temporary files', () => {
 /** The copy of the rule the code-cache loader runs before the bundle (scripts/code-cache-loader.mjs). */
 async function loaderRule(): Promise<(path: string, own: boolean) => string | undefined> {
   const { RUN_BUNDLE } = (await import(pathToFileURL(join(REPO_ROOT, 'scripts/code-cache-loader.mjs')).href)) as { RUN_BUNDLE: string };
-  const define = runInThisContext(`(function (require) {${RUN_BUNDLE}\nreturn directoryProblem;\n})`) as (require: NodeJS.Require) => (path: string, own: boolean) => string | undefined;
+  const define = runInThisContext(`(function (require) {${RUN_BUNDLE}\nreturn directoryProblem;\n})`) as (
+    require: NodeJS.Require,
+  ) => (path: string, own: boolean) => string | undefined;
   return define(createRequire(import.meta.url));
 }
 
-describe('the code-cache loader\'s copy of the private-directory rule', () => {
+describe("the code-cache loader's copy of the private-directory rule", () => {
   let base: string;
   let directoryProblem: (path: string, own: boolean) => string | undefined;
 

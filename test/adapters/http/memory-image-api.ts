@@ -47,7 +47,13 @@ export class MemoryImageApi implements ImageApi {
   async layers(image: ImageName): Promise<readonly LayerInfo[]> {
     this.requestedImages.push(image);
     if (this.failure) throw this.failure;
-    return [...this.blobs.keys()].map((digest) => ({ digest, size: this.blobs.get(digest)!.bytes.length, mediaType: 'application/vnd.oci.image.layer.v1.tar', compression: 'none' as const, diffID: digest }));
+    return [...this.blobs.keys()].map((digest) => ({
+      digest,
+      size: this.blobs.get(digest)!.bytes.length,
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      compression: 'none' as const,
+      diffID: digest,
+    }));
   }
 
   async signatures(image: ImageName): Promise<PolicyVerdict> {

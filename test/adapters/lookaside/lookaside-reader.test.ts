@@ -92,6 +92,8 @@ describe('lookaside signature storage', () => {
       (err: unknown) => err,
     );
     expect(isProxyError(error, 'policy-invalid')).to.equal(true);
-    expect((error as Error).message).to.contain('ftp:').and.not.contain('secret');
+    expect((error as Error).message)
+      .to.contain('ftp:')
+      .and.not.contain('secret');
   });
 });

@@ -6,7 +6,12 @@ describe('OpenPgpKeyUnwrapper', function () {
   this.timeout(30_000);
 
   async function setUp() {
-    const { privateKey, publicKey } = await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ email: 'layers@example.com' }], format: 'object' });
+    const { privateKey, publicKey } = await generateKey({
+      type: 'ecc',
+      curve: 'curve25519Legacy',
+      userIDs: [{ email: 'layers@example.com' }],
+      format: 'object',
+    });
     const wrap = async (bytes: Uint8Array) =>
       encrypt({
         message: await createMessage({ binary: bytes }),

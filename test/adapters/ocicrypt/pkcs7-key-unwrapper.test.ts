@@ -23,7 +23,12 @@ function cbcOpens(key: Buffer, iv: Buffer, ciphertext: Buffer): boolean {
 /** A DER element: tag, definite length, content. */
 function der(tag: number, ...content: Buffer[]): Buffer {
   const body = Buffer.concat(content);
-  const length = body.length < 0x80 ? Buffer.from([body.length]) : body.length < 0x100 ? Buffer.from([0x81, body.length]) : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
+  const length =
+    body.length < 0x80
+      ? Buffer.from([body.length])
+      : body.length < 0x100
+        ? Buffer.from([0x81, body.length])
+        : Buffer.from([0x82, body.length >> 8, body.length & 0xff]);
   return Buffer.concat([Buffer.from([tag]), length, body]);
 }
 const oid = (hex: string) => der(0x06, Buffer.from(hex, 'hex'));
@@ -34,7 +39,13 @@ function gcmEnvelope(recipient: ReturnType<typeof generateKeyPairSync>['publicKe
   const nonce = randomBytes(nonceBytes);
   const cipher = createCipheriv('aes-128-gcm', contentKey, nonce, { authTagLength: tagBytes });
   const content = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-  const recipientInfo = der(0x30, der(0x02, Buffer.from([0])), der(0x30, der(0x30), der(0x02, Buffer.from([1]))), der(0x30, oid('2a864886f70d010101'), der(0x05)), der(0x04, publicEncrypt({ key: recipient, ...PKCS1 }, contentKey)));
+  const recipientInfo = der(
+    0x30,
+    der(0x02, Buffer.from([0])),
+    der(0x30, der(0x30), der(0x02, Buffer.from([1]))),
+    der(0x30, oid('2a864886f70d010101'), der(0x05)),
+    der(0x04, publicEncrypt({ key: recipient, ...PKCS1 }, contentKey)),
+  );
   const parameters = der(0x30, der(0x04, nonce), der(0x02, Buffer.from([tagBytes])));
   const encryptedContentInfo = der(0x30, oid('2a864886f70d010701'), der(0x30, oid('608648016503040106'), parameters), der(0x80, content));
   return der(0x30, oid('2a864886f70d010703'), der(0xa0, der(0x30, der(0x02, Buffer.from([0])), der(0x31, recipientInfo), encryptedContentInfo)));
@@ -49,8 +60,28 @@ describe('Pkcs7KeyUnwrapper', function () {
       // A recipient's envelope as OpenSSL's CMS writes it (AES-128-CBC, encrypted content last).
       const options = (fill: number) => Buffer.from(JSON.stringify({ symkey: 'A'.repeat(44), cipheroptions: {}, pad: fill.toString(16).padStart(8, '0') }));
       writeFileSync(join(dir, 'options.json'), options(0));
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=pkcs7', '-days', '1'], { stdio: 'ignore' });
-      execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes-128-cbc', '-in', join(dir, 'options.json'), '-outform', 'DER', '-out', join(dir, 'envelope.der'), join(dir, 'cert.pem')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=pkcs7', '-days', '1'],
+        { stdio: 'ignore' },
+      );
+      execFileSync(
+        'openssl',
+        [
+          'cms',
+          '-encrypt',
+          '-binary',
+          '-aes-128-cbc',
+          '-in',
+          join(dir, 'options.json'),
+          '-outform',
+          'DER',
+          '-out',
+          join(dir, 'envelope.der'),
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const recipient = createPrivateKey(readFileSync(join(dir, 'key.pem')));
       const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
       const der = readFileSync(join(dir, 'envelope.der'));
@@ -91,7 +122,7 @@ describe('Pkcs7KeyUnwrapper', function () {
     }
   });
 
-  it('an AES-GCM envelope opens with a 12-byte nonce and a 16-byte tag only, as Go\'s pkcs7 opens it (a 4-byte tag would let a wrong key\'s random content key through one time in 2^32)', async () => {
+  it("an AES-GCM envelope opens with a 12-byte nonce and a 16-byte tag only, as Go's pkcs7 opens it (a 4-byte tag would let a wrong key's random content key through one time in 2^32)", async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const options = Buffer.from('{"symkey":"AAAA"}');
     const unwrapper = new Pkcs7KeyUnwrapper([privateKey]);

@@ -55,7 +55,11 @@ describe('finding signatures: registry extension API versus lookaside', () => {
   it('with X-Registry-Supports-Signatures: 1, the extension API only (atomic, schemaVersion 2 entries)', async () => {
     const { manifest } = storeImage(registry);
     await setUp(manifest);
-    registry.inject((req) => req.url === '/v2/', faults.bytes(Buffer.from('{}'), { 'x-registry-supports-signatures': '1', 'content-type': 'application/json' }), 10);
+    registry.inject(
+      (req) => req.url === '/v2/',
+      faults.bytes(Buffer.from('{}'), { 'x-registry-supports-signatures': '1', 'content-type': 'application/json' }),
+      10,
+    );
     const list = {
       signatures: [
         { schemaVersion: 2, type: 'atomic', name: `${manifest}@one`, content: apiSignature.toString('base64') },
@@ -63,7 +67,10 @@ describe('finding signatures: registry extension API versus lookaside', () => {
         { schemaVersion: 2, type: 'other', name: `${manifest}@other`, content: lookasideSignature.toString('base64') },
       ],
     };
-    registry.inject((req) => req.url === `/extensions/v2/${REPO}/signatures/${manifest}`, faults.bytes(Buffer.from(JSON.stringify(list)), { 'content-type': 'application/json' }));
+    registry.inject(
+      (req) => req.url === `/extensions/v2/${REPO}/signatures/${manifest}`,
+      faults.bytes(Buffer.from(JSON.stringify(list)), { 'content-type': 'application/json' }),
+    );
     const source = await transport.open(dockerRef(registry), {});
     const signatures = await finder.find(source, manifest);
     expect(signatures).to.deep.equal([{ format: 'simple-signing', blob: apiSignature }]);

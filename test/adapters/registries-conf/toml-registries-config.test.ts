@@ -102,7 +102,9 @@ describe('TomlRegistriesConfig: the main file and its drop-ins', () => {
 
   it('a missing explicit file is an error naming it', async () => {
     const missing = join(tree.root, 'nope.conf');
-    expect((await configError(tree.config(missing).credentialHelpers())).message).to.include(missing).and.include('does not exist');
+    expect((await configError(tree.config(missing).credentialHelpers())).message)
+      .to.include(missing)
+      .and.include('does not exist');
   });
 
   it('bad TOML: one error naming the file, line and column; later calls fail the same way', async () => {
@@ -116,19 +118,25 @@ describe('TomlRegistriesConfig: the main file and its drop-ins', () => {
   it('a v1 drop-in is refused, naming the drop-in', async () => {
     tree.write(tree.systemPath, '[registries.search]\nregistries = ["quay.io"]\n');
     const dropIn = tree.write(join(tree.systemDir, '50-old.conf'), '[registries.block]\nregistries = ["x.local"]\n');
-    expect((await configError(tree.config().credentialHelpers())).message).to.include(dropIn).and.include('v2 format');
+    expect((await configError(tree.config().credentialHelpers())).message)
+      .to.include(dropIn)
+      .and.include('v2 format');
   });
 
   it('a validation error in a drop-in names the drop-in: nothing is partially accepted', async () => {
     tree.write(tree.systemPath, mirrored('a.local', 'fine.local'));
     const dropIn = tree.write(join(tree.userDir, '99.conf'), registry('https://b.local'));
     const config = tree.config();
-    expect((await configError(config.pullSources(parseDockerReference('a.local/x:1')))).message).to.include(dropIn).and.include('URI schemes');
+    expect((await configError(config.pullSources(parseDockerReference('a.local/x:1')))).message)
+      .to.include(dropIn)
+      .and.include('URI schemes');
   });
 
   it('an unreadable file is an error naming it: a directory where the file should be', async () => {
     mkdirSync(tree.systemPath, { recursive: true });
-    expect((await configError(tree.config().credentialHelpers())).message).to.include(tree.systemPath).and.include('EISDIR');
+    expect((await configError(tree.config().credentialHelpers())).message)
+      .to.include(tree.systemPath)
+      .and.include('EISDIR');
   });
 
   it('reads the files once', async () => {

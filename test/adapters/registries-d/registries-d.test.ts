@@ -45,7 +45,12 @@ describe('registries.d', () => {
     const cases: [string, string, string, boolean][] = [
       ['the exact identity first', 'reg.example.com/ns/app:1', 'file:///exact', true],
       ['then the repository', 'reg.example.com/ns/app:2', 'file:///repo', true],
-      ['a section without the key falls through (lookaside from the host, attachments from the namespace)', 'reg.example.com/ns/other:1', 'file:///host-deprecated-key', false],
+      [
+        'a section without the key falls through (lookaside from the host, attachments from the namespace)',
+        'reg.example.com/ns/other:1',
+        'file:///host-deprecated-key',
+        false,
+      ],
       ['the *. wildcard', 'other.example.com/x:1', 'file:///wildcard', false],
       ['a section with only a staging URL falls through to default-docker', 'quay.io/x/y:1', 'https://default.example/sigs', false],
       ['an untagged reference is looked up as :latest', 'reg.example.com/ns/app', 'file:///repo', true],
@@ -64,7 +69,10 @@ describe('registries.d', () => {
     });
     it('a missing directory is an empty configuration', async () => {
       const registries = await RegistriesDirectory.load({ explicitDir: join(dir, 'absent'), homeDir: dir, isRoot: true });
-      expect(registries.storageFor(parseDockerReference('quay.io/a:1'))).to.deep.equal({ lookaside: 'file:///var/lib/containers/sigstore', useSigstoreAttachments: false });
+      expect(registries.storageFor(parseDockerReference('quay.io/a:1'))).to.deep.equal({
+        lookaside: 'file:///var/lib/containers/sigstore',
+        useSigstoreAttachments: false,
+      });
     });
     it('the per-user directory is used when it exists', async () => {
       const userDir = join(dir, 'home', '.config/containers/registries.d');
@@ -77,8 +85,16 @@ describe('registries.d', () => {
 
   describe('conflicts between files', () => {
     const cases: [string, Record<string, string>, string][] = [
-      ['default-docker twice', { 'a.yaml': 'default-docker:\n  lookaside: file:///a\n', 'b.yaml': 'default-docker:\n  lookaside: file:///b\n' }, '"default-docker" is defined both in'],
-      ['one namespace twice', { 'a.yaml': 'docker:\n  quay.io:\n    lookaside: file:///a\n', 'b.yaml': 'docker:\n  quay.io:\n    lookaside: file:///b\n' }, 'docker namespace "quay.io" is defined both in'],
+      [
+        'default-docker twice',
+        { 'a.yaml': 'default-docker:\n  lookaside: file:///a\n', 'b.yaml': 'default-docker:\n  lookaside: file:///b\n' },
+        '"default-docker" is defined both in',
+      ],
+      [
+        'one namespace twice',
+        { 'a.yaml': 'docker:\n  quay.io:\n    lookaside: file:///a\n', 'b.yaml': 'docker:\n  quay.io:\n    lookaside: file:///b\n' },
+        'docker namespace "quay.io" is defined both in',
+      ],
     ];
     for (const [why, files, message] of cases) {
       it(`rejects ${why}`, async () => {
@@ -87,7 +103,10 @@ describe('registries.d', () => {
           (err: unknown) => err,
         );
         expect(isProxyError(error, 'policy-invalid'), String(error)).to.equal(true);
-        expect((error as Error).message).to.contain(message).and.to.contain('a.yaml').and.to.contain('b.yaml');
+        expect((error as Error).message)
+          .to.contain(message)
+          .and.to.contain('a.yaml')
+          .and.to.contain('b.yaml');
       });
     }
   });
@@ -104,13 +123,17 @@ describe('registries.d', () => {
       ['a lookaside that is not a URL', 'default-docker:\n  lookaside: "not a url"\n', 'is not a URL'],
       // Found by the property tests: the yaml package throws ReferenceError for these while building values.
       ['an alias to an anchor never set', 'docker:\n  a.example: *nowhere\n', 'invalid YAML: Unresolved alias'],
-      ['an alias bomb', `a: &a [x, x, x, x, x, x, x, x, x, x]\n${[...'bcdefghij'].map((k, i) => `${k}: &${k} [${`*${'abcdefghij'[i]}, `.repeat(10)}]`).join('\n')}\n`, 'invalid YAML: Excessive alias count'],
+      [
+        'an alias bomb',
+        `a: &a [x, x, x, x, x, x, x, x, x, x]\n${[...'bcdefghij'].map((k, i) => `${k}: &${k} [${`*${'abcdefghij'[i]}, `.repeat(10)}]`).join('\n')}\n`,
+        'invalid YAML: Excessive alias count',
+      ],
     ];
     for (const [why, text, message] of cases) {
       it(`rejects ${why}, naming the file`, () => {
-        expect(() => parseRegistriesFile(text, '/etc/containers/registries.d/x.yaml')).to.throw(message).that.satisfies(
-          (err: Error) => isProxyError(err, 'policy-invalid') && err.message.includes('/etc/containers/registries.d/x.yaml'),
-        );
+        expect(() => parseRegistriesFile(text, '/etc/containers/registries.d/x.yaml'))
+          .to.throw(message)
+          .that.satisfies((err: Error) => isProxyError(err, 'policy-invalid') && err.message.includes('/etc/containers/registries.d/x.yaml'));
       });
     }
     it('ignores keys it does not use, as containers/image does', () => {

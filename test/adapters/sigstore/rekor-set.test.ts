@@ -30,7 +30,11 @@ describe('Rekor SET', () => {
 
     it('returns the entry of a SET that logs this signature', () => {
       const entry = verifyRekorSet([key], subject(makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, integratedTime: 1_700_000_000 })));
-      expect(entry).to.deep.equal({ integratedTime: new Date(1_700_000_000_000), logIndex: 1234, logID: 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d' });
+      expect(entry).to.deep.equal({
+        integratedTime: new Date(1_700_000_000_000),
+        logIndex: 1234,
+        logID: 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d',
+      });
     });
 
     const good = JSON.parse(makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload })) as Record<string, unknown>;
@@ -38,19 +42,45 @@ describe('Rekor SET', () => {
       { name: 'not JSON', bundle: '{', reason: /invalid JSON/ },
       { name: 'duplicate keys', bundle: `{"Payload":{},"Payload":{},"SignedEntryTimestamp":""}`, reason: /duplicate key "Payload"/ },
       { name: 'a missing Payload', bundle: JSON.stringify({ SignedEntryTimestamp: good['SignedEntryTimestamp'] }), reason: /"Payload" is missing/ },
-      { name: 'a SignedEntryTimestamp that is not base64', bundle: JSON.stringify({ ...good, SignedEntryTimestamp: '%%' }), reason: /SignedEntryTimestamp is not base64/ },
+      {
+        name: 'a SignedEntryTimestamp that is not base64',
+        bundle: JSON.stringify({ ...good, SignedEntryTimestamp: '%%' }),
+        reason: /SignedEntryTimestamp is not base64/,
+      },
       { name: 'an empty SignedEntryTimestamp', bundle: JSON.stringify({ ...good, SignedEntryTimestamp: '' }), reason: /verifies with none/ },
-      { name: 'an unsupported public key in the entry', bundle: makeSet(rekor, { keyOrCertificatePem: `${keyPem}\ntrailing`, signature, payload }), reason: /logged public key is not a single PEM block/ },
-      { name: 'a logged hash of another algorithm', bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, entry: (entry) => withHash(entry, { algorithm: 'sha512', value: '00' }) }), reason: /unexpected data.hash.algorithm "sha512"/ },
-      { name: 'an entry without spec', bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, entry: ({ spec: _spec, ...rest }) => rest }), reason: /has no "spec"/ },
-      { name: 'a fractional integratedTime', bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, integratedTime: 1.5 }), reason: /integratedTime is not an integer/ },
+      {
+        name: 'an unsupported public key in the entry',
+        bundle: makeSet(rekor, { keyOrCertificatePem: `${keyPem}\ntrailing`, signature, payload }),
+        reason: /logged public key is not a single PEM block/,
+      },
+      {
+        name: 'a logged hash of another algorithm',
+        bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, entry: (entry) => withHash(entry, { algorithm: 'sha512', value: '00' }) }),
+        reason: /unexpected data.hash.algorithm "sha512"/,
+      },
+      {
+        name: 'an entry without spec',
+        bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, entry: ({ spec: _spec, ...rest }) => rest }),
+        reason: /has no "spec"/,
+      },
+      {
+        name: 'a fractional integratedTime',
+        bundle: makeSet(rekor, { keyOrCertificatePem: keyPem, signature, payload, integratedTime: 1.5 }),
+        reason: /integratedTime is not an integer/,
+      },
       // Found by the property tests: canonicalizing a deep Payload, and quoting a deep kind, overflowed the stack.
       { name: 'a Payload nested 100000 levels deep', bundle: `{"SignedEntryTimestamp":"","Payload":${DEEP}}`, reason: /verifies with none/ },
-      { name: 'a signed entry whose kind is nested 100000 levels deep', bundle: makeSetOverEntryText(rekor, `{"kind":${DEEP}}`), reason: /entry kind \[{100}…/ },
+      {
+        name: 'a signed entry whose kind is nested 100000 levels deep',
+        bundle: makeSetOverEntryText(rekor, `{"kind":${DEEP}}`),
+        reason: /entry kind \[{100}…/,
+      },
     ];
     for (const testCase of REJECTED) {
       it(`rejects ${testCase.name}`, () => {
-        expect(() => verifyRekorSet([key], subject(testCase.bundle))).to.throw(ProxyError, testCase.reason).with.property('code', 'policy-rejected');
+        expect(() => verifyRekorSet([key], subject(testCase.bundle)))
+          .to.throw(ProxyError, testCase.reason)
+          .with.property('code', 'policy-rejected');
       });
     }
   });

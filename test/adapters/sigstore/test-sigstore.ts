@@ -51,7 +51,24 @@ const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'
 
 export async function makeTestFulcio(dir: string): Promise<TestFulcio> {
   for (const ca of ['ca', 'other-ca']) {
-    await openssl(dir, 'req', '-x509', ...newKey, '-keyout', `${ca}.key`, '-subj', `/CN=${ca}`, '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', `${ca}.pem`);
+    await openssl(
+      dir,
+      'req',
+      '-x509',
+      ...newKey,
+      '-keyout',
+      `${ca}.key`,
+      '-subj',
+      `/CN=${ca}`,
+      '-days',
+      '2',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign',
+      '-out',
+      `${ca}.pem`,
+    );
   }
   await issue(dir, 'intermediate', 'ca', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nextendedKeyUsage=codeSigning\n');
   let serial = 0;
@@ -77,7 +94,24 @@ export async function makeTestFulcio(dir: string): Promise<TestFulcio> {
 async function issue(dir: string, name: string, issuer: string, extensions: string): Promise<void> {
   await openssl(dir, 'req', '-new', ...newKey, '-keyout', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
   await writeFile(join(dir, `${name}.ext`), extensions);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${issuer}.pem`,
+    '-CAkey',
+    `${issuer}.key`,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.pem`,
+  );
 }
 
 export interface TestRekor {
@@ -106,7 +140,10 @@ export function makeSet(rekor: TestRekor, logged: SetEntry): string {
     apiVersion: '0.0.1',
     kind: 'hashedrekord',
     spec: {
-      signature: { content: Buffer.from(logged.signature).toString('base64'), publicKey: { content: Buffer.from(logged.keyOrCertificatePem).toString('base64') } },
+      signature: {
+        content: Buffer.from(logged.signature).toString('base64'),
+        publicKey: { content: Buffer.from(logged.keyOrCertificatePem).toString('base64') },
+      },
       data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(logged.payload).digest('hex') } },
     },
   };
@@ -128,7 +165,12 @@ export function makeSetOverEntryText(rekor: TestRekor, entryText: string, integr
 }
 
 /** The annotations cosign writes for a keyless signature of `payload` by `leaf`. */
-export function keylessAnnotations(rekor: TestRekor, leaf: Leaf, payload: Uint8Array, options: { integratedTime?: number; chainPem?: string } = {}): Record<string, string> {
+export function keylessAnnotations(
+  rekor: TestRekor,
+  leaf: Leaf,
+  payload: Uint8Array,
+  options: { integratedTime?: number; chainPem?: string } = {},
+): Record<string, string> {
   const signature = sign('sha256', payload, { key: leaf.privateKey, dsaEncoding: 'der' });
   const annotations: Record<string, string> = {
     [SIGNATURE_ANNOTATION]: signature.toString('base64'),

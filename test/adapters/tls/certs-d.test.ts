@@ -143,7 +143,9 @@ describe('CertsDirectories', () => {
       const base = await tree({ 'h/client.cert': pki.clientCert, 'h/client.key': key() });
       const err = await rejectionOf(new CertsDirectories({ dirs: [base] }).tlsFor('h'));
       expect(isProxyError(err, 'config-invalid')).to.equal(true);
-      expect(err.message).to.contain(says).and.to.contain(join(base, 'h', 'client.key'));
+      expect(err.message)
+        .to.contain(says)
+        .and.to.contain(join(base, 'h', 'client.key'));
       expect(`${err.message}\n${err.stack ?? ''}`).not.to.contain(key().split('\n')[1] ?? key());
     });
   }

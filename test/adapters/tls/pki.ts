@@ -20,15 +20,64 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
 }
 
 async function signedBy(dir: string, name: string, subject: string, extensions: string): Promise<void> {
-  await openssl(dir, 'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-subj', subject, '-out', `${name}.csr`);
+  await openssl(
+    dir,
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-subj',
+    subject,
+    '-out',
+    `${name}.csr`,
+  );
   await writeFile(join(dir, `${name}.ext`), extensions);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.pem`,
+  );
 }
 
 /** A throwaway CA with a server and a client certificate, made by openssl in `dir`. */
 export async function makePki(dir: string): Promise<Pki> {
   for (const ca of ['ca', 'other-ca']) {
-    await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-subj', `/CN=${ca}`, '-days', '2', '-out', `${ca}.pem`);
+    await openssl(
+      dir,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-subj',
+      `/CN=${ca}`,
+      '-days',
+      '2',
+      '-out',
+      `${ca}.pem`,
+    );
   }
   await signedBy(dir, 'server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   await signedBy(dir, 'client', '/CN=test-client', 'extendedKeyUsage=clientAuth\n');

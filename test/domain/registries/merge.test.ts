@@ -7,7 +7,10 @@ const LATER = '/home/u/.config/containers/registries.conf.d/20-b.conf';
 
 describe('registries.conf drop-in merge, as containers/image merges drop-ins', () => {
   it('a drop-in [[registry]] with the same prefix replaces the whole table, no field-level merge', () => {
-    const merged = conf('[[registry]]\nlocation = "reg.local"\ninsecure = true\n[[registry.mirror]]\nlocation = "m.local"\n', [DROP_IN, '[[registry]]\nlocation = "reg.local"\n']);
+    const merged = conf('[[registry]]\nlocation = "reg.local"\ninsecure = true\n[[registry.mirror]]\nlocation = "m.local"\n', [
+      DROP_IN,
+      '[[registry]]\nlocation = "reg.local"\n',
+    ]);
     expect(merged.registries).to.have.length(1);
     expect(merged.registries[0]).to.include({ insecure: false, origin: DROP_IN });
     expect(merged.registries[0]?.mirrors).to.deep.equal([]);
@@ -20,8 +23,18 @@ describe('registries.conf drop-in merge, as containers/image merges drop-ins', (
 
   const lists: { name: string; dropIn: string; search: string[]; helpers: string[] }[] = [
     { name: 'absent keys inherit', dropIn: '', search: ['quay.io'], helpers: ['pass'] },
-    { name: 'an explicit [] clears (helpers fall back to the default)', dropIn: 'unqualified-search-registries = []\ncredential-helpers = []\n', search: [], helpers: ['containers-auth.json'] },
-    { name: 'set keys replace', dropIn: 'unqualified-search-registries = ["docker.io"]\ncredential-helpers = ["secretservice", "containers-auth.json"]\n', search: ['docker.io'], helpers: ['secretservice', 'containers-auth.json'] },
+    {
+      name: 'an explicit [] clears (helpers fall back to the default)',
+      dropIn: 'unqualified-search-registries = []\ncredential-helpers = []\n',
+      search: [],
+      helpers: ['containers-auth.json'],
+    },
+    {
+      name: 'set keys replace',
+      dropIn: 'unqualified-search-registries = ["docker.io"]\ncredential-helpers = ["secretservice", "containers-auth.json"]\n',
+      search: ['docker.io'],
+      helpers: ['secretservice', 'containers-auth.json'],
+    },
   ];
   for (const { name, dropIn, search, helpers } of lists) {
     it(`lists: ${name}`, () => {

@@ -73,17 +73,27 @@ insecure = true
       input: `quay.io/ns/app@${DIGEST}`,
       expected: [`m.local/quay/ns/app@${DIGEST}`, `quay.io/ns/app@${DIGEST}`],
     },
-    { name: '4: pull-from-mirror for a tag', toml: DIGEST_PAIR, input: 'reg.example.com/x/y:v1', expected: ['t.local/x/y:v1', 'a.local/x/y:v1', 'reg.example.com/x/y:v1'] },
+    {
+      name: '4: pull-from-mirror for a tag',
+      toml: DIGEST_PAIR,
+      input: 'reg.example.com/x/y:v1',
+      expected: ['t.local/x/y:v1', 'a.local/x/y:v1', 'reg.example.com/x/y:v1'],
+    },
     {
       name: '4b: pull-from-mirror for a digest',
       toml: DIGEST_PAIR,
       input: `reg.example.com/x/y@${DIGEST}`,
       expected: [`d.local/x/y@${DIGEST}`, `a.local/x/y@${DIGEST}`, `reg.example.com/x/y@${DIGEST}`],
     },
-    { name: '5: wildcard prefix without location', toml: WILDCARD, input: 'a.b.example.com/foo/bar:1', expected: ['mirror.local/ex/foo/bar:1', 'a.b.example.com/foo/bar:1'] },
+    {
+      name: '5: wildcard prefix without location',
+      toml: WILDCARD,
+      input: 'a.b.example.com/foo/bar:1',
+      expected: ['mirror.local/ex/foo/bar:1', 'a.b.example.com/foo/bar:1'],
+    },
     { name: '5b: the wildcard does not match the apex', toml: WILDCARD, input: 'example.com/foo/bar:1', expected: ['example.com/foo/bar:1'] },
     {
-      name: '6: the longest prefix wins, the shorter entry\'s mirrors are ignored',
+      name: "6: the longest prefix wins, the shorter entry's mirrors are ignored",
       toml: `
 [[registry]]
 location = "docker.io"
@@ -96,7 +106,12 @@ location = "lib-mirror.local/library"
       input: 'docker.io/library/alpine:3.19',
       expected: ['lib-mirror.local/library/alpine:3.19'],
     },
-    { name: '7: docker.io/alpine does not match alpine', toml: '[[registry]]\nprefix = "docker.io/alpine"\nlocation = "x.local/alpine"\n', input: 'alpine', expected: ['docker.io/library/alpine:latest'] },
+    {
+      name: '7: docker.io/alpine does not match alpine',
+      toml: '[[registry]]\nprefix = "docker.io/alpine"\nlocation = "x.local/alpine"\n',
+      input: 'alpine',
+      expected: ['docker.io/library/alpine:latest'],
+    },
     {
       name: '9: on a tie in length the wildcard (sorted first) wins',
       toml: `
@@ -119,7 +134,12 @@ location = "w.local"
       input: 'example.com:5000/foo:1',
       expected: ['m.local:5000/foo:1', 'example.com:5000/foo:1'],
     },
-    { name: '11: a prefix naming a tag never matches', toml: '[[registry]]\nprefix = "example.com/foo:bar"\nlocation = "other.com/foo:bar"\n', input: 'example.com/foo:bar', expected: ['example.com/foo:bar'] },
+    {
+      name: '11: a prefix naming a tag never matches',
+      toml: '[[registry]]\nprefix = "example.com/foo:bar"\nlocation = "other.com/foo:bar"\n',
+      input: 'example.com/foo:bar',
+      expected: ['example.com/foo:bar'],
+    },
     { name: 'no entry matches: the reference itself', toml: '', input: 'quay.io/a/b:1', expected: ['quay.io/a/b:1'] },
     {
       name: 'insecure is per source: an insecure primary with a secure mirror',
@@ -159,6 +179,8 @@ location = "w.local"
       caught = err;
     }
     expect(isProxyError(caught, 'config-invalid'), String(caught)).to.equal(true);
-    expect((caught as Error).message).to.include('/etc/containers/registries.conf').and.include('docker.io/alpine:latest');
+    expect((caught as Error).message)
+      .to.include('/etc/containers/registries.conf')
+      .and.include('docker.io/alpine:latest');
   });
 });

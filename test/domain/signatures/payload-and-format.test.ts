@@ -15,16 +15,28 @@ const bytes = (value: object | string): Uint8Array => Buffer.from(typeof value =
 
 describe('signature payloads (containers-signature(5))', () => {
   it('reads a simple-signing payload', () => {
-    expect(parseSignaturePayload(bytes(atomic()), 'simple-signing')).to.deep.equal({ manifestDigest: D, dockerReference: 'quay.io/a/b:1', creator: 'test', timestamp: 1700000000 });
+    expect(parseSignaturePayload(bytes(atomic()), 'simple-signing')).to.deep.equal({
+      manifestDigest: D,
+      dockerReference: 'quay.io/a/b:1',
+      creator: 'test',
+      timestamp: 1700000000,
+    });
   });
   it('reads a cosign payload with "optional": null', () => {
-    const cosign = { critical: { identity: { 'docker-reference': 'quay.io/a/b' }, image: { 'docker-manifest-digest': D }, type: 'cosign container image signature' }, optional: null };
+    const cosign = {
+      critical: { identity: { 'docker-reference': 'quay.io/a/b' }, image: { 'docker-manifest-digest': D }, type: 'cosign container image signature' },
+      optional: null,
+    };
     expect(parseSignaturePayload(bytes(cosign), 'cosign').dockerReference).to.equal('quay.io/a/b');
   });
   const critical = atomic() as { critical: Record<string, unknown> };
   const bad: [string, Uint8Array, 'simple-signing' | 'cosign'][] = [
     ['not JSON', bytes('{'), 'simple-signing'],
-    ['a duplicate key', bytes(`{"critical":${JSON.stringify(critical.critical)},"critical":${JSON.stringify(critical.critical)},"optional":{}}`), 'simple-signing'],
+    [
+      'a duplicate key',
+      bytes(`{"critical":${JSON.stringify(critical.critical)},"critical":${JSON.stringify(critical.critical)},"optional":{}}`),
+      'simple-signing',
+    ],
     ['an extra top-level key', bytes(atomic({ extra: 1 })), 'simple-signing'],
     ['no optional', bytes({ critical: critical.critical }), 'simple-signing'],
     ['optional null in simple signing', bytes(atomic({ optional: null })), 'simple-signing'],
@@ -36,17 +48,25 @@ describe('signature payloads (containers-signature(5))', () => {
     ['a missing identity', bytes(atomic({ critical: { type: 'atomic container signature', image: { 'docker-manifest-digest': D } } })), 'simple-signing'],
     ['a numeric reference', bytes(atomic({ critical: { ...critical.critical, identity: { 'docker-reference': 5 } } })), 'simple-signing'],
     // Found by the property tests: quoting this type for the message overflowed the stack.
-    ['a type nested 100000 arrays deep', bytes(JSON.stringify(atomic({ critical: { ...critical.critical, type: 'DEEP' } })).replace('"DEEP"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`)), 'simple-signing'],
+    [
+      'a type nested 100000 arrays deep',
+      bytes(JSON.stringify(atomic({ critical: { ...critical.critical, type: 'DEEP' } })).replace('"DEEP"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`)),
+      'simple-signing',
+    ],
   ];
   for (const [why, payload, kind] of bad) {
     it(`rejects ${why}`, () => {
-      expect(() => parseSignaturePayload(payload, kind)).to.throw().that.satisfies((err: unknown) => isProxyError(err, 'policy-rejected'));
+      expect(() => parseSignaturePayload(payload, kind))
+        .to.throw()
+        .that.satisfies((err: unknown) => isProxyError(err, 'policy-rejected'));
     });
   }
   it('names a type that is not a string without printing it', () => {
-    expect(() => parseSignaturePayload(bytes(atomic({ critical: { ...critical.critical, type: [1] } })), 'simple-signing')).to.throw(/critical\.type must be a string/);
+    expect(() => parseSignaturePayload(bytes(atomic({ critical: { ...critical.critical, type: [1] } })), 'simple-signing')).to.throw(
+      /critical\.type must be a string/,
+    );
   });
-  it('matches the manifest digest in the signature\'s algorithm', () => {
+  it("matches the manifest digest in the signature's algorithm", () => {
     const manifest = bytes('{"schemaVersion":2}');
     const claims = (digest: string) => ({ manifestDigest: digest, dockerReference: 'x', creator: undefined, timestamp: undefined });
     expect(claimsManifest(claims(digestOf(manifest)), manifest)).to.equal(true);
@@ -61,11 +81,19 @@ describe('signature blob formats', () => {
     ['a bare OpenPGP message (0xa3, compressed)', Uint8Array.from([0xa3, 1, 2]), 'simple-signing'],
     ['a bare OpenPGP message (0x89, signature)', Uint8Array.from([0x89, 1, 2]), 'simple-signing'],
     ['a prefixed simple-signing blob', Buffer.concat([Buffer.from([0]), Buffer.from('simple-signing\n'), Buffer.from([0xa3, 1])]), 'simple-signing'],
-    ['a sigstore-json blob', Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json\n{"mimeType":"m","payload":"YWJj","annotations":{"k":"v"}}')]), 'sigstore'],
+    [
+      'a sigstore-json blob',
+      Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json\n{"mimeType":"m","payload":"YWJj","annotations":{"k":"v"}}')]),
+      'sigstore',
+    ],
     ['an empty blob', new Uint8Array(), undefined],
     ['an unknown first byte', Uint8Array.from([0x7b, 0x7d]), undefined],
     ['an unknown format name', Buffer.concat([Buffer.from([0]), Buffer.from('x509\nabc')]), undefined],
-    ['sigstore-json with a numeric annotation', Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json\n{"mimeType":"m","payload":"","annotations":{"k":1}}')]), undefined],
+    [
+      'sigstore-json with a numeric annotation',
+      Buffer.concat([Buffer.from([0]), Buffer.from('sigstore-json\n{"mimeType":"m","payload":"","annotations":{"k":1}}')]),
+      undefined,
+    ],
   ];
   for (const [why, blob, format] of cases) {
     it(`${why} → ${format ?? 'error'}`, () => {

@@ -7,7 +7,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildTwoLayerImage, type BuiltImage, copyBetweenEngines, exportsIn, makeEngineStore, type RunningEngine, startDockerd, startPodmanService } from '../../support/docker-engine.js';
+import {
+  buildTwoLayerImage,
+  type BuiltImage,
+  copyBetweenEngines,
+  exportsIn,
+  makeEngineStore,
+  type RunningEngine,
+  startDockerd,
+  startPodmanService,
+} from '../../support/docker-engine.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
 import { makeSkopeoEnvironment, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
@@ -51,10 +60,12 @@ describe("docker-daemon: end to end against Debian's dockerd", function () {
   });
   afterEach(async () => {
     // Ended as a parent ends a session: the exports must go with it.
-    await Promise.all(started.splice(0).map(async (proxy) => {
-      proxy.child.kill('SIGTERM');
-      await proxy.exited;
-    }));
+    await Promise.all(
+      started.splice(0).map(async (proxy) => {
+        proxy.child.kill('SIGTERM');
+        await proxy.exited;
+      }),
+    );
     expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
   });
   after(async () => {

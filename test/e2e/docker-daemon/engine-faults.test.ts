@@ -64,10 +64,12 @@ describe('docker-daemon: engine failures through the CLI', function () {
   });
   afterEach(async () => {
     // Ended as a parent ends a session it no longer needs: what it leaves must go with it.
-    await Promise.all(started.splice(0).map(async (proxy) => {
-      proxy.child.kill('SIGTERM');
-      await proxy.exited;
-    }));
+    await Promise.all(
+      started.splice(0).map(async (proxy) => {
+        proxy.child.kill('SIGTERM');
+        await proxy.exited;
+      }),
+    );
     expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
   });
   after(async () => {
@@ -145,7 +147,9 @@ describe('docker-daemon: engine failures through the CLI', function () {
     expect(message).to.include('(HTTP 500): boom \\x1b]0;owned\\x07 \\x1b[31mred\\x1b[0m forged line xxx');
     expect(message.length).to.be.below(1000);
     await proxy.request('GET', '/version');
-    expect(proxy.stderr()).to.include('boom \\x1b]0;owned').and.not.match(/(?!\n)\p{Cc}/u);
+    expect(proxy.stderr())
+      .to.include('boom \\x1b]0;owned')
+      .and.not.match(/(?!\n)\p{Cc}/u);
   });
 
   it('an engine that goes quiet fails with timeout after --idle-timeout', async () => {
@@ -173,7 +177,9 @@ describe('docker-daemon: engine failures through the CLI', function () {
     started.push(failing);
     const answer = await failing.request('GET', '/manifest');
     expect([answer.status, errorOf(answer).code]).to.deep.equal([500, 'config-invalid']);
-    expect(errorOf(answer).message).to.include('$DOCKER_HOST "ssh://engine.example": ssh:// is not supported').and.include('expected unix://PATH, tcp://HOST[:PORT]');
+    expect(errorOf(answer).message)
+      .to.include('$DOCKER_HOST "ssh://engine.example": ssh:// is not supported')
+      .and.include('expected unix://PATH, tcp://HOST[:PORT]');
     const other = await failing.request('GET', `/manifest?image=${encodeURIComponent('oci:examples/image')}`);
     expect(other.status, other.body.toString()).to.equal(200);
   });

@@ -22,7 +22,17 @@ export interface SkopeoView {
 
 export async function skopeoView(env: SkopeoEnvironment, daemonHost: string, image: string, layout: string): Promise<SkopeoView> {
   const inspected = JSON.parse((await skopeo(env, ['inspect', '--daemon-host', daemonHost, image])).stdout) as { Digest: string };
-  await skopeo(env, ['copy', '--quiet', '--format', 'oci', '--dest-oci-accept-uncompressed-layers', '--src-daemon-host', daemonHost, image, `oci:${layout}:copied`]);
+  await skopeo(env, [
+    'copy',
+    '--quiet',
+    '--format',
+    'oci',
+    '--dest-oci-accept-uncompressed-layers',
+    '--src-daemon-host',
+    daemonHost,
+    image,
+    `oci:${layout}:copied`,
+  ]);
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
   expect(index.manifests, 'skopeo copied one image').to.have.length(1);
   const manifest = readFileSync(blobPath(layout, index.manifests[0]!.digest));
@@ -46,6 +56,8 @@ export async function expectSkopeosImage(proxy: ProxyProcess, oracle: SkopeoView
   const layers = await proxy.request('GET', '/layers');
   expect(layers.status).to.equal(200);
   const listed = jsonOf<{ digest: string; compression: string; diffID: string }[]>(layers);
-  expect(listed.map((layer) => [layer.digest, layer.compression, layer.diffID])).to.deep.equal(image.parsed.layers.map((layer) => [layer.digest, 'none', layer.digest]));
+  expect(listed.map((layer) => [layer.digest, layer.compression, layer.diffID])).to.deep.equal(
+    image.parsed.layers.map((layer) => [layer.digest, 'none', layer.digest]),
+  );
   return image.parsed;
 }

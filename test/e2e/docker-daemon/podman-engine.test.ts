@@ -14,7 +14,15 @@ import { ImageProxy } from '../../../src/client/index.js';
 import { pythonAvailable, runScenario } from '../../client/python-driver.js';
 import { cargoTest, runExample, rustToolchainMissing } from '../../client/rust-cargo.js';
 import { requireTool } from '../e2e-images.js';
-import { buildTwoLayerImage, type BuiltImage, exportsIn, makeEngineStore, type RunningEngine, startPodmanService, startTlsFront } from '../../support/docker-engine.js';
+import {
+  buildTwoLayerImage,
+  type BuiltImage,
+  exportsIn,
+  makeEngineStore,
+  type RunningEngine,
+  startPodmanService,
+  startTlsFront,
+} from '../../support/docker-engine.js';
 import { makeTestPki } from '../../support/registry/certs.js';
 import { requireRegistryTools } from '../../support/registry/install.js';
 import { freePort, lastLines, makeTempDir, removeTempDir } from '../../support/registry/processes.js';
@@ -55,10 +63,12 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
   });
   afterEach(async () => {
     // Ended as a parent ends a session: the exports must go with it.
-    await Promise.all(started.splice(0).map(async (proxy) => {
-      proxy.child.kill('SIGTERM');
-      await proxy.exited;
-    }));
+    await Promise.all(
+      started.splice(0).map(async (proxy) => {
+        proxy.child.kill('SIGTERM');
+        await proxy.exited;
+      }),
+    );
     expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
   });
   after(async () => {
@@ -78,7 +88,10 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
 
   it('$DOCKER_HOST=unix://… is used without --daemon-host, and --daemon-host wins over it', async () => {
     await expectSkopeosImage(start([`docker-daemon:${image.name}`], { DOCKER_HOST: engine.host }), oracle);
-    await expectSkopeosImage(start(['--daemon-host', engine.host, `docker-daemon:${image.name}`], { DOCKER_HOST: `unix://${join(work, 'elsewhere.sock')}` }), oracle);
+    await expectSkopeosImage(
+      start(['--daemon-host', engine.host, `docker-daemon:${image.name}`], { DOCKER_HOST: `unix://${join(work, 'elsewhere.sock')}` }),
+      oracle,
+    );
   });
 
   it('tcp://: plain HTTP from $DOCKER_HOST (as docker reads it), TLS from --daemon-host (as skopeo reads it), http:// plain', async () => {
@@ -128,10 +141,13 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
 
   it('policy.json: NAME:TAG is judged by the name\'s docker-daemon scopes, an image ID by the "" scope alone, as skopeo judges them', async () => {
     const policy = join(work, 'daemon-policy.json');
-    writeFileSync(policy, JSON.stringify({
-      default: [{ type: 'reject' }],
-      transports: { 'docker-daemon': { 'localhost/daemon-test': [{ type: 'reject' }], '': [{ type: 'insecureAcceptAnything' }] } },
-    }));
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: { 'docker-daemon': { 'localhost/daemon-test': [{ type: 'reject' }], '': [{ type: 'insecureAcceptAnything' }] } },
+      }),
+    );
     const judged = async (reference: string) => {
       const proxy = spawnProxy(['--policy', policy, '--daemon-host', engine.host, reference], { env: isolatedEnv(work, { TMPDIR: tmp }) });
       started.push(proxy);
@@ -146,9 +162,13 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     const env = makeSkopeoEnvironment();
     try {
       writeFileSync(env.policyPath, readFileSync(policy));
-      const copy = (reference: string) => skopeo(env, ['copy', '--quiet', '--src-daemon-host', engine.host, reference, `dir:${join(env.dir, reference.slice(-6))}`]);
+      const copy = (reference: string) =>
+        skopeo(env, ['copy', '--quiet', '--src-daemon-host', engine.host, reference, `dir:${join(env.dir, reference.slice(-6))}`]);
       await copy(`docker-daemon:${image.id}`);
-      const refused = await copy(`docker-daemon:${image.name}`).then(() => 'copied', (err: Error) => err.message);
+      const refused = await copy(`docker-daemon:${image.name}`).then(
+        () => 'copied',
+        (err: Error) => err.message,
+      );
       expect(refused, 'skopeo rejects the name too').to.include('rejected');
     } finally {
       env.cleanup();
@@ -207,21 +227,35 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     const rustTmp = join(work, 'tmp-rust');
     mkdirSync(rustTmp);
     const dir = join(work, 'rust-out');
-    const run = await runExample('fetch', [`docker-daemon:${image.name}`, dir, '--insecure-policy', '--daemon-host', engine.host], { ...process.env, TMPDIR: rustTmp });
+    const run = await runExample('fetch', [`docker-daemon:${image.name}`, dir, '--insecure-policy', '--daemon-host', engine.host], {
+      ...process.env,
+      TMPDIR: rustTmp,
+    });
     const out = JSON.parse(run.stdout) as { fetched?: { digest: string; layers: { digest: string; diffID: string }[] }; error?: unknown; quit?: string };
     expect(out.error, run.stderr).to.equal(undefined);
     expect(out.fetched!.digest, "Manifest-Digest is skopeo inspect's").to.equal(oracle.digest);
     expect(readFileSync(join(dir, 'manifest.json')).equals(oracle.manifest), "the manifest is skopeo's").to.equal(true);
     const layers = out.fetched!.layers;
     expect(layers).to.have.length(2);
-    expect(layers.map((l) => l.diffID), 'layers served uncompressed, named by their diff IDs').to.deep.equal(layers.map((l) => l.digest));
+    expect(
+      layers.map((l) => l.diffID),
+      'layers served uncompressed, named by their diff IDs',
+    ).to.deep.equal(layers.map((l) => l.digest));
     const blobs = readdirSync(join(dir, 'blobs/sha256'));
     expect(blobs).to.have.length(3); // the config and both layers
     for (const name of blobs) {
-      expect(readFileSync(join(dir, 'blobs/sha256', name)).equals(readFileSync(join(oracle.layout, 'blobs/sha256', name))), `blob ${name} is what skopeo copied`).to.equal(true);
+      expect(
+        readFileSync(join(dir, 'blobs/sha256', name)).equals(readFileSync(join(oracle.layout, 'blobs/sha256', name))),
+        `blob ${name} is what skopeo copied`,
+      ).to.equal(true);
     }
     for (const name of readdirSync(join(dir, 'layers'))) {
-      expect(createHash('sha256').update(readFileSync(join(dir, 'layers', name))).digest('hex'), name).to.equal(name.replace(/\.tar$/, ''));
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(dir, 'layers', name)))
+          .digest('hex'),
+        name,
+      ).to.equal(name.replace(/\.tar$/, ''));
     }
     expect(readdirSync(join(dir, 'layers'))).to.have.length(2);
     expect(out.quit).to.equal('the proxy exited with 0');

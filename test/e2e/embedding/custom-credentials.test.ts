@@ -48,7 +48,10 @@ describe('embedding: a custom credential store plugged into the composition root
     writeFileSync(file, JSON.stringify({ 'elsewhere.example': { username: USER, password: PASSWORD } }));
     const proxy = await spawnExample(file);
     try {
-      const err = await proxy.manifest().then(() => undefined, (e: unknown) => e);
+      const err = await proxy.manifest().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(ImageProxyError);
       expect((err as ImageProxyError).code).to.equal('unauthorized');
     } finally {

@@ -16,8 +16,16 @@ interface Case {
 }
 
 const cases: readonly Case[] = [
-  { name: 'one diff_id for two layers', diffIDs: (ids) => ids.slice(0, 1), expected: (ids) => [{ diffID: ids[0]! }, { error: 'lists 1 rootfs.diff_ids for 2 layers, none for layer 1' }] },
-  { name: 'a null diff_id', diffIDs: (ids) => [null, ids[1]], expected: (ids, nullAs) => [{ error: `the config's rootfs.diff_ids[0] is ${nullAs}` }, { diffID: ids[1]! }] },
+  {
+    name: 'one diff_id for two layers',
+    diffIDs: (ids) => ids.slice(0, 1),
+    expected: (ids) => [{ diffID: ids[0]! }, { error: 'lists 1 rootfs.diff_ids for 2 layers, none for layer 1' }],
+  },
+  {
+    name: 'a null diff_id',
+    diffIDs: (ids) => [null, ids[1]],
+    expected: (ids, nullAs) => [{ error: `the config's rootfs.diff_ids[0] is ${nullAs}` }, { diffID: ids[1]! }],
+  },
   { name: 'three diff_ids for two layers', diffIDs: (ids) => [...ids, ids[0]], expected: (ids) => [{ diffID: ids[0]! }, { diffID: ids[1]! }] },
 ];
 
@@ -104,4 +112,3 @@ describe('fidelity: images whose rootfs.diff_ids do not fit their layers are ser
     await expectStillServing(proxy);
   });
 });
-

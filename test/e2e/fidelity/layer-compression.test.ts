@@ -25,7 +25,13 @@ describe('fidelity: layers are decompressed as their bytes say, as containers/im
   before(async function () {
     await bench.setUp();
     // skopeo writes what `docker save` writes: every layer file a plain tar.
-    archives['plain tar layer files (skopeo, docker save)'] = await dockerArchive(bench.env!, bench.work, 'plain', ociSingle, 'example.com/fidelity/archive:v1');
+    archives['plain tar layer files (skopeo, docker save)'] = await dockerArchive(
+      bench.env!,
+      bench.work,
+      'plain',
+      ociSingle,
+      'example.com/fidelity/archive:v1',
+    );
     // Older tools (umoci, docker before 25) left some layer files gzip-compressed.
     const unpacked = bench.path('gzip.dir');
     await mkdir(unpacked);
@@ -52,7 +58,10 @@ describe('fidelity: layers are decompressed as their bytes say, as containers/im
       const layers = jsonOf<LayerAnswer[]>(await proxy.request('GET', '/layers'));
       expect(layers.map((layer) => [layer.compression, layer.diffID])).to.deep.equal(ociSingle.layers.map((layer) => ['none', layer.diffId]));
       const served = jsonOf<Manifest>(await proxy.request('GET', '/manifest'));
-      expect(served.layers.map((layer) => layer.mediaType), 'typed gzip (dir: converted from schema2)').to.deep.equal(ociSingle.layers.map(() => MediaType.ociLayerGzip));
+      expect(
+        served.layers.map((layer) => layer.mediaType),
+        'typed gzip (dir: converted from schema2)',
+      ).to.deep.equal(ociSingle.layers.map(() => MediaType.ociLayerGzip));
       for (const layer of layers) {
         const decompressed = await proxy.request('GET', `/blobs/${layer.digest}?decompress=true`);
         expect([decompressed.status, decompressed.complete], proxy.stderr()).to.deep.equal([200, true]);
@@ -65,7 +74,11 @@ describe('fidelity: layers are decompressed as their bytes say, as containers/im
   it('oci: a bzip2 layer typed gzip: /layers keeps the media type, ?decompress=true answers manifest-unsupported, and the proxy goes on', async function () {
     const tar = tarArchive([{ path: 'data', content: 'bzip2 stands in here' }]);
     // Only the magic number matters: the proxy refuses before decompressing anything.
-    const bzip2 = { ...blobOf(MediaType.ociLayerGzip, Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.from(tar)])), diffId: digestOf(tar), compression: 'gzip' as const };
+    const bzip2 = {
+      ...blobOf(MediaType.ociLayerGzip, Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.from(tar)])),
+      diffId: digestOf(tar),
+      compression: 'gzip' as const,
+    };
     const image = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [bzip2] });
     const layout = bench.path('bzip2-layout');
     await writeOciLayout(layout, [{ artifact: image }]);
@@ -96,7 +109,13 @@ describe('fidelity: layers are decompressed as their bytes say, as containers/im
       expect(layers.status, proxy.stderr()).to.equal(200);
       // The media type stays containers/image's (gzip), the compression is what the bytes are.
       expect(jsonOf<LayerAnswer[]>(layers)).to.deep.equal(
-        manifest.layers.map((layer) => ({ digest: layer.digest, size: layer.size, mediaType: MediaType.ociLayerGzip, compression: 'none', diffID: layer.digest })),
+        manifest.layers.map((layer) => ({
+          digest: layer.digest,
+          size: layer.size,
+          mediaType: MediaType.ociLayerGzip,
+          compression: 'none',
+          diffID: layer.digest,
+        })),
       );
 
       for (const layer of manifest.layers) {

@@ -22,7 +22,11 @@ function untypedImage(image: FixtureImage): FixtureImage {
 function untypedIndex(list: FixtureList): FixtureList {
   const instances = list.instances.map(untypedImage);
   const index = JSON.parse(Buffer.from(list.manifest.bytes).toString('utf8')) as { manifests: Record<string, unknown>[] };
-  const manifests = index.manifests.map(({ mediaType: _dropped, ...entry }, i) => ({ ...entry, digest: instances[i]!.manifest.digest, size: instances[i]!.manifest.bytes.length }));
+  const manifests = index.manifests.map(({ mediaType: _dropped, ...entry }, i) => ({
+    ...entry,
+    digest: instances[i]!.manifest.digest,
+    size: instances[i]!.manifest.bytes.length,
+  }));
   return { ...list, instances, manifest: blobOf(MediaType.ociIndex, new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, manifests }))) };
 }
 

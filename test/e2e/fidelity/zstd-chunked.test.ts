@@ -81,7 +81,10 @@ describe('fidelity: zstd:chunked layers written by skopeo and podman', function 
    * The manifest as written (annotations and all), both layers marked zstd:chunked, the tight one
    * served decompressed and verified, the padded one refused (last: a cut body ends the session).
    */
-  async function expectServedAsWritten(proxy: ProxyProcess, expected: { manifest: Buffer; parsed: AnnotatedManifest; tars: Map<Digest, Buffer> } = written): Promise<void> {
+  async function expectServedAsWritten(
+    proxy: ProxyProcess,
+    expected: { manifest: Buffer; parsed: AnnotatedManifest; tars: Map<Digest, Buffer> } = written,
+  ): Promise<void> {
     const manifest = await proxy.request('GET', '/manifest');
     expect(manifest.status, proxy.stderr()).to.equal(200);
     expect(manifest.body.toString(), 'the manifest as written, annotations kept').to.equal(expected.manifest.toString());
@@ -99,7 +102,9 @@ describe('fidelity: zstd:chunked layers written by skopeo and podman', function 
     const padded = await proxy.request('GET', `/blobs/${layers[1]!.digest}?decompress=true`);
     expect(padded.complete && padded.status === 200, 'never a complete body').to.equal(false);
     expect(padded.body.length).to.be.below(expected.tars.get(layers[1]!.digest)!.length);
-    expect(proxy.stderr()).to.contain(`digest-mismatch: uncompressed layer ${layers[1]!.digest} (diff ID ${digestOf(PADDED)}): content hashes to ${digestOf(expected.tars.get(layers[1]!.digest)!)}`);
+    expect(proxy.stderr()).to.contain(
+      `digest-mismatch: uncompressed layer ${layers[1]!.digest} (diff ID ${digestOf(PADDED)}): content hashes to ${digestOf(expected.tars.get(layers[1]!.digest)!)}`,
+    );
   }
 
   it('oci: as skopeo wrote it', async function () {
@@ -117,7 +122,13 @@ describe('fidelity: zstd:chunked layers written by skopeo and podman', function 
   });
 
   it('docker://: pushed by skopeo to a real registry', async function () {
-    await bench.skopeo('copy', '--quiet', ...skopeoRegistryFlags(registry, 'dest'), `oci:${bench.path('chunked')}:image`, `docker://${registry.host}/zstd/skopeo:v1`);
+    await bench.skopeo(
+      'copy',
+      '--quiet',
+      ...skopeoRegistryFlags(registry, 'dest'),
+      `oci:${bench.path('chunked')}:image`,
+      `docker://${registry.host}/zstd/skopeo:v1`,
+    );
     await expectServedAsWritten(bench.proxy('--tls-verify=false', `docker://${registry.host}/zstd/skopeo:v1`));
   });
 
@@ -127,12 +138,33 @@ describe('fidelity: zstd:chunked layers written by skopeo and podman', function 
     await bench.skopeo('copy', '--quiet', `oci:${bench.path('source')}:image`, `containers-storage:[vfs@${root}+${runroot}]localhost/zstd/source:v1`);
     // podman, unlike skopeo, wants the environment's (empty) auth file to exist.
     await writeFile(bench.env!.env.REGISTRY_AUTH_FILE!, '{"auths":{}}');
-    const podmanArgs = ['--root', root, '--runroot', runroot, '--storage-driver', 'vfs', 'push', '--quiet', '--tls-verify=false', '--signature-policy', bench.env!.policyPath];
-    await withPrivateBlobCache(bench.env!, 'podman', [...podmanArgs, '--compression-format', 'zstd:chunked', 'localhost/zstd/source:v1', `docker://${registry.host}/zstd/podman:v1`]);
+    const podmanArgs = [
+      '--root',
+      root,
+      '--runroot',
+      runroot,
+      '--storage-driver',
+      'vfs',
+      'push',
+      '--quiet',
+      '--tls-verify=false',
+      '--signature-policy',
+      bench.env!.policyPath,
+    ];
+    await withPrivateBlobCache(bench.env!, 'podman', [
+      ...podmanArgs,
+      '--compression-format',
+      'zstd:chunked',
+      'localhost/zstd/source:v1',
+      `docker://${registry.host}/zstd/podman:v1`,
+    ]);
     // The oracle reads back what podman pushed: skopeo copies it unchanged to a layout.
     await bench.skopeo('copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/zstd/podman:v1`, `oci:${bench.path('podman-pushed')}:image`);
     const pushed = await readLayout(bench.path('podman-pushed'));
-    expect(pushed.parsed.layers.map((layer) => layer.annotations?.[CHUNKED_ANNOTATION] !== undefined), 'podman wrote zstd:chunked').to.deep.equal([true, true]);
+    expect(
+      pushed.parsed.layers.map((layer) => layer.annotations?.[CHUNKED_ANNOTATION] !== undefined),
+      'podman wrote zstd:chunked',
+    ).to.deep.equal([true, true]);
     await expectServedAsWritten(bench.proxy('--tls-verify=false', `docker://${registry.host}/zstd/podman:v1`), pushed);
   });
 });

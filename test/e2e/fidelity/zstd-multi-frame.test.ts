@@ -69,7 +69,10 @@ describe('fidelity: multi-frame zstd layers are decompressed to their end, from 
   /** Every layer read decompressed is the whole tar, verified; the raw blob is served as stored. */
   async function expectWholeLayers(proxy: ProxyProcess): Promise<void> {
     const listed = jsonOf<LayerAnswer[]>(await proxy.request('GET', '/layers'));
-    expect(listed.map((layer) => [layer.digest, layer.compression, layer.diffID]), proxy.stderr()).to.deep.equal(image.layers.map((layer) => [layer.digest, 'zstd', layer.diffId]));
+    expect(
+      listed.map((layer) => [layer.digest, layer.compression, layer.diffID]),
+      proxy.stderr(),
+    ).to.deep.equal(image.layers.map((layer) => [layer.digest, 'zstd', layer.diffId]));
     for (const layer of image.layers) {
       const decompressed = await proxy.request('GET', `/blobs/${layer.digest}?decompress=true`);
       expect([decompressed.status, decompressed.complete, decompressed.body.length], proxy.stderr()).to.deep.equal([200, true, TAR.length]);
@@ -104,7 +107,11 @@ describe('fidelity: multi-frame zstd layers are decompressed to their end, from 
 
   it('docker-archive: a layer file of several zstd frames is served as its whole tar, with its size', async function () {
     // skopeo writes the archive with plain tar layer files; one of them is replaced by multi-frame zstd.
-    const plain = makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [{ ...blobOf(MediaType.ociLayerTar, TAR), diffId: digestOf(TAR), compression: 'none' }] });
+    const plain = makeImage({
+      format: 'oci',
+      platform: PLATFORMS.amd64,
+      layers: [{ ...blobOf(MediaType.ociLayerTar, TAR), diffId: digestOf(TAR), compression: 'none' }],
+    });
     const unpacked = bench.path('docker.dir');
     await mkdir(unpacked);
     await run('tar', ['-C', unpacked, '-xf', await dockerArchive(bench.env!, bench.work, 'docker', plain, 'example.com/zstd/frames:v1')]);
@@ -143,7 +150,11 @@ describe('fidelity: multi-frame zstd layers are decompressed to their end, from 
   });
 
   it('a layer with bytes after its last frame is refused: its body cut, the log naming the frame', async function () {
-    const trailing = { ...blobOf(MediaType.ociLayerZstd, Buffer.concat([layers.plain.bytes, Buffer.from('not a frame')])), diffId: digestOf(TAR), compression: 'zstd' as const };
+    const trailing = {
+      ...blobOf(MediaType.ociLayerZstd, Buffer.concat([layers.plain.bytes, Buffer.from('not a frame')])),
+      diffId: digestOf(TAR),
+      compression: 'zstd' as const,
+    };
     const layout = bench.path('trailing-layout');
     await writeOciLayout(layout, [{ artifact: makeImage({ format: 'oci', platform: PLATFORMS.amd64, layers: [trailing] }) }]);
     const proxy = bench.proxy(`oci:${layout}`);

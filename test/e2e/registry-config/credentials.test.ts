@@ -21,7 +21,10 @@ const HELPER = 'e2etest';
 describe('credential chain end to end: every source of credentials against a real htpasswd registry', function () {
   this.timeout(60_000);
   const fixture = (): FixtureImage => standardFixtures().ociSingle;
-  const registry = useRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] }, { tempDir: 'e2e-credential-chain', images: () => ({ 'private/app:v1': fixture() }) });
+  const registry = useRegistry(
+    { kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] },
+    { tempDir: 'e2e-credential-chain', images: () => ({ 'private/app:v1': fixture() }) },
+  );
   let testDir: string;
   let reference: string;
   let testNumber = 0;
@@ -50,7 +53,10 @@ describe('credential chain end to end: every source of credentials against a rea
   function installHelper(password: string): void {
     const bin = join(testDir, 'bin');
     const answer = JSON.stringify({ ServerURL: registry.host, Username: USER, Secret: password });
-    write(join(bin, `docker-credential-${HELPER}`), `#!/bin/sh\n[ "$1" = get ] || exit 9\nhost=$(cat)\nif [ "$host" = "${registry.host}" ]; then echo '${answer}'; else echo "credentials not found in native keychain"; exit 1; fi\n`);
+    write(
+      join(bin, `docker-credential-${HELPER}`),
+      `#!/bin/sh\n[ "$1" = get ] || exit 9\nhost=$(cat)\nif [ "$host" = "${registry.host}" ]; then echo '${answer}'; else echo "credentials not found in native keychain"; exit 1; fi\n`,
+    );
     chmodSync(join(bin, `docker-credential-${HELPER}`), 0o755);
     extraEnv = { ...extraEnv, PATH: `${bin}:${process.env.PATH ?? ''}` };
   }
@@ -63,8 +69,14 @@ describe('credential chain end to end: every source of credentials against a rea
   }
 
   const locations: { name: string; setUp: () => void }[] = [
-    { name: '$XDG_RUNTIME_DIR/containers/auth.json', setUp: () => write(join(testDir, 'run', 'containers', 'auth.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } })) },
-    { name: '$XDG_CONFIG_HOME/containers/auth.json', setUp: () => write(join(home(), '.config', 'containers', 'auth.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } })) },
+    {
+      name: '$XDG_RUNTIME_DIR/containers/auth.json',
+      setUp: () => write(join(testDir, 'run', 'containers', 'auth.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } })),
+    },
+    {
+      name: '$XDG_CONFIG_HOME/containers/auth.json',
+      setUp: () => write(join(home(), '.config', 'containers', 'auth.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } })),
+    },
     {
       name: '$DOCKER_CONFIG/config.json',
       setUp: () => {
@@ -73,11 +85,18 @@ describe('credential chain end to end: every source of credentials against a rea
         extraEnv = { DOCKER_CONFIG: dir };
       },
     },
-    { name: '~/.docker/config.json (via HOME)', setUp: () => write(join(home(), '.docker', 'config.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } })) },
+    {
+      name: '~/.docker/config.json (via HOME)',
+      setUp: () => write(join(home(), '.docker', 'config.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } })),
+    },
     { name: '~/.dockercfg (legacy format)', setUp: () => write(join(home(), '.dockercfg'), JSON.stringify({ [registry.host]: auth(PASSWORD) })) },
     {
       name: 'a namespaced key in auth.json, beating a wrong host key in the same file',
-      setUp: () => write(join(home(), '.config', 'containers', 'auth.json'), JSON.stringify({ auths: { [registry.host]: auth(WRONG_PASSWORD), [`${registry.host}/private`]: auth(PASSWORD) } })),
+      setUp: () =>
+        write(
+          join(home(), '.config', 'containers', 'auth.json'),
+          JSON.stringify({ auths: { [registry.host]: auth(WRONG_PASSWORD), [`${registry.host}/private`]: auth(PASSWORD) } }),
+        ),
     },
     {
       name: 'credHelpers in ~/.docker/config.json (a docker-credential helper on PATH)',
@@ -138,7 +157,10 @@ describe('credential chain end to end: every source of credentials against a rea
     isolatedEnv(testDir);
     // The primary is down; the mirror (the htpasswd registry) would refuse the --creds password.
     const primary = `127.0.0.1:${await freePort()}`;
-    const conf = write(join(testDir, 'registries.conf'), `[[registry]]\nlocation = "${primary}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}"\ninsecure = true\n`);
+    const conf = write(
+      join(testDir, 'registries.conf'),
+      `[[registry]]\nlocation = "${primary}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}"\ninsecure = true\n`,
+    );
     write(join(home(), '.config', 'containers', 'auth.json'), JSON.stringify({ auths: { [registry.host]: auth(PASSWORD) } }));
     const proxy = pool.start('--registries-conf', conf, '--creds', `${USER}:${WRONG_PASSWORD}`, dockerReference(primary, 'private/app', 'v1'));
     await fetchVerifiedImage(proxy);

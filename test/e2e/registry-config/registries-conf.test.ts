@@ -67,7 +67,7 @@ insecure = true
     await fetchVerifiedImage(proxy);
   });
 
-  it('mirror-by-digest-only: a tag goes to the primary only, and fails with the primary\'s error', async () => {
+  it("mirror-by-digest-only: a tag goes to the primary only, and fails with the primary's error", async () => {
     const conf = writeConf('by-digest-tag.conf', mirrored('mirror-by-digest-only = true'));
     const answer = await pool.start('--registries-conf', conf, dockerReference(downHost, 'e2e/app', 'v1')).request('GET', '/manifest');
     const body = errorOf(answer);
@@ -75,8 +75,11 @@ insecure = true
     expect(body.message).to.include(downHost).and.not.include(mirror.host);
   });
 
-  it('all sources down: the primary\'s error first, then what the mirrors said', async () => {
-    const conf = writeConf('all-down.conf', `[[registry]]\nlocation = "${downHost}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${otherDownHost}"\ninsecure = true\n`);
+  it("all sources down: the primary's error first, then what the mirrors said", async () => {
+    const conf = writeConf(
+      'all-down.conf',
+      `[[registry]]\nlocation = "${downHost}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${otherDownHost}"\ninsecure = true\n`,
+    );
     const body = errorOf(await pool.start('--registries-conf', conf, dockerReference(downHost, 'e2e/app', 'v1')).request('GET', '/manifest'));
     expect(body.code, body.message).to.equal('network');
     expect(body.message.indexOf(downHost)).to.be.below(body.message.indexOf('mirrors also failed'));

@@ -101,10 +101,13 @@ describe('host names end to end: a registry host means what it says', function (
   });
 
   it('policy.json requires signedBy for 127.0.0.1:PORT and accepts anything else: no spelling escapes the scope', async () => {
-    const policy = writeFile('policy.json', JSON.stringify({
-      default: [{ type: 'insecureAcceptAnything' }],
-      transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath }] } },
-    }));
+    const policy = writeFile(
+      'policy.json',
+      JSON.stringify({
+        default: [{ type: 'insecureAcceptAnything' }],
+        transports: { docker: { [registry.host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath }] } },
+      }),
+    );
     const proxy = spawnProxy(['--tls-verify=false', '--policy', policy], { env: isolatedEnv(workDir) });
     running.push(proxy);
     const unsigned = await proxy.request('GET', manifestOf(image(registry.host)));
@@ -119,7 +122,11 @@ describe('host names end to end: a registry host means what it says', function (
 
     it('a redirect to another spelling of a host is refused; the same redirect written plainly is followed', async () => {
       const proxy = pool.start('--tls-verify=false', image(registry.host));
-      const targets = [...otherSpellings(port(other)).map((host) => `http://${host}`), `http://[::ffff:127.0.0.1]:${port(other)}`, `HTTP://0x7F.1:${port(other)}`];
+      const targets = [
+        ...otherSpellings(port(other)).map((host) => `http://${host}`),
+        `http://[::ffff:127.0.0.1]:${port(other)}`,
+        `HTTP://0x7F.1:${port(other)}`,
+      ];
       for (const target of targets) {
         registry.inject(isLayerGet, faults.redirect(`${target}${blobPath()}`));
         const answer = await proxy.request('GET', `/blobs/${layer().digest}`);

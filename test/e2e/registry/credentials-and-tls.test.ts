@@ -32,7 +32,10 @@ async function expectManifestError(proxy: ProxyProcess, code: string, ...mention
 
 describe('docker:// end to end: htpasswd credentials against a real registry', function () {
   this.timeout(60_000);
-  const registry = useRegistry({ kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] }, { tempDir: 'e2e-registry-htpasswd', images: () => ({ 'private/single:v1': fixture() }) });
+  const registry = useRegistry(
+    { kind: 'htpasswd', users: [{ user: USER, pass: PASSWORD }] },
+    { tempDir: 'e2e-registry-htpasswd', images: () => ({ 'private/single:v1': fixture() }) },
+  );
   let reference: string;
   const fixture = (): FixtureImage => standardFixtures().ociSingle;
   let extraEnv: NodeJS.ProcessEnv = {};

@@ -73,7 +73,14 @@ describe('logging end to end: what the proxy did upstream', function () {
 
     const upstream = (path: string): LogLine => theLine(lines, { event: 'upstream', url: `http://${registry.host}${path}` });
     const manifestGet = upstream(`/v2/${REPOSITORY}/manifests/v1`);
-    expect(manifestGet).to.deep.include({ level: 'debug', method: 'GET', status: 200, attempt: 1, bytes: image.manifest.bytes.length, request: manifestRequest.request });
+    expect(manifestGet).to.deep.include({
+      level: 'debug',
+      method: 'GET',
+      status: 200,
+      attempt: 1,
+      bytes: image.manifest.bytes.length,
+      request: manifestRequest.request,
+    });
     expect(manifestGet.ms).to.be.a('number');
     expect(upstream(`/v2/${REPOSITORY}/blobs/${layer().digest}`)).to.deep.include({ status: 200, request: blobRequest.request, bytes: layer().bytes.length });
     // The config is read while the manifest request resolves the image: it serves that request.
@@ -84,8 +91,19 @@ describe('logging end to end: what the proxy did upstream', function () {
       `http://${registry.host}/token?account=redacted&scope=${encodeURIComponent(`repository:${REPOSITORY}:pull`)}&service=fake-service`,
     );
     const source = `auth file ${authFile}, key "${registry.host}"`;
-    expect(theLine(lines, { event: 'auth' })).to.deep.include({ level: 'info', registry: registry.host, scheme: 'bearer', credentials: source, realm: `http://${registry.host}/token` });
-    expect(theLine(lines, { event: 'token' })).to.deep.include({ grant: 'basic auth', credentials: source, service: 'fake-service', request: manifestRequest.request });
+    expect(theLine(lines, { event: 'auth' })).to.deep.include({
+      level: 'info',
+      registry: registry.host,
+      scheme: 'bearer',
+      credentials: source,
+      realm: `http://${registry.host}/token`,
+    });
+    expect(theLine(lines, { event: 'token' })).to.deep.include({
+      grant: 'basic auth',
+      credentials: source,
+      service: 'fake-service',
+      request: manifestRequest.request,
+    });
     const name = `docker://${registry.host}/${REPOSITORY}:v1`;
     expect(theLine(lines, { event: 'pull-source', outcome: 'trying' })).to.deep.include({ role: 'primary', source: name, request: manifestRequest.request });
     expect(theLine(lines, { event: 'pull-source', outcome: 'served' })).to.deep.include({ level: 'info', role: 'primary', source: name });
@@ -109,7 +127,10 @@ describe('logging end to end: what the proxy did upstream', function () {
     const primary = withImage(await started());
     const mirror = await started();
     primary.inject((req: RecordedRequest) => req.url === `/v2/${REPOSITORY}/manifests/v1`, faults.status(503));
-    const conf = file('registries.conf', `[[registry]]\nlocation = "${primary.host}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror.host}"\ninsecure = true\n`);
+    const conf = file(
+      'registries.conf',
+      `[[registry]]\nlocation = "${primary.host}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror.host}"\ninsecure = true\n`,
+    );
     return { args: ['--registries-conf', conf, '--retry-delay', '50ms', dockerReference(primary.host, REPOSITORY, 'v1')], primary, mirror };
   }
 
@@ -126,12 +147,22 @@ describe('logging end to end: what the proxy did upstream', function () {
     const failed = theLine(lines, { event: 'pull-source', source: mirrorName, outcome: 'failed' });
     expect(failed).to.deep.include({ level: 'warn', code: 'image-not-found' });
     expect(String(failed.error)).to.include('MANIFEST_UNKNOWN');
-    expect(theLine(lines, { event: 'pull-source', outcome: 'served' })).to.deep.include({ role: 'primary', source: `docker://${primary.host}/${REPOSITORY}:v1` });
+    expect(theLine(lines, { event: 'pull-source', outcome: 'served' })).to.deep.include({
+      role: 'primary',
+      source: `docker://${primary.host}/${REPOSITORY}:v1`,
+    });
 
     const manifestUrl = `http://${primary.host}/v2/${REPOSITORY}/manifests/v1`;
     expect(theLine(lines, { event: 'upstream', url: manifestUrl, attempt: 1 })).to.deep.include({ status: 503, request: client });
     expect(theLine(lines, { event: 'upstream', url: manifestUrl, attempt: 2 })).to.deep.include({ status: 200, request: client });
-    expect(theLine(lines, { event: 'retry' })).to.deep.include({ level: 'warn', url: manifestUrl, attempt: 1, reason: 'HTTP 503', delayMs: 50, request: client });
+    expect(theLine(lines, { event: 'retry' })).to.deep.include({
+      level: 'warn',
+      url: manifestUrl,
+      attempt: 1,
+      reason: 'HTTP 503',
+      delayMs: 50,
+      request: client,
+    });
   });
 
   it('--log-level error, warn, info and debug each say more than the one before', async () => {

@@ -38,7 +38,7 @@ describe('demos against a real registry (docker:// and pass-through proxy option
     });
   }
 
-  it('Node demo without --tls-verify=false: fails with the proxy\'s error, non-zero exit', async () => {
+  it("Node demo without --tls-verify=false: fails with the proxy's error, non-zero exit", async () => {
     const reference = dockerReference(registry.host, 'demo/image', 'v1');
     await run(process.execPath, [DEMO_JS, reference], { cwd: REPO_ROOT, env: isolatedEnv(registry.workDir) }).then(
       () => expect.fail('an http registry without --tls-verify=false must not be reached over https'),

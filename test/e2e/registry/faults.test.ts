@@ -22,7 +22,8 @@ describe('docker:// end to end: registry faults through the proxy', function () 
   let workDir: string;
   let image: FixtureImage;
   const pool = new ProxyPool(() => isolatedEnv(workDir));
-  const proxy = (...options: string[]) => pool.start('--tls-verify=false', '--creds', `${USER}:${PASSWORD}`, ...options, dockerReference(registry.host, REPOSITORY, 'v1'));
+  const proxy = (...options: string[]) =>
+    pool.start('--tls-verify=false', '--creds', `${USER}:${PASSWORD}`, ...options, dockerReference(registry.host, REPOSITORY, 'v1'));
   const layer = () => image.layers[0]!;
   const isLayerGet = (req: RecordedRequest): boolean => req.method === 'GET' && req.url.split('?')[0] === `/v2/${REPOSITORY}/blobs/${layer().digest}`;
   const isManifestGet = (req: RecordedRequest): boolean => req.method === 'GET' && req.url === `/v2/${REPOSITORY}/manifests/v1`;
@@ -139,7 +140,9 @@ describe('docker:// end to end: registry faults through the proxy', function () 
     inject(isLayerGet, faults.redirect(`${otherHost.url}/v2/${REPOSITORY}/blobs/${layer().digest}`));
     const answer = await proxy().request('GET', `/blobs/${layer().digest}`);
     expect([answer.status, digestOf(answer.body)]).to.deep.equal([200, layer().digest]);
-    expect(registry.requests.filter(isLayerGet).map((r) => r.headers.authorization)).to.deep.equal([`Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`]);
+    expect(registry.requests.filter(isLayerGet).map((r) => r.headers.authorization)).to.deep.equal([
+      `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`,
+    ]);
     expect(otherHost.requests).to.have.length.at.least(1);
     for (const request of otherHost.requests) expect(request.headers.authorization, request.url).to.equal(undefined);
   });

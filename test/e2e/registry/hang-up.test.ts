@@ -52,10 +52,14 @@ describe('docker:// end to end: a client that hangs up ends its upstream work', 
     watched = isLayerGet;
     const owner = currentTest;
     // Records arrivals without answering: the fault that matches next answers.
-    registry.inject((req) => {
-      if (owner === currentTest && watched(req)) arrivals.push(Date.now());
-      return false;
-    }, faults.silence(), Number.MAX_SAFE_INTEGER);
+    registry.inject(
+      (req) => {
+        if (owner === currentTest && watched(req)) arrivals.push(Date.now());
+        return false;
+      },
+      faults.silence(),
+      Number.MAX_SAFE_INTEGER,
+    );
   });
   afterEach(async () => {
     await proxy?.dispose();
@@ -73,7 +77,11 @@ describe('docker:// end to end: a client that hangs up ends its upstream work', 
   };
 
   function start(...options: string[]): MultiProxy {
-    proxy = spawnWithPeers(2, ['--insecure-policy', '--tls-verify=false', '--blob-chunk-size', '64KiB', ...options, dockerReference(front.host, REPOSITORY, 'v1')], isolatedEnv(workDir));
+    proxy = spawnWithPeers(
+      2,
+      ['--insecure-policy', '--tls-verify=false', '--blob-chunk-size', '64KiB', ...options, dockerReference(front.host, REPOSITORY, 'v1')],
+      isolatedEnv(workDir),
+    );
     return proxy;
   }
 

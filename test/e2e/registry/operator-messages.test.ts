@@ -66,8 +66,18 @@ describe('operator messages end to end', function () {
   });
 
   const refusals: readonly { name: string; registry: () => FakeRegistry; args: () => string[]; source: () => string }[] = [
-    { name: '--creds on a basic-auth registry', registry: () => basic, args: () => ['--creds', `${USER}:${WRONG}`], source: () => 'credentials from --creds were sent and refused' },
-    { name: '--username/--password on a token registry', registry: () => bearer, args: () => ['--username', USER, '--password', WRONG], source: () => 'credentials from --username/--password were sent and refused' },
+    {
+      name: '--creds on a basic-auth registry',
+      registry: () => basic,
+      args: () => ['--creds', `${USER}:${WRONG}`],
+      source: () => 'credentials from --creds were sent and refused',
+    },
+    {
+      name: '--username/--password on a token registry',
+      registry: () => bearer,
+      args: () => ['--username', USER, '--password', WRONG],
+      source: () => 'credentials from --username/--password were sent and refused',
+    },
     {
       name: 'an auth file on a basic-auth registry',
       registry: () => basic,
@@ -109,7 +119,9 @@ describe('operator messages end to end', function () {
     it(`${why}: a usage error (exit 2) with one line`, async () => {
       const run = await runCli(['--sockfd', '0', '--insecure-policy', ...args, 'docker://127.0.0.1:1/x:y']);
       expect([run.code, run.stdout]).to.deep.equal([2, '']);
-      expect(run.stderr).to.match(/^container-image-proxy: [^\n]+\n$/).and.match(message);
+      expect(run.stderr)
+        .to.match(/^container-image-proxy: [^\n]+\n$/)
+        .and.match(message);
     });
   }
 

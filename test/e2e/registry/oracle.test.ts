@@ -87,7 +87,13 @@ describe('docker:// end to end: skopeo as the oracle', function () {
       await pullToLayout(registry, `${repository}:v1`, pulledDir, 'pulled', { overrideArch: 'amd64', ...pull });
       const oracle = inImageSpec111Order(readPulledLayout(pulledDir));
 
-      const overrides = ['--override-os', 'linux', '--override-arch', pull?.overrideArch ?? 'amd64', ...(pull?.overrideVariant ? ['--override-variant', pull.overrideVariant] : [])];
+      const overrides = [
+        '--override-os',
+        'linux',
+        '--override-arch',
+        pull?.overrideArch ?? 'amd64',
+        ...(pull?.overrideVariant ? ['--override-variant', pull.overrideVariant] : []),
+      ];
       const proxy = pool.start('--tls-verify=false', ...overrides, dockerReference(registry.host, repository, 'v1'));
       const image = await fetchVerifiedImage(proxy);
       expect(image.manifest.headers['instance-digest']).to.equal(expectedInstance(fixtures));
@@ -102,7 +108,16 @@ describe('docker:// end to end: skopeo as the oracle', function () {
     const pulledDir = join(registry.workDir, 'pulled-oci-index');
     await pullToLayout(registry, 'oracle/oci-index:v1', pulledDir, 'pulled', { overrideArch: 'arm64', overrideVariant: 'v8' });
     const oracle = readPulledLayout(pulledDir);
-    const proxy = pool.start('--tls-verify=false', '--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8', dockerReference(registry.host, 'oracle/oci-index', 'v1'));
+    const proxy = pool.start(
+      '--tls-verify=false',
+      '--override-os',
+      'linux',
+      '--override-arch',
+      'arm64',
+      '--override-variant',
+      'v8',
+      dockerReference(registry.host, 'oracle/oci-index', 'v1'),
+    );
     const manifest = await proxy.request('GET', '/manifest');
     expect(manifest.status).to.equal(200);
     expect(digestOf(manifest.body)).to.equal(manifest.headers['instance-digest']);

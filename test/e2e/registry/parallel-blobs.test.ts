@@ -29,7 +29,8 @@ describe('docker:// end to end: a large blob over several connections', function
   let workDir: string;
   let image: FixtureImage;
   const pool = new ProxyPool(() => isolatedEnv(workDir));
-  const proxy = (...options: string[]) => pool.start('--tls-verify=false', '--blob-chunk-size', '64KiB', ...options, dockerReference(front.host, REPOSITORY, 'v1'));
+  const proxy = (...options: string[]) =>
+    pool.start('--tls-verify=false', '--blob-chunk-size', '64KiB', ...options, dockerReference(front.host, REPOSITORY, 'v1'));
   const layer = () => image.layers[0]!;
   const isLayerGet = (req: RecordedRequest): boolean => req.method === 'GET' && req.url.split('?')[0] === `/v2/${REPOSITORY}/blobs/${layer().digest}`;
   /** A ranged request for a chunk other than the first answer's resumption. */
@@ -163,7 +164,7 @@ describe('docker:// end to end: a large blob over several connections', function
     }
   });
 
-  it('a registry error for a chunk, after retries: the body stays short, the error is the registry\'s', async () => {
+  it("a registry error for a chunk, after retries: the body stays short, the error is the registry's", async () => {
     inject(afterProbe(), faults.status(503, registryErrorBody('UNAVAILABLE', 'chunk store down')), 1000);
     const running = proxy('--retry-times', '1', '--retry-delay', '50ms');
     const answer = await running.request('GET', `/blobs/${layer().digest}`);

@@ -63,7 +63,9 @@ describe('retries end to end: transient registry failures', function () {
     expect(errorOf(answer).message).to.include('still down');
     expect(registry.requests.filter(isManifestGet)).to.have.length(3);
     // Waits of 200 and 400 ms; well under the next doubling had a third retry happened.
-    expect(elapsed).to.be.at.least(600).and.below(600 + 800 + 2000);
+    expect(elapsed)
+      .to.be.at.least(600)
+      .and.below(600 + 800 + 2000);
   });
 
   it('the default is 3 retries from 1 s, doubling: a persistent reset fails after 4 attempts and about 7 s', async function () {
@@ -76,7 +78,9 @@ describe('retries end to end: transient registry failures', function () {
     const elapsed = Date.now() - started;
     expect(errorOf(answer).code).to.equal('network');
     expect(registry.requests.filter(isLayerGet)).to.have.length(4);
-    expect(elapsed).to.be.at.least(7000).and.below(7000 + 3000);
+    expect(elapsed)
+      .to.be.at.least(7000)
+      .and.below(7000 + 3000);
   });
 
   it('--retry-times 0 sends each request once', async () => {

@@ -48,7 +48,11 @@ class RawAnswer {
     const end = all.indexOf(HEAD_END);
     if (end < 0) throw new Error('no complete header yet');
     const head = all.subarray(0, end).toString('latin1');
-    return { status: Number(head.split(' ')[1]), contentLength: Number(/^content-length:\s*(\d+)$/im.exec(head)?.[1]), body: all.subarray(end + HEAD_END.length) };
+    return {
+      status: Number(head.split(' ')[1]),
+      contentLength: Number(/^content-length:\s*(\d+)$/im.exec(head)?.[1]),
+      body: all.subarray(end + HEAD_END.length),
+    };
   }
 
   async until(done: () => boolean, ms: number): Promise<void> {
@@ -70,7 +74,10 @@ describe('docker:// end to end: a reader that stops reading', function () {
   before(async () => {
     workDir = makeTempDir('e2e-slow-reader');
     registry = await FakeRegistry.start();
-    for (const [image, tag] of [[big, 'big'], [small, 'small']] as const) {
+    for (const [image, tag] of [
+      [big, 'big'],
+      [small, 'small'],
+    ] as const) {
       registry.putManifest(REPOSITORY, image.manifest.bytes, image.manifest.mediaType, tag);
       for (const blob of [image.config, ...image.layers]) registry.putBlob(REPOSITORY, blob.bytes);
     }

@@ -54,7 +54,10 @@ describe('docker:// end to end: token auth against a real registry', function ()
     const refreshToken = issuer.issueRefreshToken(USER.user);
     const authFile = join(registry.workDir, 'identity-auth.json');
     // containers/image needs "user:" in `auth` for the entry to count; the identity token does the rest.
-    writeFileSync(authFile, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${USER.user}:`).toString('base64'), identitytoken: refreshToken } } }));
+    writeFileSync(
+      authFile,
+      JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${USER.user}:`).toString('base64'), identitytoken: refreshToken } } }),
+    );
     const proxy = proxyFor('tok/private', '--authfile', authFile, '--debug');
     const image = await fetchVerifiedImage(proxy);
     expect(image.manifest.headers['instance-digest']).to.equal(standardFixtures().dockerSingle.manifest.digest);

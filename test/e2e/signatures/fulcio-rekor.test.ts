@@ -6,7 +6,16 @@ import { type PolicyVerdict } from '../../../src/ports/signature-policy.js';
 import { useRegistry } from '../../support/registry/fixture.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { spawnProxy, type ProxyProcess } from '../../support/spawn-proxy.js';
-import { BUNDLE_ANNOTATION, EMAIL, ISSUER, keylessAnnotations, makeSet, makeTestFulcio, makeTestRekor, SIGNATURE_ANNOTATION } from '../../adapters/sigstore/test-sigstore.js';
+import {
+  BUNDLE_ANNOTATION,
+  EMAIL,
+  ISSUER,
+  keylessAnnotations,
+  makeSet,
+  makeTestFulcio,
+  makeTestRekor,
+  SIGNATURE_ANNOTATION,
+} from '../../adapters/sigstore/test-sigstore.js';
 import { errorOf, isolatedEnv, jsonOf } from '../registry/proxy-session.js';
 import { type AttachedSignature, cosignPayload, pushSigstoreAttachment } from './sigstore-attachments.js';
 
@@ -43,7 +52,10 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
     const leaf = await fulcio.leaf({ issuerV2: ISSUER, email: options.email });
     return { payload, annotations: keylessAnnotations(rekor, leaf, payload, { integratedTime: options.integratedTime }) };
   };
-  const fulcioTrust = (files: { ca: string; rekor: string }) => ({ fulcio: { caPath: files.ca, oidcIssuer: ISSUER, subjectEmail: EMAIL }, rekorPublicKeyPath: files.rekor });
+  const fulcioTrust = (files: { ca: string; rekor: string }) => ({
+    fulcio: { caPath: files.ca, oidcIssuer: ISSUER, subjectEmail: EMAIL },
+    rekorPublicKeyPath: files.rekor,
+  });
 
   const CASES: Case[] = [
     {
@@ -57,7 +69,13 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
         expect(verdict.signatures).to.have.length(2);
         expect(verdict.signatures[0]).to.include({ kind: 'sigstore', verified: false });
         expect(verdict.signatures[0]!.reason).to.match(/required email "signer@example.com" not found/);
-        expect(verdict.signatures[1]).to.deep.equal({ kind: 'sigstore', certificateIdentity: EMAIL, certificateIssuer: ISSUER, identity: repository, verified: true });
+        expect(verdict.signatures[1]).to.deep.equal({
+          kind: 'sigstore',
+          certificateIdentity: EMAIL,
+          certificateIssuer: ISSUER,
+          identity: repository,
+          verified: true,
+        });
       },
     },
     {
@@ -88,7 +106,15 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
       attach: async (repository, digest) => {
         const payload = cosignPayload(repository, digest);
         const signature = sign('sha256', payload, { key: signingKey.privateKey, dsaEncoding: 'der' });
-        return [{ payload, annotations: { [SIGNATURE_ANNOTATION]: signature.toString('base64'), [BUNDLE_ANNOTATION]: makeSet(rekor, { keyOrCertificatePem: signingKeyPem, signature, payload }) } }];
+        return [
+          {
+            payload,
+            annotations: {
+              [SIGNATURE_ANNOTATION]: signature.toString('base64'),
+              [BUNDLE_ANNOTATION]: makeSet(rekor, { keyOrCertificatePem: signingKeyPem, signature, payload }),
+            },
+          },
+        ];
       },
       verdict: (verdict, repository) => {
         expect(verdict.requirements).to.deep.equal([{ type: 'sigstoreSigned', acceptedSignatures: [0] }]);
@@ -102,7 +128,9 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
       trust: (files) => ({ keyPath: files.key, rekorPublicKeyPath: files.rekor }),
       attach: async (repository, digest) => {
         const payload = cosignPayload(repository, digest);
-        return [{ payload, annotations: { [SIGNATURE_ANNOTATION]: sign('sha256', payload, { key: signingKey.privateKey, dsaEncoding: 'der' }).toString('base64') } }];
+        return [
+          { payload, annotations: { [SIGNATURE_ANNOTATION]: sign('sha256', payload, { key: signingKey.privateKey, dsaEncoding: 'der' }).toString('base64') } },
+        ];
       },
       reason: /lacks the dev.sigstore.cosign\/bundle annotation/,
     },
@@ -130,7 +158,10 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
   before(() => {
     registriesDir = join(registry.workDir, 'registries.d');
     mkdirSync(registriesDir);
-    writeFileSync(join(registriesDir, 'sigstore.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(registry.workDir, 'no-lookaside')}\n`);
+    writeFileSync(
+      join(registriesDir, 'sigstore.yaml'),
+      `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(registry.workDir, 'no-lookaside')}\n`,
+    );
   });
 
   afterEach(async () => {
@@ -172,7 +203,11 @@ describe('signatures end to end: sigstore with Fulcio and Rekor, and GET /signat
 
   it('GET /signatures?image= judges the named image, and a rejected one answers 403', async () => {
     const policyPath = join(registry.workDir, 'policy-image-param.json');
-    const requirement = { type: 'sigstoreSigned', ...fulcioTrust({ ca: join(registry.workDir, 'fulcio-ca.pem'), rekor: join(registry.workDir, 'rekor.pub') }), signedIdentity: { type: 'matchRepository' } };
+    const requirement = {
+      type: 'sigstoreSigned',
+      ...fulcioTrust({ ca: join(registry.workDir, 'fulcio-ca.pem'), rekor: join(registry.workDir, 'rekor.pub') }),
+      signedIdentity: { type: 'matchRepository' },
+    };
     writeFileSync(policyPath, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [requirement] } } }));
     const proxy = start(['--policy', policyPath]);
     const signed = await proxy.request('GET', `/signatures?image=${encodeURIComponent(`docker://${registry.host}/keyless/case0:v1`)}`);

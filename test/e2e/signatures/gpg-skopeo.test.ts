@@ -83,7 +83,15 @@ describe('signatures end to end: GPG simple signing made by skopeo, same verdict
     writeFileSync(join(env.registriesDir, 'test.yaml'), `docker:\n  ${registry.host}:\n    lookaside: file://${sigstore}\n`);
     const push = async (image: string, repository: string, tag: string, signBy?: string): Promise<void> => {
       const sign = signBy === undefined ? [] : ['--sign-by', signBy];
-      await skopeo(env, ['copy', '--quiet', '--preserve-digests', ...skopeoRegistryFlags(registry, 'dest'), ...sign, `oci:${layout}:${image}`, `docker://${registry.host}/${repository}:${tag}`]);
+      await skopeo(env, [
+        'copy',
+        '--quiet',
+        '--preserve-digests',
+        ...skopeoRegistryFlags(registry, 'dest'),
+        ...sign,
+        `oci:${layout}:${image}`,
+        `docker://${registry.host}/${repository}:${tag}`,
+      ]);
     };
     const single = fixtures.ociSingle.manifest.digest;
     await push('single', 'signed/app', '1', trusted);
@@ -108,7 +116,6 @@ describe('signatures end to end: GPG simple signing made by skopeo, same verdict
   afterEach(async () => {
     await Promise.all(proxies.splice(0).map((proxy) => proxy.dispose()));
   });
-
 
   it('skopeo wrote the signatures where the lookaside rules say', () => {
     const signature = readFileSync(join(lookasideDir(sigstore, 'signed/app', standardFixtures().ociSingle.manifest.digest), 'signature-1'));

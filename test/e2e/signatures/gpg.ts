@@ -21,7 +21,10 @@ export function gpgHome(dir: string): GpgHome {
     async generate(uid) {
       await run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', uid, 'rsa2048', 'sign', 'never'], { env });
       const listing = await run('gpg', ['--batch', '--with-colons', '--list-keys', uid], { env });
-      const fingerprint = listing.stdout.split('\n').find((line) => line.startsWith('fpr:'))?.split(':')[9];
+      const fingerprint = listing.stdout
+        .split('\n')
+        .find((line) => line.startsWith('fpr:'))
+        ?.split(':')[9];
       if (fingerprint === undefined) throw new Error(`gpg made no key for ${uid}`);
       return fingerprint;
     },

@@ -69,18 +69,41 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
     const signedBy = [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: trustedKey }];
     policy = join(registry.workDir, 'policy.json');
     // The mirror's own scope rejects: an accept can only come from the logical name's scope.
-    writeFileSync(policy, JSON.stringify({
-      default: [{ type: 'reject' }],
-      transports: { docker: { [`${downHost}/repo`]: signedBy, [`${registry.host}/list`]: signedBy, [`${registry.host}/plain`]: signedBy, [registry.host]: [{ type: 'reject' }] } },
-    }));
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            [`${downHost}/repo`]: signedBy,
+            [`${registry.host}/list`]: signedBy,
+            [`${registry.host}/plain`]: signedBy,
+            [registry.host]: [{ type: 'reject' }],
+          },
+        },
+      }),
+    );
 
     const layout = join(registry.workDir, 'layout');
-    await writeOciLayout(layout, [{ artifact: single, name: 'single' }, { artifact: index, name: 'index' }]);
+    await writeOciLayout(layout, [
+      { artifact: single, name: 'single' },
+      { artifact: index, name: 'index' },
+    ]);
     env = makeSkopeoEnvironment();
     env.env.GNUPGHOME = gpg.dir;
     writeRegistriesD(env.registriesDir, { [registry.host]: `file://${signed}` });
     const push = (image: string, target: string, extra: readonly string[]) =>
-      skopeo(env, ['copy', '--quiet', '--preserve-digests', ...skopeoRegistryFlags(registry, 'dest'), '--sign-by', trusted, ...extra, `oci:${layout}:${image}`, `docker://${registry.host}/${target}`]);
+      skopeo(env, [
+        'copy',
+        '--quiet',
+        '--preserve-digests',
+        ...skopeoRegistryFlags(registry, 'dest'),
+        '--sign-by',
+        trusted,
+        ...extra,
+        `oci:${layout}:${image}`,
+        `docker://${registry.host}/${target}`,
+      ]);
     // Signed for the logical name, stored only on the mirror.
     await push('single', 'mirrored-repo:1', ['--sign-identity', `${downHost}/repo:1`]);
     // Signed for the mirror's own name: valid, but not for the image asked for. A repository of
@@ -95,7 +118,6 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
     server?.reset();
     await Promise.all(proxies.splice(0).map((proxy) => proxy.dispose()));
   });
-
 
   /** The proxy's GET /manifest and skopeo's copy for the same image, policy, registries.d (and .conf). */
   async function judge(image: string, registriesDir: string, options: { registriesConf?: string; globalFlags?: readonly string[] } = {}): Promise<Verdicts> {
@@ -131,24 +153,32 @@ describe('signatures end to end: lookaside through mirrors, lists and http', fun
 
     before(() => {
       conf = join(registry.workDir, 'mirror.conf');
-      writeFileSync(conf, `[[registry]]\nprefix = "${downHost}/repo"\nlocation = "${downHost}/repo"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}/mirrored-repo"\ninsecure = true\n`
-        + `[[registry]]\nprefix = "${downHost}/repo/other"\nlocation = "${downHost}/repo/other"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}/mirrored-other"\ninsecure = true\n`);
+      writeFileSync(
+        conf,
+        `[[registry]]\nprefix = "${downHost}/repo"\nlocation = "${downHost}/repo"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}/mirrored-repo"\ninsecure = true\n` +
+          `[[registry]]\nprefix = "${downHost}/repo/other"\nlocation = "${downHost}/repo/other"\ninsecure = true\n[[registry.mirror]]\nlocation = "${registry.host}/mirrored-other"\ninsecure = true\n`,
+      );
       // The same signature filed under the primary's repository path, in the primary's own lookaside.
       const primarySignatures = join(registry.workDir, 'primary-signed');
-      cpSync(lookasideDir(signed, 'mirrored-repo', single.manifest.digest), lookasideDir(primarySignatures, 'repo', single.manifest.digest), { recursive: true });
+      cpSync(lookasideDir(signed, 'mirrored-repo', single.manifest.digest), lookasideDir(primarySignatures, 'repo', single.manifest.digest), {
+        recursive: true,
+      });
       mirrorLookaside = writeRegistriesD(join(registry.workDir, 'registries.d-mirror'), { [registry.host]: `file://${signed}`, [downHost]: `file://${empty}` });
-      primaryLookaside = writeRegistriesD(join(registry.workDir, 'registries.d-primary'), { [registry.host]: `file://${empty}`, [downHost]: `file://${primarySignatures}` });
+      primaryLookaside = writeRegistriesD(join(registry.workDir, 'registries.d-primary'), {
+        [registry.host]: `file://${empty}`,
+        [downHost]: `file://${primarySignatures}`,
+      });
     });
 
     it('lookaside of the mirror actually used, policy scope and identity of the logical name: accepted', async () => {
       await expectAccepted(await judge(`docker://${downHost}/repo:1`, mirrorLookaside, { registriesConf: conf }), single.manifest.digest);
     });
 
-    it('only the primary\'s lookaside holds the signature: rejected, no signature', async () => {
+    it("only the primary's lookaside holds the signature: rejected, no signature", async () => {
       await expectRejected(await judge(`docker://${downHost}/repo:1`, primaryLookaside, { registriesConf: conf }), /no signature exists/);
     });
 
-    it('a signature claiming the mirror\'s name instead of the logical one: rejected, wrong identity', async () => {
+    it("a signature claiming the mirror's name instead of the logical one: rejected, wrong identity", async () => {
       await expectRejected(await judge(`docker://${downHost}/repo/other:1`, mirrorLookaside, { registriesConf: conf }), /wrong identity/);
     });
   });

@@ -25,7 +25,11 @@ export function makeSigningKey(kind: KeyKind): SigningKey {
 export function cosignPayload(dockerReference: string, manifestDigest: string): Buffer {
   return Buffer.from(
     JSON.stringify({
-      critical: { identity: { 'docker-reference': dockerReference }, image: { 'docker-manifest-digest': manifestDigest }, type: 'cosign container image signature' },
+      critical: {
+        identity: { 'docker-reference': dockerReference },
+        image: { 'docker-manifest-digest': manifestDigest },
+        type: 'cosign container image signature',
+      },
       optional: null,
     }),
   );
@@ -45,7 +49,12 @@ export interface AttachedSignature {
 }
 
 /** Pushes `sha256-<hex>.sig`: an OCI manifest whose layers are the signature payloads. */
-export async function pushSigstoreAttachment(pusher: RawPusher, repository: string, imageDigest: string, signatures: readonly AttachedSignature[]): Promise<void> {
+export async function pushSigstoreAttachment(
+  pusher: RawPusher,
+  repository: string,
+  imageDigest: string,
+  signatures: readonly AttachedSignature[],
+): Promise<void> {
   const config = Buffer.from('{"architecture":"","config":{},"os":"","rootfs":{"type":"layers","diff_ids":[]}}');
   const configDigest = await pusher.pushBlob(repository, config);
   const layers = [];

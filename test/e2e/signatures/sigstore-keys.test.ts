@@ -6,7 +6,15 @@ import { useRegistry } from '../../support/registry/fixture.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { spawnProxy, type ProxyProcess } from '../../support/spawn-proxy.js';
 import { isolatedEnv } from '../registry/proxy-session.js';
-import { type AttachedSignature, cosignPayload, type KeyKind, makeSigningKey, pushSigstoreAttachment, signPayload, type SigningKey } from './sigstore-attachments.js';
+import {
+  type AttachedSignature,
+  cosignPayload,
+  type KeyKind,
+  makeSigningKey,
+  pushSigstoreAttachment,
+  signPayload,
+  type SigningKey,
+} from './sigstore-attachments.js';
 
 /**
  * Key-based sigstore signatures (ECDSA P-256, RSA, Ed25519) made in the test and pushed as
@@ -27,20 +35,46 @@ interface Case {
   readonly reason?: RegExp;
 }
 
-const signed = (key: SigningKey, payload: Buffer): AttachedSignature => ({ payload, annotations: { [SIGNATURE]: signPayload(key, payload).toString('base64') } });
+const signed = (key: SigningKey, payload: Buffer): AttachedSignature => ({
+  payload,
+  annotations: { [SIGNATURE]: signPayload(key, payload).toString('base64') },
+});
 
 describe('signatures end to end: sigstore attachments with public keys', function () {
   this.timeout(60_000);
   let registriesDir: string;
   const proxies: ProxyProcess[] = [];
-  const keys = { 'ecdsa-p256': makeSigningKey('ecdsa-p256'), rsa: makeSigningKey('rsa'), ed25519: makeSigningKey('ed25519'), other: makeSigningKey('ecdsa-p256') };
+  const keys = {
+    'ecdsa-p256': makeSigningKey('ecdsa-p256'),
+    rsa: makeSigningKey('rsa'),
+    ed25519: makeSigningKey('ed25519'),
+    other: makeSigningKey('ecdsa-p256'),
+  };
   const matchRepository = { type: 'matchRepository' };
   const image = standardFixtures().ociSingle;
 
   const CASES: Case[] = [
-    { name: 'ECDSA P-256, matchRepository: accepted', trusted: 'ecdsa-p256', identity: matchRepository, accepted: true, attach: (c) => [signed(c.keys['ecdsa-p256'], cosignPayload(c.repository, c.digest))] },
-    { name: 'RSA, matchRepository: accepted', trusted: 'rsa', identity: matchRepository, accepted: true, attach: (c) => [signed(c.keys.rsa, cosignPayload(c.repository, c.digest))] },
-    { name: 'Ed25519, matchRepository: accepted', trusted: 'ed25519', identity: matchRepository, accepted: true, attach: (c) => [signed(c.keys.ed25519, cosignPayload(c.repository, c.digest))] },
+    {
+      name: 'ECDSA P-256, matchRepository: accepted',
+      trusted: 'ecdsa-p256',
+      identity: matchRepository,
+      accepted: true,
+      attach: (c) => [signed(c.keys['ecdsa-p256'], cosignPayload(c.repository, c.digest))],
+    },
+    {
+      name: 'RSA, matchRepository: accepted',
+      trusted: 'rsa',
+      identity: matchRepository,
+      accepted: true,
+      attach: (c) => [signed(c.keys.rsa, cosignPayload(c.repository, c.digest))],
+    },
+    {
+      name: 'Ed25519, matchRepository: accepted',
+      trusted: 'ed25519',
+      identity: matchRepository,
+      accepted: true,
+      attach: (c) => [signed(c.keys.ed25519, cosignPayload(c.repository, c.digest))],
+    },
     {
       name: 'exactRepository accepts a repository-only identity',
       trusted: 'ecdsa-p256',
@@ -56,7 +90,14 @@ describe('signatures end to end: sigstore attachments with public keys', functio
       reason: /wrong identity/,
       attach: (c) => [signed(c.keys['ecdsa-p256'], cosignPayload(c.repository, c.digest))],
     },
-    { name: 'an untrusted key: rejected', trusted: 'ecdsa-p256', identity: matchRepository, accepted: false, reason: /unknown key/, attach: (c) => [signed(c.keys.other, cosignPayload(c.repository, c.digest))] },
+    {
+      name: 'an untrusted key: rejected',
+      trusted: 'ecdsa-p256',
+      identity: matchRepository,
+      accepted: false,
+      reason: /unknown key/,
+      attach: (c) => [signed(c.keys.other, cosignPayload(c.repository, c.digest))],
+    },
     {
       name: 'a payload changed after signing: rejected',
       trusted: 'rsa',
@@ -103,7 +144,10 @@ describe('signatures end to end: sigstore attachments with public keys', functio
   before(() => {
     registriesDir = join(registry.workDir, 'registries.d');
     mkdirSync(registriesDir);
-    writeFileSync(join(registriesDir, 'sigstore.yaml'), `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(registry.workDir, 'no-lookaside')}\n`);
+    writeFileSync(
+      join(registriesDir, 'sigstore.yaml'),
+      `docker:\n  ${registry.host}:\n    use-sigstore-attachments: true\n    lookaside: file://${join(registry.workDir, 'no-lookaside')}\n`,
+    );
   });
 
   afterEach(async () => {
@@ -117,8 +161,17 @@ describe('signatures end to end: sigstore attachments with public keys', functio
       writeFileSync(keyPath, keys[testCase.trusted].publicPem);
       const identity = JSON.parse(JSON.stringify(testCase.identity).replace('REPO', repository)) as object;
       const policyPath = join(registry.workDir, `policy-${index}.json`);
-      writeFileSync(policyPath, JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: { [registry.host]: [{ type: 'sigstoreSigned', keyPath, signedIdentity: identity }] } } }));
-      const proxy = spawnProxy(['--log-level', 'info', '--policy', policyPath, '--registries.d', registriesDir, '--tls-verify=false', `docker://${repository}:v1`], { env: isolatedEnv(registry.workDir) });
+      writeFileSync(
+        policyPath,
+        JSON.stringify({
+          default: [{ type: 'reject' }],
+          transports: { docker: { [registry.host]: [{ type: 'sigstoreSigned', keyPath, signedIdentity: identity }] } },
+        }),
+      );
+      const proxy = spawnProxy(
+        ['--log-level', 'info', '--policy', policyPath, '--registries.d', registriesDir, '--tls-verify=false', `docker://${repository}:v1`],
+        { env: isolatedEnv(registry.workDir) },
+      );
       proxies.push(proxy);
       const manifest = await proxy.request('GET', '/manifest');
       await proxy.request('POST', '/quit');
@@ -131,7 +184,9 @@ describe('signatures end to end: sigstore attachments with public keys', functio
         expect(proxy.stderr(), proxy.stderr()).to.include(decision);
         expect(proxy.stderr().slice(proxy.stderr().indexOf(decision) + decision.length)).to.match(/^[0-9a-f]{64}\n/);
       } else {
-        expect(proxy.stderr(), 'the info log says why the policy refused').to.match(new RegExp(`${repository.replace(/[.]/g, '\\.')}:v1: rejected: .*sigstoreSigned`));
+        expect(proxy.stderr(), 'the info log says why the policy refused').to.match(
+          new RegExp(`${repository.replace(/[.]/g, '\\.')}:v1: rejected: .*sigstoreSigned`),
+        );
         expect(manifest.status, manifest.body.toString()).to.equal(403);
         const body = JSON.parse(manifest.body.toString()) as { code: string; message: string };
         expect(body.code).to.equal('policy-rejected');

@@ -24,12 +24,47 @@ export async function makeTestPki(dir: string, commonName: string, altNames: rea
   const csrPath = join(dir, 'leaf.csr');
   const certPath = join(dir, 'leaf.crt');
   const extPath = join(dir, 'leaf.ext');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caPath, '-days', '2', '-subj', '/CN=container-image-proxy test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    caPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=container-image-proxy test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', csrPath, '-subj', `/CN=${commonName}`]);
   const extensions = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth,clientAuth'];
   if (altNames.length > 0) extensions.push(`subjectAltName=${altNames.join(',')}`);
   writeFileSync(extPath, `${extensions.join('\n')}\n`);
-  await run('openssl', ['x509', '-req', '-in', csrPath, '-CA', caPath, '-CAkey', caKey, '-CAcreateserial', '-out', certPath, '-days', '2', '-sha256', '-extfile', extPath]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    caPath,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    extPath,
+  ]);
   return {
     caPath,
     caPem: readFileSync(caPath, 'utf8'),

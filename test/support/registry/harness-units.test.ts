@@ -14,10 +14,25 @@ describe('registry harness: pure parts', () => {
       { name: 'nothing missing after an install', situation: { missing: [], isRoot: true, ci: true, installFailure: 'x' }, expected: 'ready' },
       { name: 'missing as root: install', situation: { missing: ['skopeo'], isRoot: true, ci: false }, expected: 'install' },
       { name: 'missing as root under CI: install', situation: { missing: ['skopeo'], isRoot: true, ci: true }, expected: 'install' },
-      { name: 'missing, not root, not CI: skip', situation: { missing: ['skopeo', 'zstd'], isRoot: false, ci: false }, expected: 'skip', mentions: 'skopeo, zstd' },
+      {
+        name: 'missing, not root, not CI: skip',
+        situation: { missing: ['skopeo', 'zstd'], isRoot: false, ci: false },
+        expected: 'skip',
+        mentions: 'skopeo, zstd',
+      },
       { name: 'missing, not root, CI: fail', situation: { missing: ['gpg'], isRoot: false, ci: true }, expected: 'fail', mentions: 'apt-get install' },
-      { name: 'install failed, CI: fail', situation: { missing: ['docker-registry'], isRoot: true, ci: true, installFailure: 'no network' }, expected: 'fail', mentions: 'no network' },
-      { name: 'install failed, not CI: skip', situation: { missing: ['docker-registry'], isRoot: true, ci: false, installFailure: 'no network' }, expected: 'skip', mentions: 'docker-registry' },
+      {
+        name: 'install failed, CI: fail',
+        situation: { missing: ['docker-registry'], isRoot: true, ci: true, installFailure: 'no network' },
+        expected: 'fail',
+        mentions: 'no network',
+      },
+      {
+        name: 'install failed, not CI: skip',
+        situation: { missing: ['docker-registry'], isRoot: true, ci: false, installFailure: 'no network' },
+        expected: 'skip',
+        mentions: 'docker-registry',
+      },
     ];
     for (const { name, situation, expected, mentions } of cases) {
       it(name, () => {
@@ -71,7 +86,23 @@ describe('registry harness: pure parts', () => {
       try {
         const keyPath = join(dir, 'ec.key');
         const certPath = join(dir, 'ec.crt');
-        await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=ec signer']);
+        await run('openssl', [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          keyPath,
+          '-out',
+          certPath,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=ec signer',
+        ]);
         const privateKey = createPrivateKey(readFileSync(keyPath));
         const token = signRegistryJwt({ certificatePem: readFileSync(certPath, 'utf8'), privateKey }, claims);
         const [headerPart, payloadPart, signaturePart] = token.split('.') as [string, string, string];

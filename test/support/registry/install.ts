@@ -29,7 +29,15 @@ export const REGISTRY_TOOLS = [
 ] as const;
 
 /** What the Rust client (clients/rust) builds from, offline: Debian's toolchain and crates. */
-export const RUST_APT_PACKAGES = ['cargo', 'rustc', 'librust-hyper-dev', 'librust-tokio-dev', 'librust-serde-json-dev', 'librust-libc-dev', 'librust-tar-dev'] as const;
+export const RUST_APT_PACKAGES = [
+  'cargo',
+  'rustc',
+  'librust-hyper-dev',
+  'librust-tokio-dev',
+  'librust-serde-json-dev',
+  'librust-libc-dev',
+  'librust-tar-dev',
+] as const;
 
 /** What runs the linux-arm64 executable here: qemu-user, with Debian's arm64 glibc and libstdc++. */
 export const ARM64_APT_PACKAGES = ['qemu-user', 'libc6-arm64-cross', 'libstdc++6-arm64-cross'] as const;
@@ -41,7 +49,21 @@ export const LOCAL_STORE_APT_PACKAGES = ['podman', 'buildah'] as const;
 export const DOCKER_ENGINE_APT_PACKAGES = ['docker.io'] as const;
 
 /** Installed together, so later suites (signatures, umoci, jq in scripts) find them too. */
-export const APT_PACKAGES = ['docker-registry', 'skopeo', 'apache2-utils', 'openssl', 'zstd', 'jq', 'gnupg', 'gpg-agent', 'umoci', ...RUST_APT_PACKAGES, ...ARM64_APT_PACKAGES, ...LOCAL_STORE_APT_PACKAGES, ...DOCKER_ENGINE_APT_PACKAGES] as const;
+export const APT_PACKAGES = [
+  'docker-registry',
+  'skopeo',
+  'apache2-utils',
+  'openssl',
+  'zstd',
+  'jq',
+  'gnupg',
+  'gpg-agent',
+  'umoci',
+  ...RUST_APT_PACKAGES,
+  ...ARM64_APT_PACKAGES,
+  ...LOCAL_STORE_APT_PACKAGES,
+  ...DOCKER_ENGINE_APT_PACKAGES,
+] as const;
 
 export type ToolsDecision =
   | { readonly action: 'ready' }

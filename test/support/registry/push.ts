@@ -30,7 +30,14 @@ export function skopeoRegistryFlags(registry: RunningRegistry, side: 'src' | 'de
 }
 
 /** `skopeo copy oci:LAYOUT:TAG docker://HOST/REPO:DEST_TAG`. */
-export async function pushLayout(registry: RunningRegistry, layoutDir: string, layoutTag: string, repository: string, tag = layoutTag, options: SkopeoPushOptions = {}): Promise<void> {
+export async function pushLayout(
+  registry: RunningRegistry,
+  layoutDir: string,
+  layoutTag: string,
+  repository: string,
+  tag = layoutTag,
+  options: SkopeoPushOptions = {},
+): Promise<void> {
   const args = ['copy', '--quiet', ...skopeoRegistryFlags(registry, 'dest')];
   if (options.format) args.push('--format', options.format);
   if (options.all) args.push('--all');
@@ -52,7 +59,13 @@ export interface PullOptions {
  * oracle). Uncompressed layers stay uncompressed (an oci: destination would otherwise gzip
  * them), so the result is the in-memory conversion a proxy serves, not a recompressed copy.
  */
-export async function pullToLayout(registry: RunningRegistry, reference: string, layoutDir: string, layoutTag = 'pulled', options: PullOptions = {}): Promise<void> {
+export async function pullToLayout(
+  registry: RunningRegistry,
+  reference: string,
+  layoutDir: string,
+  layoutTag = 'pulled',
+  options: PullOptions = {},
+): Promise<void> {
   const args = [];
   if (options.overrideArch) args.push('--override-arch', options.overrideArch);
   if (options.overrideVariant) args.push('--override-variant', options.overrideVariant);
@@ -99,7 +112,8 @@ export class RawPusher {
   async pushArtifact(repository: string, tag: string, artifact: FixtureArtifact): Promise<void> {
     for (const blob of artifactBlobs(artifact)) await this.pushBlob(repository, blob.bytes);
     if (artifact.kind === 'list') {
-      for (const instance of artifact.instances) await this.pushManifest(repository, instance.manifest.digest, instance.manifest.bytes, instance.manifest.mediaType);
+      for (const instance of artifact.instances)
+        await this.pushManifest(repository, instance.manifest.digest, instance.manifest.bytes, instance.manifest.mediaType);
     }
     await this.pushManifest(repository, tag, artifact.manifest.bytes, artifact.manifest.mediaType);
   }

@@ -27,7 +27,12 @@ export function registryDispatcher(registry: RunningRegistry): Agent {
 }
 
 /** `GET /v2/REPO/manifests/REF` with every manifest type accepted; the body read in full. */
-export async function fetchManifest(registry: RunningRegistry, repository: string, reference: string, options: { authorization?: string; dispatcher?: Dispatcher } = {}): Promise<Fetched> {
+export async function fetchManifest(
+  registry: RunningRegistry,
+  repository: string,
+  reference: string,
+  options: { authorization?: string; dispatcher?: Dispatcher } = {},
+): Promise<Fetched> {
   const headers: Record<string, string> = { accept: MANIFEST_ACCEPT };
   if (options.authorization) headers.authorization = options.authorization;
   const dispatcher = options.dispatcher ?? registryDispatcher(registry);

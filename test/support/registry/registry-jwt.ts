@@ -15,7 +15,10 @@ export function parseScope(scope: string): ResourceAccess | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first <= 0 || last <= first + 1) return undefined;
-  const actions = scope.slice(last + 1).split(',').filter((action) => action !== '');
+  const actions = scope
+    .slice(last + 1)
+    .split(',')
+    .filter((action) => action !== '');
   return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions };
 }
 

@@ -102,7 +102,11 @@ export async function startRegistry(variant: RegistryVariant): Promise<RunningRe
   }
 }
 
-async function authSection(variant: RegistryVariant, dir: string, pki: TestPki | undefined): Promise<{ auth?: object; pushCredentials?: TestUser; tokenIssuer?: TokenIssuer }> {
+async function authSection(
+  variant: RegistryVariant,
+  dir: string,
+  pki: TestPki | undefined,
+): Promise<{ auth?: object; pushCredentials?: TestUser; tokenIssuer?: TokenIssuer }> {
   switch (variant.kind) {
     case 'htpasswd': {
       const lines: string[] = [];
@@ -117,7 +121,9 @@ async function authSection(variant: RegistryVariant, dir: string, pki: TestPki |
     case 'token': {
       const users = variant.users ?? DEFAULT_TOKEN_USERS;
       const tokenIssuer = await startTokenIssuer({ ...variant.issuer, dir, users, ...(pki && { tls: { certPem: pki.certPem, keyPem: pki.keyPem } }) });
-      const auth = { token: { realm: tokenIssuer.realm, service: tokenIssuer.service, issuer: tokenIssuer.issuer, rootcertbundle: tokenIssuer.rootCertBundlePath } };
+      const auth = {
+        token: { realm: tokenIssuer.realm, service: tokenIssuer.service, issuer: tokenIssuer.issuer, rootcertbundle: tokenIssuer.rootCertBundlePath },
+      };
       const pushCredentials = users[0];
       return { auth, tokenIssuer, ...(pushCredentials && { pushCredentials }) };
     }

@@ -59,7 +59,17 @@ function privateCacheAvailable(): boolean {
 
 /** Runs `skopeo --policy … --registries.d … ARGS` in the environment (see the file comment). */
 export function skopeo(environment: SkopeoEnvironment, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
-  const skopeoArgs = ['--policy', environment.policyPath, '--registries.d', environment.registriesDir, '--registries-conf', environment.registriesConf, '--tmpdir', environment.dir, ...args];
+  const skopeoArgs = [
+    '--policy',
+    environment.policyPath,
+    '--registries.d',
+    environment.registriesDir,
+    '--registries-conf',
+    environment.registriesConf,
+    '--tmpdir',
+    environment.dir,
+    ...args,
+  ];
   return withPrivateBlobCache(environment, 'skopeo', skopeoArgs, options);
 }
 
@@ -67,7 +77,12 @@ export function skopeo(environment: SkopeoEnvironment, args: readonly string[], 
  * Runs a containers/image program (skopeo, podman, buildah) in the environment, with a private
  * blob-info cache where it can be had (see the file comment).
  */
-export function withPrivateBlobCache(environment: SkopeoEnvironment, program: string, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+export function withPrivateBlobCache(
+  environment: SkopeoEnvironment,
+  program: string,
+  args: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<RunResult> {
   const runOptions = { env: environment.env, timeoutMs: options.timeoutMs ?? 300_000 };
   if (!privateCacheAvailable()) return run(program, args, runOptions);
   const script = `mkdir -p ${ROOT_CACHE_DIR} && mount -t tmpfs tmpfs ${ROOT_CACHE_DIR} && exec "$0" "$@"`;

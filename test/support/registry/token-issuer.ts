@@ -61,7 +61,10 @@ export interface TokenIssuer {
 }
 
 class TokenRequestError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -98,7 +101,11 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
     return user;
   };
 
-  const authenticate = (req: IncomingMessage, form: URLSearchParams | undefined, query: URLSearchParams): { account: string | undefined; grantType: Exclude<TokenRequestRecord['grantType'], 'rejected'>; wantsRefresh: boolean } => {
+  const authenticate = (
+    req: IncomingMessage,
+    form: URLSearchParams | undefined,
+    query: URLSearchParams,
+  ): { account: string | undefined; grantType: Exclude<TokenRequestRecord['grantType'], 'rejected'>; wantsRefresh: boolean } => {
     if (form !== undefined) {
       const grantType = form.get('grant_type');
       if (grantType === 'refresh_token') {
@@ -129,7 +136,10 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
     if (req.method === 'POST') form = new URLSearchParams(await readBody(req));
     else if (req.method !== 'GET') throw new TokenRequestError(405, `method ${req.method} not allowed`);
     const params = form ?? url.searchParams;
-    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '');
+    const scopes = params
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter((s) => s !== '');
     const scope = [...scopes].sort().join(' ');
     let authenticated: ReturnType<typeof authenticate>;
     try {

@@ -23,9 +23,15 @@ export async function decompressedLayer(verified: Readable, layer: LayerInfo & {
   const compression = detectCompression(head);
   if (compression === 'bzip2' || compression === 'xz') {
     verified.destroy();
-    throw new ProxyError('manifest-unsupported', `layer ${layer.digest} is ${compression}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`);
+    throw new ProxyError(
+      'manifest-unsupported',
+      `layer ${layer.digest} is ${compression}-compressed, which this proxy cannot decompress (gzip and zstd are supported)`,
+    );
   }
-  const diffIDCheck = new VerifyingStream({ digest: layer.diffID, size: compression === 'none' ? layer.size : undefined }, `uncompressed layer ${layer.digest} (diff ID ${layer.diffID})`);
+  const diffIDCheck = new VerifyingStream(
+    { digest: layer.diffID, size: compression === 'none' ? layer.size : undefined },
+    `uncompressed layer ${layer.digest} (diff ID ${layer.diffID})`,
+  );
   const stages: Readable[] = compression === 'none' ? [diffIDCheck] : [decompressor(compression, layer.digest, diffIDCheck), diffIDCheck];
   if (head.length > 0) (stages[0] as Transform).write(head);
   const stream = chain([verified, ...stages]);
@@ -35,7 +41,8 @@ export async function decompressedLayer(verified: Readable, layer: LayerInfo & {
 }
 
 /** A failure of the content itself (its digest, size or HMAC), as opposed to getting at it. */
-const failedVerification = (err: unknown): boolean => err instanceof ProxyError && (err.code === 'digest-mismatch' || err.code === 'size-mismatch' || err.code === 'decryption-failed');
+const failedVerification = (err: unknown): boolean =>
+  err instanceof ProxyError && (err.code === 'digest-mismatch' || err.code === 'size-mismatch' || err.code === 'decryption-failed');
 
 /**
  * Reads until `length` bytes (or the end) came out, then pauses the stream so that piping it

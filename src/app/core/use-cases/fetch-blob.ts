@@ -28,7 +28,10 @@ export class FetchBlob {
     if (!found) {
       const served = image.replacedLayers?.get(digest);
       if (served !== undefined) {
-        throw new ProxyError('blob-not-found', `layer ${digest} of the stored manifest is kept only uncompressed by the image's store, not as these bytes: ask for ${served} (its diff ID), as the served manifest lists it`);
+        throw new ProxyError(
+          'blob-not-found',
+          `layer ${digest} of the stored manifest is kept only uncompressed by the image's store, not as these bytes: ask for ${served} (its diff ID), as the served manifest lists it`,
+        );
       }
       throw new ProxyError('blob-not-found', `${digest} is not a blob of this image`);
     }
@@ -54,7 +57,9 @@ export class FetchBlob {
 
 /** The diff ID a decompressed read is checked against; refused before anything is fetched. */
 function requireDiffID(layer: LayerInfo): Digest {
-  if (layer.diffIDError !== undefined) throw new ProxyError('manifest-invalid', `layer ${layer.digest}: ${layer.diffIDError}, so its uncompressed form cannot be verified`);
-  if (layer.diffID === undefined) throw new ProxyError('bad-request', `layer ${layer.digest} has no diff ID in the config, so its uncompressed form cannot be verified`);
+  if (layer.diffIDError !== undefined)
+    throw new ProxyError('manifest-invalid', `layer ${layer.digest}: ${layer.diffIDError}, so its uncompressed form cannot be verified`);
+  if (layer.diffID === undefined)
+    throw new ProxyError('bad-request', `layer ${layer.digest} has no diff ID in the config, so its uncompressed form cannot be verified`);
   return layer.diffID;
 }

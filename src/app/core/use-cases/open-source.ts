@@ -25,7 +25,10 @@ export async function openFirstSource(
 ): Promise<OpenedImage> {
   const transport = transports.get(reference.transport);
   if (!transport) {
-    throw new ProxyError('unsupported-transport', `the ${reference.transport}: transport is not available in this build (available: ${[...transports.keys()].join(', ')})`);
+    throw new ProxyError(
+      'unsupported-transport',
+      `the ${reference.transport}: transport is not available in this build (available: ${[...transports.keys()].join(', ')})`,
+    );
   }
   const candidates = await pullCandidates(reference, registries);
   const failures: { name: string; error: ProxyError }[] = [];
@@ -46,7 +49,12 @@ export async function openFirstSource(
       const error = toProxyError(err);
       // The last source's failure is the one the client is answered with; the others would go unseen.
       const level = role === 'mirror' ? 'warn' : 'debug';
-      log.record(level, 'pull-source', `${image}: ${role} ${source} failed: ${error.message}`, { ...facts, outcome: 'failed', code: error.code, error: error.message });
+      log.record(level, 'pull-source', `${image}: ${role} ${source} failed: ${error.message}`, {
+        ...facts,
+        outcome: 'failed',
+        code: error.code,
+        error: error.message,
+      });
       failures.push({ name: source, error });
     }
   }
@@ -64,7 +72,11 @@ async function pullCandidates(reference: ImageReference, registries: RegistriesC
   const sources = await registries.pullSources(reference.docker);
   // Credentials given for the registry asked for must not reach a mirror (or location) elsewhere.
   const requestedRegistry = reference.docker.domain;
-  return sources.map((s) => ({ reference: { transport: 'docker', docker: s.reference }, options: { insecure: s.insecure, requestedRegistry }, blocked: s.blocked }));
+  return sources.map((s) => ({
+    reference: { transport: 'docker', docker: s.reference },
+    options: { insecure: s.insecure, requestedRegistry },
+    blocked: s.blocked,
+  }));
 }
 
 /**
@@ -78,7 +90,13 @@ function expectedDigest(reference: ImageReference): Digest | undefined {
   return undefined;
 }
 
-async function openAndFetch(transport: Transport, reference: ImageReference, options: OpenOptions, expected: Digest | undefined, signal?: AbortSignal): Promise<OpenedImage> {
+async function openAndFetch(
+  transport: Transport,
+  reference: ImageReference,
+  options: OpenOptions,
+  expected: Digest | undefined,
+  signal?: AbortSignal,
+): Promise<OpenedImage> {
   const source = await transport.open(reference, options, signal);
   try {
     const raw = await source.manifest(undefined, signal);
@@ -98,7 +116,10 @@ function combineFailures(failures: { name: string; error: ProxyError }[]): Proxy
   const primary = failures[failures.length - 1];
   if (!primary) return new ProxyError('internal', 'no pull source to try');
   if (failures.length === 1) return primary.error;
-  const mirrors = failures.slice(0, -1).map((f) => `[${f.name}: ${f.error.message}]`).join(' ');
+  const mirrors = failures
+    .slice(0, -1)
+    .map((f) => `[${f.name}: ${f.error.message}]`)
+    .join(' ');
   return new ProxyError(primary.error.code, `${primary.name}: ${primary.error.message} (mirrors also failed: ${mirrors})`, {
     cause: primary.error,
     ...(primary.error.upstreamCode ? { upstreamCode: primary.error.upstreamCode } : {}),

@@ -103,7 +103,8 @@ async function checkPolicy(deps: ResolveManifestDeps, subject: PolicySubject, si
   try {
     verdict = await deps.policy.check(subject, signal);
   } catch (err) {
-    if (isProxyError(err, 'policy-rejected')) deps.log.record('info', 'policy', `${image}: rejected: ${err.message}`, { image, allowed: false, reason: err.message });
+    if (isProxyError(err, 'policy-rejected'))
+      deps.log.record('info', 'policy', `${image}: rejected: ${err.message}`, { image, allowed: false, reason: err.message });
     throw err;
   }
   const requirements = verdict.requirements.map((r) => r.type);
@@ -140,7 +141,10 @@ async function toOci(
     throw new ProxyError('manifest-unsupported', `${name}: unexpected manifest kind ${parsed.kind}`);
   }
   if (parsed.config.size > MAX_CONFIG_BYTES) {
-    throw new ProxyError('manifest-invalid', `${name}: config ${parsed.config.digest} is ${parsed.config.size} bytes, more than the ${MAX_CONFIG_BYTES} allowed`);
+    throw new ProxyError(
+      'manifest-invalid',
+      `${name}: config ${parsed.config.digest} is ${parsed.config.size} bytes, more than the ${MAX_CONFIG_BYTES} allowed`,
+    );
   }
   const configBody = await source.blob(parsed.config, signal);
   const config = await readVerified(configBody.stream, parsed.config, `config ${parsed.config.digest} of ${name}`);
@@ -159,7 +163,12 @@ async function toOci(
  * so it is worked out on that request, not when the image is resolved: a local source opens
  * every layer file for it.
  */
-export async function withServedCompression(source: ImageSource, layers: readonly Descriptor[], infos: readonly LayerInfo[], signal?: AbortSignal): Promise<LayerInfo[]> {
+export async function withServedCompression(
+  source: ImageSource,
+  layers: readonly Descriptor[],
+  infos: readonly LayerInfo[],
+  signal?: AbortSignal,
+): Promise<LayerInfo[]> {
   if (source.layerCompression === undefined) return [...infos];
   // An encrypted layer's first bytes are ciphertext: its media type is all there is to go by.
   const served = await Promise.all(layers.map((layer) => (isEncryptedMediaType(layer.mediaType) ? undefined : source.layerCompression!(layer, signal))));
@@ -171,4 +180,3 @@ function convertedToOci(manifest: Uint8Array, config: Uint8Array) {
   const ociLayers = (parseManifest(converted.manifest, MediaType.ociManifest) as Extract<ParsedManifest, { kind: 'oci-manifest' }>).layers;
   return { ociManifest: converted.manifest, ociConfig: converted.config, configDigest: converted.configDigest, ociLayers };
 }
-
