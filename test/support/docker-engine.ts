@@ -11,8 +11,10 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
+import { expect } from 'chai';
 import { type TestPki } from './registry/certs.js';
 import { lastLines, run, spawnDaemon, type DaemonHandle } from './registry/processes.js';
+import { type ProxyProcess } from './spawn-proxy.js';
 
 const START_TIMEOUT_MS = 30_000;
 /** Where Debian's docker.io puts it (install.ts checks the same path). */
@@ -206,4 +208,15 @@ export async function startTlsFront(
 /** The proxy's temporary exports in a $TMPDIR (Node's compile cache lives there too). */
 export function exportsIn(tmp: string): string[] {
   return readdirSync(tmp).filter((name) => name.startsWith('container-image-proxy-export'));
+}
+
+/** Ends the proxies as a parent ends the sessions it no longer needs (SIGTERM): what they leave must go with them. */
+export async function endSessionsLeavingNoExport(started: ProxyProcess[], tmp: string): Promise<void> {
+  await Promise.all(
+    started.splice(0).map(async (proxy) => {
+      proxy.child.kill('SIGTERM');
+      await proxy.exited;
+    }),
+  );
+  expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
 }

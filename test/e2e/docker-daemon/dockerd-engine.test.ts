@@ -11,7 +11,7 @@ import {
   buildTwoLayerImage,
   type BuiltImage,
   copyBetweenEngines,
-  exportsIn,
+  endSessionsLeavingNoExport,
   makeEngineStore,
   type RunningEngine,
   startDockerd,
@@ -58,16 +58,7 @@ describe("docker-daemon: end to end against Debian's dockerd", function () {
     }
     oracle = await skopeoView(skopeoEnv, dockerd.host, `docker-daemon:${image.name}`, join(work, 'oracle'));
   });
-  afterEach(async () => {
-    // Ended as a parent ends a session: the exports must go with it.
-    await Promise.all(
-      started.splice(0).map(async (proxy) => {
-        proxy.child.kill('SIGTERM');
-        await proxy.exited;
-      }),
-    );
-    expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
-  });
+  afterEach(() => endSessionsLeavingNoExport(started, tmp));
   after(async () => {
     await dockerd?.stop();
     skopeoEnv?.cleanup();

@@ -11,7 +11,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { dockerArchive } from '../../adapters/archive/archive-fixtures.js';
-import { exportsIn } from '../../support/docker-engine.js';
+import { endSessionsLeavingNoExport, exportsIn } from '../../support/docker-engine.js';
 import { standardFixtures } from '../../support/image-fixtures.js';
 import { makeSkopeoEnvironment, type SkopeoEnvironment } from '../../support/registry/skopeo.js';
 import { makeTempDir, removeTempDir } from '../../support/registry/processes.js';
@@ -62,16 +62,7 @@ describe('docker-daemon: engine failures through the CLI', function () {
     tmp = join(work, `tmp-${Date.now()}`);
     mkdirSync(tmp);
   });
-  afterEach(async () => {
-    // Ended as a parent ends a session it no longer needs: what it leaves must go with it.
-    await Promise.all(
-      started.splice(0).map(async (proxy) => {
-        proxy.child.kill('SIGTERM');
-        await proxy.exited;
-      }),
-    );
-    expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
-  });
+  afterEach(() => endSessionsLeavingNoExport(started, tmp));
   after(async () => {
     if (engine !== undefined) {
       engine.closeAllConnections();

@@ -17,6 +17,7 @@ import { requireTool } from '../e2e-images.js';
 import {
   buildTwoLayerImage,
   type BuiltImage,
+  endSessionsLeavingNoExport,
   exportsIn,
   makeEngineStore,
   type RunningEngine,
@@ -61,16 +62,7 @@ describe("docker-daemon: end to end against podman's Docker Engine API", functio
     stops.push(() => engine.stop());
     oracle = await skopeoView(skopeoEnv, engine.host, `docker-daemon:${image.name}`, join(work, 'oracle'));
   });
-  afterEach(async () => {
-    // Ended as a parent ends a session: the exports must go with it.
-    await Promise.all(
-      started.splice(0).map(async (proxy) => {
-        proxy.child.kill('SIGTERM');
-        await proxy.exited;
-      }),
-    );
-    expect(exportsIn(tmp), 'no export is left in $TMPDIR').to.deep.equal([]);
-  });
+  afterEach(() => endSessionsLeavingNoExport(started, tmp));
   after(async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
     skopeoEnv?.cleanup();
