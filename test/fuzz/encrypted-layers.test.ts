@@ -4,11 +4,7 @@
  * options a key unwraps, and the wrapped keys themselves (PKCS#7 envelopes, JWEs). Each gives a
  * value (or, for a wrapped key, "no key opens it") or a ProxyError.
  */
-import { execFileSync } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { GeneralEncrypt } from 'jose';
 import { JweKeyUnwrapper } from '../../src/adapters/ocicrypt/jwe-key-unwrapper.js';
@@ -17,6 +13,7 @@ import { type Digest } from '../../src/domain/digest.js';
 import { layerCipher, wrappedKeys } from '../../src/domain/layer-encryption.js';
 import { fuzz, fuzzAsync, fuzzTimeout } from './fuzz-support.js';
 import { hostileBytes, hostileJsonText, mutatedBytes, mutatedText } from './generators.js';
+import { opensslEnvelope } from '../support/openssl-cms.js';
 
 const DIGEST = `sha256:${'e'.repeat(64)}` as Digest;
 const PUBLIC = 'org.opencontainers.image.enc.pubopts';
@@ -24,39 +21,6 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const PUBLIC_OPTIONS = { cipher: 'AES_256_CTR_HMAC_SHA256', hmac: b64(Buffer.alloc(32, 1)), cipheroptions: {} };
 const PRIVATE_OPTIONS = { symkey: b64(Buffer.alloc(32, 2)), digest: DIGEST, cipheroptions: { nonce: b64(Buffer.alloc(16, 3)) } };
 const privateBytes = Buffer.from(JSON.stringify(PRIVATE_OPTIONS));
-
-/** A CMS EnvelopedData as OpenSSL writes one (AES-128-CBC, RSA key transport), and the key that opens it. */
-function opensslEnvelope(): { envelope: Uint8Array; key: ReturnType<typeof createPrivateKey> } {
-  const dir = mkdtempSync(join(tmpdir(), 'fuzz-pkcs7-'));
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=fuzz', '-days', '1'],
-      { stdio: 'ignore' },
-    );
-    writeFileSync(join(dir, 'options.json'), privateBytes);
-    execFileSync(
-      'openssl',
-      [
-        'cms',
-        '-encrypt',
-        '-binary',
-        '-aes-128-cbc',
-        '-in',
-        join(dir, 'options.json'),
-        '-outform',
-        'DER',
-        '-out',
-        join(dir, 'envelope.der'),
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { envelope: readFileSync(join(dir, 'envelope.der')), key: createPrivateKey(readFileSync(join(dir, 'key.pem'))) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('fuzz: encrypted layer options and wrapped keys', function () {
   this.timeout(fuzzTimeout());
@@ -76,7 +40,7 @@ describe('fuzz: encrypted layer options and wrapped keys', function () {
   });
 
   it('PKCS#7 envelopes (OpenSSL CMS, a primitive encrypted content): the envelope opens, a mutated one gives its options or none', async () => {
-    const { envelope, key } = opensslEnvelope();
+    const { envelope, key } = opensslEnvelope(privateBytes);
     const unwrapper = new Pkcs7KeyUnwrapper([key]);
     expect(Buffer.from((await unwrapper.unwrap(envelope))!).equals(privateBytes)).to.equal(true);
     await fuzzAsync(mutatedBytes([envelope]), (bytes) => unwrapper.unwrap(bytes), 0.3);

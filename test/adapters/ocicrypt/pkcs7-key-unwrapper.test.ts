@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { constants, createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { constants, createCipheriv, createDecipheriv, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { Pkcs7KeyUnwrapper } from '../../../src/adapters/ocicrypt/pkcs7-key-unwrapper.js';
+import { opensslEnvelope } from '../../support/openssl-cms.js';
 
 const PKCS1 = { padding: constants.RSA_PKCS1_PADDING };
 const AES_128_CBC_OID = Buffer.from('0609608648016503040102', 'hex');
@@ -55,71 +52,42 @@ describe('Pkcs7KeyUnwrapper', function () {
   this.timeout(60_000);
 
   it('an AES-CBC envelope (OpenSSL CMS): a wrong key whose random content key passes the padding check does not stop the search before the key that fits', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pkcs7-unwrapper-'));
-    try {
-      // A recipient's envelope as OpenSSL's CMS writes it (AES-128-CBC, encrypted content last).
-      const options = (fill: number) => Buffer.from(JSON.stringify({ symkey: 'A'.repeat(44), cipheroptions: {}, pad: fill.toString(16).padStart(8, '0') }));
-      writeFileSync(join(dir, 'options.json'), options(0));
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=pkcs7', '-days', '1'],
-        { stdio: 'ignore' },
-      );
-      execFileSync(
-        'openssl',
-        [
-          'cms',
-          '-encrypt',
-          '-binary',
-          '-aes-128-cbc',
-          '-in',
-          join(dir, 'options.json'),
-          '-outform',
-          'DER',
-          '-out',
-          join(dir, 'envelope.der'),
-          join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-      const recipient = createPrivateKey(readFileSync(join(dir, 'key.pem')));
-      const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-      const der = readFileSync(join(dir, 'envelope.der'));
+    // A recipient's envelope as OpenSSL's CMS writes it (AES-128-CBC, encrypted content last).
+    const options = (fill: number) => Buffer.from(JSON.stringify({ symkey: 'A'.repeat(44), cipheroptions: {}, pad: fill.toString(16).padStart(8, '0') }));
+    const { envelope: der, key: recipient } = opensslEnvelope(options(0));
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 
-      const keyAt = der.indexOf(Buffer.from('04820100', 'hex')) + 4;
-      const contentKey = privateDecrypt({ key: recipient, ...PKCS1 }, der.subarray(keyAt, keyAt + 256));
-      const ivAt = der.indexOf(AES_128_CBC_OID) + AES_128_CBC_OID.length + 2;
-      const iv = der.subarray(ivAt, ivAt + 16);
-      const contentLength = (Math.floor(options(0).length / 16) + 1) * 16;
-      // The content key wrapped again (fresh padding) until the other key's implicit rejection
-      // yields a key of the right length, then content whose CBC padding that key accepts too.
-      let wrapped: Buffer;
-      let falseKey: Buffer | undefined;
-      do {
-        wrapped = publicEncrypt({ key: recipient, ...PKCS1 }, contentKey);
-        falseKey = otherOpens(wrapped);
-      } while (falseKey?.length !== 16);
-      function otherOpens(bytes: Buffer): Buffer | undefined {
-        try {
-          return privateDecrypt({ key: other, ...PKCS1 }, bytes);
-        } catch {
-          return undefined; // larger than the other key's modulus
-        }
+    const keyAt = der.indexOf(Buffer.from('04820100', 'hex')) + 4;
+    const contentKey = privateDecrypt({ key: recipient, ...PKCS1 }, der.subarray(keyAt, keyAt + 256));
+    const ivAt = der.indexOf(AES_128_CBC_OID) + AES_128_CBC_OID.length + 2;
+    const iv = der.subarray(ivAt, ivAt + 16);
+    const contentLength = (Math.floor(options(0).length / 16) + 1) * 16;
+    // The content key wrapped again (fresh padding) until the other key's implicit rejection
+    // yields a key of the right length, then content whose CBC padding that key accepts too.
+    let wrapped: Buffer;
+    let falseKey: Buffer | undefined;
+    do {
+      wrapped = publicEncrypt({ key: recipient, ...PKCS1 }, contentKey);
+      falseKey = otherOpens(wrapped);
+    } while (falseKey?.length !== 16);
+    function otherOpens(bytes: Buffer): Buffer | undefined {
+      try {
+        return privateDecrypt({ key: other, ...PKCS1 }, bytes);
+      } catch {
+        return undefined; // larger than the other key's modulus
       }
-      let fill = 0;
-      let content: Buffer;
-      do {
-        const cipher = createCipheriv('aes-128-cbc', contentKey, iv);
-        content = Buffer.concat([cipher.update(options(++fill)), cipher.final()]);
-      } while (!cbcOpens(falseKey, iv, content));
-      expect(content.length).to.equal(contentLength);
-      const envelope = Buffer.concat([der.subarray(0, keyAt), wrapped, der.subarray(keyAt + 256, der.length - contentLength), content]);
-
-      expect(Buffer.from((await new Pkcs7KeyUnwrapper([other, recipient]).unwrap(envelope))!).toString()).to.equal(options(fill).toString());
-      expect(await new Pkcs7KeyUnwrapper([other]).unwrap(envelope)).to.equal(undefined);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
+    let fill = 0;
+    let content: Buffer;
+    do {
+      const cipher = createCipheriv('aes-128-cbc', contentKey, iv);
+      content = Buffer.concat([cipher.update(options(++fill)), cipher.final()]);
+    } while (!cbcOpens(falseKey, iv, content));
+    expect(content.length).to.equal(contentLength);
+    const envelope = Buffer.concat([der.subarray(0, keyAt), wrapped, der.subarray(keyAt + 256, der.length - contentLength), content]);
+
+    expect(Buffer.from((await new Pkcs7KeyUnwrapper([other, recipient]).unwrap(envelope))!).toString()).to.equal(options(fill).toString());
+    expect(await new Pkcs7KeyUnwrapper([other]).unwrap(envelope)).to.equal(undefined);
   });
 
   it("an AES-GCM envelope opens with a 12-byte nonce and a 16-byte tag only, as Go's pkcs7 opens it (a 4-byte tag would let a wrong key's random content key through one time in 2^32)", async () => {
